@@ -1,0 +1,72 @@
+package org.charsight.jobs;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+import org.charsight.common.UserError;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code charsight <command> [options] [key=value ...]}: the one entry point for every stage,
+ * used by bin/charsight and by spark-submit ({@code --class org.charsight.jobs.Cli}).
+ */
+@Command(
+    name = "charsight",
+    mixinStandardHelpOptions = true,
+    versionProvider = Cli.Version.class,
+    description = "Tests whether a character-aware token embedding helps small GPTs at letter-level tasks.",
+    subcommands = {PrepareCommand.class, ExportCommand.class},
+    footer = {
+        "",
+        "Also (handled by bin/charsight): fetch-corpus [--dest <dir>]  fetch the default corpus into data/corpus",
+        "",
+        "Any key=value argument overrides a conf key (see conf/defaults.conf), e.g. prepare.context=256."})
+public final class Cli implements Runnable {
+  /** A conf override: a dotted key, '=', a value. Paths never match (no '/' in keys). */
+  static final Pattern OVERRIDE = Pattern.compile("^[A-Za-z_][A-Za-z0-9_-]*(\\.[A-Za-z0-9_\"-]+)*=.*", Pattern.DOTALL);
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "missing command");
+  }
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** Runs a command and returns its exit code: 0 ok, 2 bad input or usage, 1 internal error. */
+  public static int run(String... args) {
+    List<String> rest = new ArrayList<>();
+    List<String> overrides = new ArrayList<>();
+    for (String a : args) (OVERRIDE.matcher(a).matches() && !a.startsWith("-") ? overrides : rest).add(a);
+    CommandLine cl = new CommandLine(new Cli());
+    cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      UserError u = UserError.findIn(e);
+      if (u != null) {
+        System.err.println("charsight: " + u.getMessage());
+        return 2;
+      }
+      throw e;
+    });
+    cl.setParameterExceptionHandler((e, a) -> {
+      System.err.println("charsight: " + e.getMessage());
+      System.err.println("(try: charsight " + (e.getCommandLine() == cl ? "" : e.getCommandLine().getCommandName() + " ")
+          + "--help)");
+      return 2;
+    });
+    for (CommandLine sub : cl.getSubcommands().values()) {
+      if (sub.getCommand() instanceof JobCommand j) j.overrides = overrides;
+    }
+    return cl.execute(rest.toArray(String[]::new));
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"charsight " + org.charsight.common.Manifest.mavenVersion("org.charsight", "charsight-pipeline")};
+    }
+  }
+}

@@ -1,0 +1,48 @@
+package org.charsight.jobs;
+
+import java.util.List;
+import org.apache.spark.sql.SparkSession;
+import org.charsight.common.CharsightConfig;
+import org.charsight.shards.Prepare;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "prepare", mixinStandardHelpOptions = true,
+    description = {
+        "Reads a corpus, tokenizes it and writes Parquet shards of context+1 token windows (train/, val/),",
+        "vocab.parquet (every token's bytes) and manifest.json."})
+final class PrepareCommand extends JobCommand {
+  @Option(names = "--input", arity = "1..*", required = true, paramLabel = "<path>",
+      description = "files, directories or globs; text (.txt), JSONL (.jsonl), Parquet; optionally .gz; any Hadoop path")
+  List<String> inputs;
+
+  @Option(names = "--out", required = true, paramLabel = "<dir>", description = "output directory (local, hdfs://, s3a://)")
+  String out;
+
+  @Option(names = "--tokenizer", paramLabel = "<name|dir>",
+      description = "gpt2 (default), bytes, or a train-tokenizer output directory (conf prepare.tokenizer)")
+  String tokenizer;
+
+  @Option(names = "--context", paramLabel = "<n>", description = "tokens per training sequence (conf prepare.context)")
+  Integer context;
+
+  @Override
+  public Integer call() {
+    CharsightConfig conf = config();
+    if (tokenizer != null) conf = conf.with("prepare.tokenizer", tokenizer);
+    if (context != null) conf = conf.with("prepare.context", context);
+    Prepare.Options options = Prepare.Options.from(conf, inputs, out, overwrite);
+    SparkSession spark = spark("prepare", conf);
+    try {
+      java.util.Map<String, Object> config = new java.util.LinkedHashMap<>();
+      config.put("seed", conf.raw().getLong("seed"));
+      config.put("corpus", conf.section("corpus"));
+      config.put("prepare", conf.section("prepare"));
+      Prepare.run(spark, options, config);
+      System.out.println(out);
+      return 0;
+    } finally {
+      spark.stop();
+    }
+  }
+}

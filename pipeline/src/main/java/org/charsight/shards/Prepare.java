@@ -1,0 +1,431 @@
+package org.charsight.shards;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.Partitioner;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.charsight.common.CharsightConfig;
+import org.charsight.common.Manifest;
+import org.charsight.common.StableHash;
+import org.charsight.common.StageOutput;
+import org.charsight.common.UserError;
+import org.charsight.corpus.CorpusOptions;
+import org.charsight.corpus.CorpusReader;
+import org.charsight.corpus.CorpusReader.Corpus;
+import org.charsight.corpus.Document;
+import org.charsight.corpus.TextNormalizer;
+import org.charsight.shards.WindowPacker.Window;
+import org.charsight.tokenize.Tokenizer;
+import org.charsight.tokenize.Tokenizers;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * The prepare stage: corpus -> normalised documents -> train/val split -> tokens -> windows of
+ * {@code context + 1} tokens in Parquet shards, plus {@code vocab.parquet} (every token's bytes:
+ * the char decomposition) and {@code manifest.json}.
+ *
+ * <p>Determinism: a document's split and its place in the stream come from hashes of its id, so
+ * the same input and conf give the same shards on one core or a cluster. The sort by hash also
+ * mixes sources, so a shard is not one author's speeches.
+ */
+public final class Prepare {
+  private static final Logger LOG = LoggerFactory.getLogger(Prepare.class);
+  static final String STAGE = "prepare";
+  public static final String[] SPLITS = {"train", "val"};
+  public static final StructType WINDOW_SCHEMA = new StructType()
+      .add("window", DataTypes.LongType, false)
+      .add("doc_first", DataTypes.LongType, false)
+      .add("doc_last", DataTypes.LongType, false)
+      .add("tokens", DataTypes.createArrayType(DataTypes.IntegerType, false), false);
+  static final int HISTOGRAM_BUCKETS = 33;
+  static final int MANIFEST_FILES = 1000;
+
+  private Prepare() {}
+
+  public record Options(
+      List<String> inputs,
+      String out,
+      boolean overwrite,
+      Tokenizers.Spec tokenizer,
+      int context,
+      double valFraction,
+      long seed,
+      long shardTargetBytes,
+      String compression,
+      CorpusOptions corpus) {
+
+    public static Options from(CharsightConfig c, List<String> inputs, String out, boolean overwrite) {
+      if (out == null || out.isBlank()) throw new UserError(STAGE + ": --out is required");
+      int context = c.intAtLeast("prepare.context", 2);
+      double val = c.openFraction("prepare.val_fraction");
+      return new Options(
+          List.copyOf(inputs), out, overwrite,
+          Tokenizers.parse("prepare.tokenizer", c.string("prepare.tokenizer")),
+          context, val, c.longAtLeast("seed", Long.MIN_VALUE),
+          c.longAtLeast("prepare.shard_target_bytes", 1024),
+          c.oneOf("prepare.compression", "zstd", "snappy", "gzip", "none"),
+          CorpusOptions.from(c));
+    }
+  }
+
+  /** Orders documents: by split, then by a hash of the id (mixing sources), then by id. */
+  record DocKey(boolean val, long order, String id) implements Comparable<DocKey>, java.io.Serializable {
+    @Override
+    public int compareTo(DocKey o) {
+      int c = Boolean.compare(val, o.val);
+      if (c != 0) return c;
+      c = Long.compare(order, o.order);
+      return c != 0 ? c : id.compareTo(o.id);
+    }
+  }
+
+  record Tokenized(int[] tokens, long textBytes, long sourceBytes, long invalidUtf8) implements java.io.Serializable {}
+
+  /** Runs the stage and returns the manifest it wrote. */
+  public static Map<String, Object> run(SparkSession spark, Options o, Map<String, Object> configForManifest) {
+    long t0 = System.nanoTime();
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    try (StageOutput output = StageOutput.begin(STAGE, o.out(), o.overwrite(), jsc.hadoopConfiguration())) {
+      Tokenizer tok = o.tokenizer().open();
+      jsc.setJobDescription("read corpus");
+      Corpus corpus = CorpusReader.read(spark, STAGE, o.inputs(), o.corpus());
+      LOG.info("prepare: {} input file(s), {} bytes; tokenizer {} (vocab {})", corpus.files().size(), corpus.totalBytes(),
+          tok.name(), tok.vocabSize());
+
+      long seed = o.seed();
+      double valFraction = o.valFraction();
+      JavaPairRDD<DocKey, Document> keyed = corpus.documents().mapToPair(d -> new Tuple2<>(
+          new DocKey(StableHash.unit(seed, d.id()) < valFraction, StableHash.hash64(seed + 1, d.id()), d.id()), d));
+
+      Map<String, Object> counts = new LinkedHashMap<>();
+      long[] histogram = new long[HISTOGRAM_BUCKETS];
+      long textBytes = 0;
+      long textTokens = 0;
+      long documents = 0;
+      List<SplitPlan> plans = new ArrayList<>();
+      for (String split : SPLITS) {
+        boolean isVal = split.equals("val");
+        double share = isVal ? valFraction : 1 - valFraction;
+        int partitions = (int) Math.max(jsc.defaultParallelism(),
+            Math.ceil(corpus.totalBytes() * share / o.corpus().partitionBytes()));
+        jsc.setJobDescription("sort " + split + " documents");
+        Tokenizers.Spec spec = o.tokenizer();
+        JavaRDD<Tokenized> tokenized = keyed.filter(kv -> kv._1().val() == isVal)
+            .sortByKey(true, partitions)
+            .values()
+            .mapPartitions(docs -> tokenize(spec, docs))
+            .persist(StorageLevel.MEMORY_AND_DISK_SER());
+        jsc.setJobDescription("tokenize " + split);
+        int ctx = o.context();
+        List<PartitionSummary> summaries = new ArrayList<>(tokenized.mapPartitionsWithIndex(
+            (p, it) -> List.of(summarize(p, it, ctx, spec)).iterator(), true).collect());
+        summaries.sort(Comparator.comparingInt(PartitionSummary::partition));
+        plans.add(new SplitPlan(split, tokenized, summaries));
+        for (PartitionSummary s : summaries) {
+          for (int i = 0; i < histogram.length; i++) histogram[i] += s.lengthHistogram()[i];
+          textBytes += s.textBytes();
+          textTokens += s.textTokens();
+          documents += s.documents();
+        }
+      }
+      if (documents == 0) {
+        throw new UserError(STAGE + ": the corpus is empty: no text in " + String.join(", ", o.inputs()));
+      }
+      SplitPlan train = plans.get(0);
+      if (train.tokens() < 2) {
+        throw new UserError(STAGE + ": the corpus is too small: the train split has " + train.tokens()
+            + " token(s); need at least 2 (lower prepare.val_fraction or add text)");
+      }
+
+      long invalid = 0;
+      long sourceBytes = 0;
+      long empty = 0;
+      for (SplitPlan plan : plans) {
+        counts.put(plan.name(), writeSplit(spark, plan, o, output));
+        for (PartitionSummary s : plan.summaries()) {
+          invalid += s.invalidUtf8();
+          sourceBytes += s.sourceBytes();
+          empty += s.emptyDocuments();
+        }
+        plan.tokenized().unpersist(false);
+      }
+      if (plans.get(1).tokens() == 0) {
+        LOG.warn("prepare: the validation split is empty ({} documents x prepare.val_fraction={}); "
+            + "later stages need validation windows", documents, valFraction);
+      }
+
+      jsc.setJobDescription("write vocab");
+      String vocabDir = output.resolve("vocab.parquet").toString();
+      VocabTable.write(spark, tok, vocabDir, parquetCodec(o.compression()));
+      renameParts(output.fs(), new Path(vocabDir));
+
+      Map<String, Object> manifest = new LinkedHashMap<>();
+      manifest.put("inputs", o.inputs());
+      manifest.put("file_count", corpus.files().size());
+      // Enough to audit a run; a corpus of a million files would make the manifest the dataset.
+      manifest.put("files", corpus.files().stream().limit(MANIFEST_FILES).map(f -> {
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("path", f.path());
+        e.put("format", f.format().name().toLowerCase(java.util.Locale.ROOT));
+        e.put("bytes", f.length());
+        return e;
+      }).toList());
+      manifest.put("config", configForManifest);
+      Map<String, Object> tokInfo = new LinkedHashMap<>();
+      tokInfo.put("name", tok.name());
+      tokInfo.put("spec", o.tokenizer().value());
+      tokInfo.put("vocab_size", tok.vocabSize());
+      tokInfo.put("end_of_text", tok.endOfText());
+      manifest.put("tokenizer", tokInfo);
+      manifest.put("context", o.context());
+      manifest.put("window_tokens", o.context() + 1);
+      Map<String, Object> totals = new LinkedHashMap<>();
+      totals.put("documents", documents);
+      totals.put("empty_documents", empty);
+      totals.put("source_bytes", sourceBytes);
+      totals.put("text_bytes", textBytes);
+      totals.put("text_tokens", textTokens);
+      totals.put("invalid_utf8", invalid);
+      counts.put("total", totals);
+      manifest.put("counts", counts);
+      manifest.put("bytes_per_token", textTokens == 0 ? 0 : (double) textBytes / textTokens);
+      Map<String, Long> hist = new LinkedHashMap<>();
+      for (int i = 0; i < histogram.length; i++) {
+        if (histogram[i] > 0) hist.put(i == histogram.length - 1 ? i + "+" : String.valueOf(i), histogram[i]);
+      }
+      manifest.put("bytes_per_token_histogram", hist);
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      manifest.put("wall_seconds", seconds);
+      Map<String, Object> sparkInfo = new LinkedHashMap<>();
+      sparkInfo.put("master", spark.sparkContext().master());
+      sparkInfo.put("default_parallelism", jsc.defaultParallelism());
+      manifest.put("spark", sparkInfo);
+
+      Manifest m = new Manifest(STAGE);
+      manifest.forEach(m::put);
+      m.write(output.fs(), output.dir());
+      output.commit();
+      LOG.info("prepare: wrote {} ({} documents, {} text tokens, {} bytes/token, {} s)", output.target(), documents,
+          textTokens, String.format("%.3f", textTokens == 0 ? 0 : (double) textBytes / textTokens),
+          String.format("%.1f", seconds));
+      return manifest;
+    }
+  }
+
+  record SplitPlan(String name, JavaRDD<Tokenized> tokenized, List<PartitionSummary> summaries) {
+    long tokens() {
+      return summaries.stream().mapToLong(PartitionSummary::tokens).sum();
+    }
+  }
+
+  private static Iterator<Tokenized> tokenize(Tokenizers.Spec spec, Iterator<Document> docs) {
+    Tokenizer tok = spec.open();
+    int eot = tok.endOfText();
+    return new Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        return docs.hasNext();
+      }
+
+      @Override
+      public Tokenized next() {
+        Document d = docs.next();
+        String text = TextNormalizer.normalize(d.text());
+        if (text.isEmpty()) return new Tokenized(new int[0], 0, d.sourceBytes(), d.invalidUtf8());
+        int[] ids = tok.encode(text);
+        int[] withEot = Arrays.copyOf(ids, ids.length + 1);
+        withEot[ids.length] = eot;
+        return new Tokenized(withEot, text.getBytes(StandardCharsets.UTF_8).length, d.sourceBytes(), d.invalidUtf8());
+      }
+    };
+  }
+
+  private static PartitionSummary summarize(int partition, Iterator<Tokenized> it, int ctx, Tokenizers.Spec spec) {
+    Tokenizer tok = spec.open();
+    int[] lengths = new int[tok.vocabSize()];
+    for (int id = 0; id < lengths.length; id++) lengths[id] = tok.isSpecial(id) ? -1 : tok.tokenBytes(id).length;
+    long[] hist = new long[HISTOGRAM_BUCKETS];
+    int[] head = new int[ctx];
+    long[] headDocs = new long[ctx];
+    int headLen = 0;
+    long docs = 0, empty = 0, tokens = 0, textTokens = 0, textBytes = 0, sourceBytes = 0, invalid = 0;
+    while (it.hasNext()) {
+      Tokenized t = it.next();
+      sourceBytes += t.sourceBytes();
+      invalid += t.invalidUtf8();
+      if (t.tokens().length == 0) {
+        empty++;
+        continue;
+      }
+      for (int id : t.tokens()) {
+        if (headLen < ctx) {
+          head[headLen] = id;
+          headDocs[headLen++] = docs;
+        }
+        int len = lengths[id];
+        if (len >= 0) {
+          hist[Math.min(len, HISTOGRAM_BUCKETS - 1)]++;
+          textTokens++;
+        }
+      }
+      tokens += t.tokens().length;
+      textBytes += t.textBytes();
+      docs++;
+    }
+    return new PartitionSummary(partition, docs, empty, tokens, textTokens, textBytes, sourceBytes, invalid,
+        Arrays.copyOf(head, headLen), Arrays.copyOf(headDocs, headLen), hist);
+  }
+
+  /** Where each partition sits in the split's stream, and the tokens that follow it. */
+  record Placement(long[] tokenOffset, long[] docOffset, int[][] lookahead, long[][] lookaheadDocs, long total)
+      implements java.io.Serializable {
+
+    static Placement of(List<PartitionSummary> parts, int ctx) {
+      int n = parts.size();
+      long[] off = new long[n];
+      long[] docOff = new long[n];
+      long t = 0;
+      long d = 0;
+      for (int p = 0; p < n; p++) {
+        off[p] = t;
+        docOff[p] = d;
+        t += parts.get(p).tokens();
+        d += parts.get(p).documents();
+      }
+      int[][] la = new int[n][];
+      long[][] laDocs = new long[n][];
+      for (int p = 0; p < n; p++) {
+        int[] tokens = new int[ctx];
+        long[] docs = new long[ctx];
+        int len = 0;
+        // A head shorter than ctx is that whole partition, so concatenating heads is the stream.
+        for (int q = p + 1; q < n && len < ctx; q++) {
+          PartitionSummary s = parts.get(q);
+          for (int i = 0; i < s.headTokens().length && len < ctx; i++) {
+            tokens[len] = s.headTokens()[i];
+            docs[len++] = docOff[q] + s.headDocs()[i];
+          }
+        }
+        la[p] = Arrays.copyOf(tokens, len);
+        laDocs[p] = Arrays.copyOf(docs, len);
+      }
+      return new Placement(off, docOff, la, laDocs, t);
+    }
+  }
+
+  /** Sends window k to shard k / perShard, so shards are contiguous and sized by conf. */
+  static final class ShardPartitioner extends Partitioner {
+    private final long perShard;
+    private final int shards;
+
+    ShardPartitioner(long perShard, int shards) {
+      this.perShard = perShard;
+      this.shards = shards;
+    }
+
+    @Override
+    public int numPartitions() {
+      return shards;
+    }
+
+    @Override
+    public int getPartition(Object key) {
+      return (int) ((Long) key / perShard);
+    }
+  }
+
+  private static Map<String, Object> writeSplit(SparkSession spark, SplitPlan plan, Options o, StageOutput output) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    int ctx = o.context();
+    Placement placement = Placement.of(plan.summaries(), ctx);
+    long windows = WindowPacker.windowCount(placement.total(), ctx);
+    long perShard = Math.max(1, o.shardTargetBytes() / (4L * (ctx + 1)));
+    int shards = (int) Math.max(1, (windows + perShard - 1) / perShard);
+    Broadcast<Placement> where = jsc.broadcast(placement);
+
+    jsc.setJobDescription("write " + plan.name() + " shards");
+    JavaRDD<Row> rows = plan.tokenized()
+        .mapPartitionsWithIndex((p, docs) -> pack(p, docs, where.value(), ctx), true)
+        .mapToPair(w -> new Tuple2<>(w.index(), w))
+        .repartitionAndSortWithinPartitions(new ShardPartitioner(perShard, shards))
+        .values()
+        .map(w -> RowFactory.create(w.index(), w.docFirst(), w.docLast(), w.tokens()));
+    String dir = output.resolve(plan.name()).toString();
+    spark.createDataFrame(rows, WINDOW_SCHEMA).write()
+        .option("compression", parquetCodec(o.compression()))
+        .parquet(dir);
+    int files = renameParts(output.fs(), new Path(dir));
+    where.destroy();
+
+    long docs = plan.summaries().stream().mapToLong(PartitionSummary::documents).sum();
+    Map<String, Object> c = new LinkedHashMap<>();
+    c.put("documents", docs);
+    c.put("text_bytes", plan.summaries().stream().mapToLong(PartitionSummary::textBytes).sum());
+    c.put("tokens", placement.total());
+    c.put("text_tokens", plan.summaries().stream().mapToLong(PartitionSummary::textTokens).sum());
+    c.put("windows", windows);
+    c.put("shards", files);
+    return c;
+  }
+
+  private static Iterator<Window> pack(int p, Iterator<Tokenized> docs, Placement where, int ctx) {
+    List<Window> out = new ArrayList<>();
+    long start = where.tokenOffset()[p];
+    long end = p + 1 < where.tokenOffset().length ? where.tokenOffset()[p + 1] : where.total();
+    long doc = where.docOffset()[p];
+    WindowPacker packer = new WindowPacker(ctx, start, end, where.total(), out::add);
+    while (docs.hasNext()) {
+      int[] t = docs.next().tokens();
+      if (t.length == 0) continue; // empty documents have no ordinal (see summarize)
+      for (int id : t) packer.feed(id, doc);
+      doc++;
+    }
+    int[] la = where.lookahead()[p];
+    long[] laDocs = where.lookaheadDocs()[p];
+    for (int i = 0; i < la.length && !packer.done(); i++) packer.feed(la[i], laDocs[i]);
+    packer.finish();
+    return out.iterator();
+  }
+
+  static String parquetCodec(String conf) {
+    return conf.equals("none") ? "uncompressed" : conf;
+  }
+
+  /** Gives Spark's part files stable names (part-00000.parquet) so reruns produce the same listing. */
+  private static int renameParts(FileSystem fs, Path dir) {
+    try {
+      FileStatus[] parts = fs.listStatus(dir, p -> p.getName().startsWith("part-") && p.getName().endsWith(".parquet"));
+      Arrays.sort(parts, Comparator.comparing(s -> s.getPath().getName()));
+      for (int i = 0; i < parts.length; i++) {
+        Path target = new Path(dir, String.format("part-%05d.parquet", i));
+        if (!fs.rename(parts[i].getPath(), target)) throw new IOException("rename failed: " + parts[i].getPath());
+      }
+      fs.delete(new Path(dir, "_SUCCESS"), false);
+      return parts.length;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot name shards in " + dir, e);
+    }
+  }
+}
