@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Properties;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocalFileSystem;
 import org.apache.hadoop.fs.Path;
 
 /**
@@ -38,7 +39,7 @@ public final class Manifest {
 
   public void write(FileSystem fs, Path dir) {
     root.put("versions", versions());
-    try (OutputStream out = fs.create(new Path(dir, FILE), true)) {
+    try (OutputStream out = withoutChecksums(fs).create(new Path(dir, FILE), true)) {
       JSON.writeValue(out, root);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + new Path(dir, FILE), e);
@@ -49,7 +50,7 @@ public final class Manifest {
   public static JsonNode read(String dir, Configuration conf, String expectedStage) {
     Path p = new Path(dir, FILE);
     try {
-      FileSystem fs = p.getFileSystem(conf);
+      FileSystem fs = withoutChecksums(p.getFileSystem(conf));
       if (!fs.exists(p)) {
         throw new UserError(dir + ": not a " + expectedStage + " output (no " + FILE + ")");
       }
@@ -68,6 +69,14 @@ public final class Manifest {
   }
 
   /** Versions of charsight and what it is built on, as pinned in the pom (filtered into a resource). */
+  /**
+   * Manifests are small JSON files people read and sometimes edit; on the local file system a
+   * hidden .crc beside them would make an edited manifest unreadable, so none is written or checked.
+   */
+  static FileSystem withoutChecksums(FileSystem fs) {
+    return fs instanceof LocalFileSystem local ? local.getRawFileSystem() : fs;
+  }
+
   public static Map<String, String> versions() {
     Map<String, String> v = new LinkedHashMap<>();
     Properties built = new Properties();

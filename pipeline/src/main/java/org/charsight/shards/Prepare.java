@@ -253,7 +253,8 @@ public final class Prepare {
       public Tokenized next() {
         Document d = docs.next();
         String text = TextNormalizer.normalize(d.text());
-        if (text.isEmpty()) return new Tokenized(new int[0], 0, d.sourceBytes(), d.invalidUtf8());
+        // Whitespace-only documents carry no text to learn from.
+        if (text.isBlank()) return new Tokenized(new int[0], 0, d.sourceBytes(), d.invalidUtf8());
         int[] ids = tok.encode(text);
         int[] withEot = Arrays.copyOf(ids, ids.length + 1);
         withEot[ids.length] = eot;

@@ -1,0 +1,113 @@
+package org.charsight.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CliTest {
+  record Result(int code, String out, String err) {
+    String lastErrLine() {
+      String[] lines = err.strip().split("\n");
+      return lines[lines.length - 1];
+    }
+  }
+
+  static synchronized Result run(String... args) {
+    PrintStream oldOut = System.out;
+    PrintStream oldErr = System.err;
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    try {
+      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+      int code = Cli.run(args);
+      return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(oldOut);
+      System.setErr(oldErr);
+    }
+  }
+
+  @Test
+  void helpListsEveryCommand() {
+    Result r = run("--help");
+    assertEquals(0, r.code());
+    for (String c : new String[] {"prepare", "export", "fetch-corpus", "key=value"}) {
+      assertTrue(r.out().contains(c), "help mentions " + c + ":\n" + r.out());
+    }
+  }
+
+  @Test
+  void commandHelpListsItsOptions() {
+    Result r = run("prepare", "--help");
+    assertEquals(0, r.code());
+    for (String o : new String[] {"--input", "--out", "--tokenizer", "--context", "--master", "--conf", "--overwrite"}) {
+      assertTrue(r.out().contains(o), o + " in:\n" + r.out());
+    }
+  }
+
+  @Test
+  void missingRequiredOptionIsAUsageError() {
+    Result r = run("prepare", "--out", "x");
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("Missing required option: '--input=<path>'"), r.err());
+  }
+
+  @Test
+  void badInputExitsNonZeroWithOneLineNamingThePath(@TempDir Path dir) {
+    Path missing = dir.resolve("missing");
+    Result r = run("prepare", "--master", "local[1]", "--input", missing.toString(), "--out", dir.resolve("out").toString());
+    assertEquals(2, r.code());
+    assertEquals("charsight: prepare: input path does not exist: " + missing, r.lastErrLine());
+    assertFalse(Files.exists(dir.resolve("out")));
+  }
+
+  @Test
+  void unknownConfKeyExitsNonZero(@TempDir Path dir) {
+    Result r = run("prepare", "--input", dir.toString(), "--out", dir.resolve("o").toString(), "prepare.contxt=3");
+    assertEquals(2, r.code());
+    assertTrue(r.lastErrLine().startsWith("charsight: unknown conf key 'prepare.contxt' in the command line"), r.err());
+  }
+
+  @Test
+  void executorSideErrorsAlsoEndInOneLine(@TempDir Path dir) throws Exception {
+    Files.write(dir.resolve("bin.txt"), new byte[] {1, 2, 0, 4});
+    Result r = run("prepare", "--master", "local[1]", "--input", dir.resolve("bin.txt").toString(),
+        "--out", dir.resolve("out").toString());
+    assertEquals(2, r.code());
+    assertTrue(r.lastErrLine().startsWith("charsight: prepare: ") && r.lastErrLine().contains("NUL byte"), r.err());
+    assertFalse(Files.exists(dir.resolve("out")));
+  }
+
+  @Test
+  void prepareAndExportRunEndToEnd(@TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("a.txt"), "Call me Ishmael. Some years ago, never mind how long precisely.");
+    Files.writeString(dir.resolve("b.txt"), "It is a way I have of driving off the spleen.");
+    String out = dir.resolve("shards").toString();
+    Result r = run("prepare", "--master", "local[1]", "--input", dir.resolve("a.txt").toString(),
+        dir.resolve("b.txt").toString(), "--out", out, "--tokenizer", "bytes", "--context", "16",
+        "prepare.val_fraction=0.4");
+    assertEquals(0, r.code(), r.err());
+    assertTrue(Files.exists(Path.of(out, "manifest.json")));
+    String manifest = Files.readString(Path.of(out, "manifest.json"));
+    assertTrue(manifest.contains("\"context\" : 16") && manifest.contains("\"name\" : \"bytes\""), manifest);
+
+    r = run("export", "--master", "local[1]", "--format", "nanogpt", "--shards", out);
+    assertEquals(0, r.code(), r.err());
+    long bytes = Files.size(Path.of(out, "nanogpt", "train.bin")) + Files.size(Path.of(out, "nanogpt", "val.bin"));
+    // Both documents (63 + 45 bytes) plus one end-of-text each, two bytes per token.
+    assertEquals(2 * (63 + 1 + 45 + 1), bytes);
+
+    r = run("export", "--format", "gguf", "--shards", out);
+    assertEquals(2, r.code());
+    assertEquals("charsight: export: unknown --format 'gguf'; expected nanogpt", r.lastErrLine());
+  }
+}

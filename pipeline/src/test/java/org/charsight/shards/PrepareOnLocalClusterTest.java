@@ -1,0 +1,124 @@
+package org.charsight.shards;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.charsight.common.Manifest;
+import org.charsight.testing.PrepareRunner;
+import org.charsight.testing.Shards;
+import org.charsight.testing.SparkTestSession;
+import org.charsight.tokenize.Tokenizer;
+import org.charsight.tokenize.Tokenizers;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * prepare on a real multi-process Spark: local-cluster[2,1,1024] starts two executor JVMs, so
+ * documents, tokens and windows cross process boundaries through Spark's shuffle.
+ */
+class PrepareOnLocalClusterTest {
+  static final String CLUSTER = "local-cluster[2,1,1024]";
+
+  @AfterAll
+  static void stop() {
+    SparkTestSession.stop();
+  }
+
+  /** A corpus of many small files so that sorting and packing spread over both executors. */
+  static List<String> writeCorpus(Path in) throws IOException {
+    String loomings;
+    try (InputStream s = PrepareOnLocalClusterTest.class.getResourceAsStream("/corpus/moby-dick-loomings.txt")) {
+      loomings = new String(s.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    List<String> paragraphs = PrepareRunner.paragraphs(loomings);
+    Random rnd = new Random(11);
+    List<String> docs = new ArrayList<>();
+    for (int f = 0; f < 24; f++) {
+      StringBuilder sb = new StringBuilder();
+      int n = 1 + rnd.nextInt(4);
+      for (int i = 0; i < n; i++) {
+        if (i > 0) sb.append("\n\n");
+        sb.append(paragraphs.get(rnd.nextInt(paragraphs.size())));
+      }
+      if (f % 5 == 0) sb.append("\nnaïve café — 東京 🚀 e\u0301");
+      String text = sb.toString();
+      Files.createDirectories(in);
+      Files.writeString(in.resolve(String.format("doc-%02d.txt", f)), text + "\n");
+      docs.add(PrepareRunner.wholeFile(text + "\n"));
+    }
+    return docs;
+  }
+
+  @Test
+  void shardsFromTwoExecutorJvmsMatchASingleProcessEncode(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get(CLUSTER);
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    List<Long> pids = jsc.parallelize(List.of(1, 2, 3, 4, 5, 6, 7, 8), 8)
+        .map(x -> {
+          Thread.sleep(200);
+          return ProcessHandle.current().pid();
+        }).distinct().collect();
+    assertEquals(2, pids.size(), "two executor processes: " + pids);
+    assertFalse(pids.contains(ProcessHandle.current().pid()), "executors are not the driver JVM");
+
+    List<String> docs = writeCorpus(dir.resolve("in"));
+    Path out = dir.resolve("cluster");
+    String[] conf = {"prepare.context=64", "prepare.val_fraction=0.25", "corpus.partition_bytes=65536",
+        "prepare.shard_target_bytes=8192"};
+    PrepareRunner.prepare(spark, List.of(dir.resolve("in").toString()), out, false, conf);
+
+    // Total tokens: the same documents encoded in this one process, each followed by end-of-text.
+    Tokenizer tok = new Tokenizers.Spec("gpt2").open();
+    long expectedTokens = docs.stream().mapToLong(d -> tok.encode(d).length + 1L).sum();
+    JsonNode m = Manifest.read(out.toString(), new Configuration(), "prepare");
+    assertEquals(expectedTokens, m.at("/counts/train/tokens").asLong() + m.at("/counts/val/tokens").asLong());
+
+    // Decoding the windows gives back the normalised documents, each encoded exactly as locally.
+    Map<String, int[]> localEncode = new HashMap<>();
+    for (String d : docs) localEncode.put(d, tok.encode(d));
+    List<String> decoded = new ArrayList<>();
+    for (String split : Prepare.SPLITS) {
+      for (int[] ids : Shards.documents(Shards.stream(Shards.windows(spark, out.toString(), split)), tok.endOfText())) {
+        String text = tok.decode(ids);
+        assertArrayEquals(localEncode.get(text), ids, "tokens of a document differ from a local encode");
+        decoded.add(text);
+      }
+    }
+    List<String> expected = new ArrayList<>(docs);
+    Collections.sort(expected);
+    Collections.sort(decoded);
+    assertEquals(expected, decoded);
+    assertTrue(m.at("/counts/train/shards").asInt() > 1, "several shards were written");
+
+    // The same input on one local core gives identical shards: the output does not depend on the cluster.
+    List<List<Shards.WindowRow>> onCluster = new ArrayList<>();
+    for (String split : Prepare.SPLITS) onCluster.add(Shards.windows(spark, out.toString(), split));
+    SparkSession local = SparkTestSession.get("local[1]");
+    Path single = dir.resolve("single");
+    PrepareRunner.prepare(local, List.of(dir.resolve("in").toString()), single, false, conf);
+    for (int s = 0; s < Prepare.SPLITS.length; s++) {
+      List<Shards.WindowRow> a = onCluster.get(s);
+      List<Shards.WindowRow> b = Shards.windows(local, single.toString(), Prepare.SPLITS[s]);
+      assertEquals(a.size(), b.size());
+      for (int i = 0; i < a.size(); i++) assertArrayEquals(a.get(i).tokens(), b.get(i).tokens());
+    }
+  }
+}
