@@ -21,7 +21,7 @@ import picocli.CommandLine.Command;
         "",
         "Also (handled by bin/charsight): fetch-corpus [--dest <dir>]  fetch the default corpus into data/corpus",
         "",
-        "Any key=value argument overrides a conf key (see conf/defaults.conf), e.g. prepare.context=256."})
+        "Any key=value argument overrides a conf key (see conf/defaults.conf), e.g. prepare.context=256.%n"})
 public final class Cli implements Runnable {
   /** A conf override: a dotted key, '=', a value. Paths never match (no '/' in keys). */
   static final Pattern OVERRIDE = Pattern.compile("^[A-Za-z_][A-Za-z0-9_-]*(\\.[A-Za-z0-9_\"-]+)*=.*", Pattern.DOTALL);

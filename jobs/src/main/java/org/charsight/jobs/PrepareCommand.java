@@ -9,8 +9,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "prepare", mixinStandardHelpOptions = true,
     description = {
-        "Reads a corpus, tokenizes it and writes Parquet shards of context+1 token windows (train/, val/),",
-        "vocab.parquet (every token's bytes) and manifest.json."})
+        "Tokenizes a corpus into Parquet shards of training windows.",
+        "Writes train/ and val/ (windows of context+1 tokens), vocab.parquet (every token's bytes) and manifest.json."})
 final class PrepareCommand extends JobCommand {
   @Option(names = "--input", arity = "1..*", required = true, paramLabel = "<path>",
       description = "files, directories or globs; text (.txt), JSONL (.jsonl), Parquet; optionally .gz; any Hadoop path")

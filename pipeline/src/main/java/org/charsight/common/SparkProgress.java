@@ -50,6 +50,10 @@ public final class SparkProgress extends SparkListener {
 
   @Override
   public void onStageCompleted(SparkListenerStageCompleted e) {
-    running.remove(e.stageInfo().stageId());
+    Stage s = running.remove(e.stageInfo().stageId());
+    if (s != null) {
+      LOG.info("{}: done, {} tasks in {} s", s.name(), s.tasks(),
+          String.format("%.1f", (System.currentTimeMillis() - s.startMs()) / 1000.0));
+    }
   }
 }

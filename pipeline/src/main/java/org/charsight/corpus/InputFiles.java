@@ -41,9 +41,7 @@ public final class InputFiles {
         }
         for (FileStatus m : matches) {
           if (m.isDirectory()) {
-            RemoteIterator<LocatedFileStatus> it = fs.listFiles(m.getPath(), true);
-            while (it.hasNext()) {
-              LocatedFileStatus f = it.next();
+            for (FileStatus f : listRecursively(fs, m.getPath())) {
               if (!hidden(f.getPath(), m.getPath())) files.add(describe(stage, f, opts, codecs, true));
             }
           } else {
@@ -63,6 +61,28 @@ public final class InputFiles {
       if (unique.isEmpty() || !unique.get(unique.size() - 1).path().equals(f.path())) unique.add(f);
     }
     return unique;
+  }
+
+  /**
+   * Object stores list a whole prefix in one call (listFiles); on the local file system that call
+   * builds LocatedFileStatus objects, whose permission lookup forks a shell per file, so walk it
+   * with plain listStatus instead.
+   */
+  private static List<FileStatus> listRecursively(FileSystem fs, Path dir) throws IOException {
+    List<FileStatus> out = new ArrayList<>();
+    if (!"file".equals(fs.getUri().getScheme())) {
+      RemoteIterator<LocatedFileStatus> it = fs.listFiles(dir, true);
+      while (it.hasNext()) out.add(it.next());
+      return out;
+    }
+    List<Path> todo = new ArrayList<>(List.of(dir));
+    while (!todo.isEmpty()) {
+      for (FileStatus s : fs.listStatus(todo.remove(todo.size() - 1))) {
+        if (s.isDirectory()) todo.add(s.getPath());
+        else out.add(s);
+      }
+    }
+    return out;
   }
 
   private static boolean hidden(Path file, Path root) {

@@ -15,6 +15,23 @@ public final class Utf8 {
   public record Decoded(String text, long invalid) {}
 
   public static Decoded decode(byte[] bytes, int offset, int length) {
+    // Fast path: the JDK's String constructor (which keeps ASCII text in its compact one-byte form)
+    // replaces each malformed sequence with one U+FFFD, exactly as the decoder below does, so the
+    // replacements are the U+FFFDs in the result that were not already U+FFFD (EF BF BD) in the input.
+    String s = new String(bytes, offset, length, StandardCharsets.UTF_8);
+    int replaced = countChar(s, '\uFFFD');
+    if (replaced == 0) return new Decoded(s, 0);
+    return decodeCounting(bytes, offset, length);
+  }
+
+  private static int countChar(String s, char c) {
+    int n = 0;
+    for (int i = s.indexOf(c); i >= 0; i = s.indexOf(c, i + 1)) n++;
+    return n;
+  }
+
+  /** Decodes with explicit malformed-input handling, counting each replaced sequence. */
+  static Decoded decodeCounting(byte[] bytes, int offset, int length) {
     CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder()
         .onMalformedInput(CodingErrorAction.REPORT)
         .onUnmappableCharacter(CodingErrorAction.REPORT);

@@ -18,6 +18,7 @@ import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.rdd.PartitionPruningRDD;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -109,71 +110,58 @@ public final class Prepare {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     try (StageOutput output = StageOutput.begin(STAGE, o.out(), o.overwrite(), jsc.hadoopConfiguration())) {
       Tokenizer tok = o.tokenizer().open();
-      jsc.setJobDescription("read corpus");
       Corpus corpus = CorpusReader.read(spark, STAGE, o.inputs(), o.corpus());
       LOG.info("prepare: {} input file(s), {} bytes; tokenizer {} (vocab {})", corpus.files().size(), corpus.totalBytes(),
           tok.name(), tok.vocabSize());
 
+      // 1. Read, normalise and tokenize where the text is read; key each document by split and order.
+      //    One shuffle then puts both splits in stream order, and each resulting partition becomes
+      //    one shard, so the corpus is read once and tokens cross the network once.
+      Tokenizers.Spec spec = o.tokenizer();
       long seed = o.seed();
       double valFraction = o.valFraction();
-      JavaPairRDD<DocKey, Document> keyed = corpus.documents().mapToPair(d -> new Tuple2<>(
-          new DocKey(StableHash.unit(seed, d.id()) < valFraction, StableHash.hash64(seed + 1, d.id()), d.id()), d));
-
-      Map<String, Object> counts = new LinkedHashMap<>();
-      long[] histogram = new long[HISTOGRAM_BUCKETS];
-      long textBytes = 0;
-      long textTokens = 0;
-      long documents = 0;
-      List<SplitPlan> plans = new ArrayList<>();
-      for (String split : SPLITS) {
-        boolean isVal = split.equals("val");
-        double share = isVal ? valFraction : 1 - valFraction;
-        int partitions = (int) Math.max(jsc.defaultParallelism(),
-            Math.ceil(corpus.totalBytes() * share / o.corpus().partitionBytes()));
-        jsc.setJobDescription("sort " + split + " documents");
-        Tokenizers.Spec spec = o.tokenizer();
-        JavaRDD<Tokenized> tokenized = keyed.filter(kv -> kv._1().val() == isVal)
-            .sortByKey(true, partitions)
-            .values()
-            .mapPartitions(docs -> tokenize(spec, docs))
-            .persist(StorageLevel.MEMORY_AND_DISK_SER());
-        jsc.setJobDescription("tokenize " + split);
-        int ctx = o.context();
-        List<PartitionSummary> summaries = new ArrayList<>(tokenized.mapPartitionsWithIndex(
-            (p, it) -> List.of(summarize(p, it, ctx, spec)).iterator(), true).collect());
-        summaries.sort(Comparator.comparingInt(PartitionSummary::partition));
-        plans.add(new SplitPlan(split, tokenized, summaries));
-        for (PartitionSummary s : summaries) {
-          for (int i = 0; i < histogram.length; i++) histogram[i] += s.lengthHistogram()[i];
-          textBytes += s.textBytes();
-          textTokens += s.textTokens();
-          documents += s.documents();
-        }
+      long estimatedTokenBytes = (long) (4 * corpus.totalBytes() / tok.bytesPerTokenHint());
+      int[] parts = new int[2];
+      for (int v = 0; v < 2; v++) {
+        double share = v == 0 ? 1 - valFraction : valFraction;
+        parts[v] = (int) Math.max(jsc.defaultParallelism(), Math.ceil(estimatedTokenBytes * share / o.shardTargetBytes()));
       }
-      if (documents == 0) {
+      jsc.setJobDescription("read, tokenize and order documents");
+      JavaRDD<Tokenized> ordered = corpus.documents()
+          .mapPartitionsToPair(docs -> tokenize(spec, seed, valFraction, docs))
+          .repartitionAndSortWithinPartitions(new DocPartitioner(parts[0], parts[1]))
+          .values()
+          .persist(StorageLevel.MEMORY_AND_DISK());
+      int ctx = o.context();
+      List<PartitionSummary> all = new ArrayList<>(ordered.mapPartitionsWithIndex(
+          (p, it) -> List.of(summarize(p, it, ctx, spec)).iterator(), true).collect());
+      all.sort(Comparator.comparingInt(PartitionSummary::partition));
+      long[] tokens = new long[2];
+      long[] docs = new long[2];
+      for (PartitionSummary s : all) {
+        int v = s.partition() < parts[0] ? 0 : 1;
+        tokens[v] += s.tokens();
+        docs[v] += s.documents();
+      }
+      if (docs[0] + docs[1] == 0) {
         throw new UserError(STAGE + ": the corpus is empty: no text in " + String.join(", ", o.inputs()));
       }
-      SplitPlan train = plans.get(0);
-      if (train.tokens() < 2) {
-        throw new UserError(STAGE + ": the corpus is too small: the train split has " + train.tokens()
+      if (tokens[0] < 2) {
+        throw new UserError(STAGE + ": the corpus is too small: the train split has " + tokens[0]
             + " token(s); need at least 2 (lower prepare.val_fraction or add text)");
       }
 
-      long invalid = 0;
-      long sourceBytes = 0;
-      long empty = 0;
-      for (SplitPlan plan : plans) {
-        counts.put(plan.name(), writeSplit(spark, plan, o, output));
-        for (PartitionSummary s : plan.summaries()) {
-          invalid += s.invalidUtf8();
-          sourceBytes += s.sourceBytes();
-          empty += s.emptyDocuments();
-        }
-        plan.tokenized().unpersist(false);
+      // 3. Cut each split's stream into windows and write them.
+      Map<String, Object> counts = new LinkedHashMap<>();
+      for (int v = 0; v < 2; v++) {
+        int first = v == 0 ? 0 : parts[0];
+        List<PartitionSummary> summaries = all.subList(first, first + parts[v]);
+        counts.put(SPLITS[v], writeSplit(spark, SPLITS[v], ordered, first, summaries, o, output));
       }
-      if (plans.get(1).tokens() == 0) {
+      ordered.unpersist(false);
+      if (tokens[1] == 0) {
         LOG.warn("prepare: the validation split is empty ({} documents x prepare.val_fraction={}); "
-            + "later stages need validation windows", documents, valFraction);
+            + "later stages need validation windows", docs[0], valFraction);
       }
 
       jsc.setJobDescription("write vocab");
@@ -181,6 +169,17 @@ public final class Prepare {
       VocabTable.write(spark, tok, vocabDir, parquetCodec(o.compression()));
       renameParts(output.fs(), new Path(vocabDir));
 
+      long[] histogram = new long[HISTOGRAM_BUCKETS];
+      long textBytes = 0, textTokens = 0, documents = 0, invalid = 0, sourceBytes = 0, empty = 0;
+      for (PartitionSummary s : all) {
+        for (int i = 0; i < histogram.length; i++) histogram[i] += s.lengthHistogram()[i];
+        textBytes += s.textBytes();
+        textTokens += s.textTokens();
+        documents += s.documents();
+        invalid += s.invalidUtf8();
+        sourceBytes += s.sourceBytes();
+        empty += s.emptyDocuments();
+      }
       Map<String, Object> manifest = new LinkedHashMap<>();
       manifest.put("inputs", o.inputs());
       manifest.put("file_count", corpus.files().size());
@@ -234,13 +233,8 @@ public final class Prepare {
     }
   }
 
-  record SplitPlan(String name, JavaRDD<Tokenized> tokenized, List<PartitionSummary> summaries) {
-    long tokens() {
-      return summaries.stream().mapToLong(PartitionSummary::tokens).sum();
-    }
-  }
-
-  private static Iterator<Tokenized> tokenize(Tokenizers.Spec spec, Iterator<Document> docs) {
+  private static Iterator<Tuple2<DocKey, Tokenized>> tokenize(Tokenizers.Spec spec, long seed, double valFraction,
+      Iterator<Document> docs) {
     Tokenizer tok = spec.open();
     int eot = tok.endOfText();
     return new Iterator<>() {
@@ -250,15 +244,18 @@ public final class Prepare {
       }
 
       @Override
-      public Tokenized next() {
+      public Tuple2<DocKey, Tokenized> next() {
         Document d = docs.next();
+        // The split and the order both come from the id, with different seeds so they are independent.
+        DocKey key = new DocKey(StableHash.unit(seed, d.id()) < valFraction, StableHash.hash64(seed + 1, d.id()), d.id());
         String text = TextNormalizer.normalize(d.text());
         // Whitespace-only documents carry no text to learn from.
-        if (text.isBlank()) return new Tokenized(new int[0], 0, d.sourceBytes(), d.invalidUtf8());
+        if (text.isBlank()) return new Tuple2<>(key, new Tokenized(new int[0], 0, d.sourceBytes(), d.invalidUtf8()));
         int[] ids = tok.encode(text);
         int[] withEot = Arrays.copyOf(ids, ids.length + 1);
         withEot[ids.length] = eot;
-        return new Tokenized(withEot, text.getBytes(StandardCharsets.UTF_8).length, d.sourceBytes(), d.invalidUtf8());
+        return new Tuple2<>(key, new Tokenized(withEot, text.getBytes(StandardCharsets.UTF_8).length, d.sourceBytes(),
+            d.invalidUtf8()));
       }
     };
   }
@@ -336,57 +333,94 @@ public final class Prepare {
     }
   }
 
-  /** Sends window k to shard k / perShard, so shards are contiguous and sized by conf. */
-  static final class ShardPartitioner extends Partitioner {
-    private final long perShard;
-    private final int shards;
+  /**
+   * Train documents to partitions [0, train), validation ones to [train, train + val), each split
+   * cut into equal ranges of the order hash. The hash is uniform, so no sampling pass is needed and
+   * partitions come out evenly sized; sorting within them then gives each split's global order.
+   */
+  static final class DocPartitioner extends Partitioner {
+    private final int train;
+    private final int val;
 
-    ShardPartitioner(long perShard, int shards) {
-      this.perShard = perShard;
-      this.shards = shards;
+    DocPartitioner(int train, int val) {
+      this.train = train;
+      this.val = val;
     }
 
     @Override
     public int numPartitions() {
-      return shards;
+      return train + val;
     }
 
     @Override
     public int getPartition(Object key) {
-      return (int) ((Long) key / perShard);
+      DocKey k = (DocKey) key;
+      int n = k.val() ? val : train;
+      // (order as unsigned 64-bit) * n / 2^64, in [0, n)
+      int p = (int) Math.multiplyHigh(k.order() >>> 1, 2L * n);
+      return k.val() ? train + p : p;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof DocPartitioner d && d.train == train && d.val == val;
+    }
+
+    @Override
+    public int hashCode() {
+      return 31 * train + val;
     }
   }
 
-  private static Map<String, Object> writeSplit(SparkSession spark, SplitPlan plan, Options o, StageOutput output) {
+  /** Keeps partitions [from, to) of an RDD. */
+  static final class PartitionRange extends scala.runtime.AbstractFunction1<Object, Object> implements java.io.Serializable {
+    private final int from;
+    private final int to;
+
+    PartitionRange(int from, int to) {
+      this.from = from;
+      this.to = to;
+    }
+
+    @Override
+    public Object apply(Object index) {
+      int i = (Integer) index;
+      return i >= from && i < to;
+    }
+  }
+
+  private static Map<String, Object> writeSplit(SparkSession spark, String split, JavaRDD<Tokenized> ordered, int first,
+      List<PartitionSummary> summaries, Options o, StageOutput output) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     int ctx = o.context();
-    Placement placement = Placement.of(plan.summaries(), ctx);
-    long windows = WindowPacker.windowCount(placement.total(), ctx);
-    long perShard = Math.max(1, o.shardTargetBytes() / (4L * (ctx + 1)));
-    int shards = (int) Math.max(1, (windows + perShard - 1) / perShard);
+    Placement placement = Placement.of(summaries, ctx);
+    int count = summaries.size();
     Broadcast<Placement> where = jsc.broadcast(placement);
 
-    jsc.setJobDescription("write " + plan.name() + " shards");
-    JavaRDD<Row> rows = plan.tokenized()
+    jsc.setJobDescription("write " + split + " shards");
+    // Only this split's partitions, renumbered from 0, so each becomes one shard in stream order
+    // (and Spark writes no empty placeholder file for another split's partition 0).
+    JavaRDD<Tokenized> mine = JavaRDD.fromRDD(
+        PartitionPruningRDD.create(ordered.rdd(), new PartitionRange(first, first + count)),
+        ordered.classTag());
+    JavaRDD<Row> rows = mine
         .mapPartitionsWithIndex((p, docs) -> pack(p, docs, where.value(), ctx), true)
-        .mapToPair(w -> new Tuple2<>(w.index(), w))
-        .repartitionAndSortWithinPartitions(new ShardPartitioner(perShard, shards))
-        .values()
         .map(w -> RowFactory.create(w.index(), w.docFirst(), w.docLast(), w.tokens()));
-    String dir = output.resolve(plan.name()).toString();
+    String dir = output.resolve(split).toString();
+    // Token ids are near-random ints: a dictionary costs time and saves little over plain + zstd.
     spark.createDataFrame(rows, WINDOW_SCHEMA).write()
         .option("compression", parquetCodec(o.compression()))
+        .option("parquet.enable.dictionary", "false")
         .parquet(dir);
     int files = renameParts(output.fs(), new Path(dir));
     where.destroy();
 
-    long docs = plan.summaries().stream().mapToLong(PartitionSummary::documents).sum();
     Map<String, Object> c = new LinkedHashMap<>();
-    c.put("documents", docs);
-    c.put("text_bytes", plan.summaries().stream().mapToLong(PartitionSummary::textBytes).sum());
+    c.put("documents", summaries.stream().mapToLong(PartitionSummary::documents).sum());
+    c.put("text_bytes", summaries.stream().mapToLong(PartitionSummary::textBytes).sum());
     c.put("tokens", placement.total());
-    c.put("text_tokens", plan.summaries().stream().mapToLong(PartitionSummary::textTokens).sum());
-    c.put("windows", windows);
+    c.put("text_tokens", summaries.stream().mapToLong(PartitionSummary::textTokens).sum());
+    c.put("windows", WindowPacker.windowCount(placement.total(), ctx));
     c.put("shards", files);
     return c;
   }
@@ -418,7 +452,8 @@ public final class Prepare {
   private static int renameParts(FileSystem fs, Path dir) {
     try {
       FileStatus[] parts = fs.listStatus(dir, p -> p.getName().startsWith("part-") && p.getName().endsWith(".parquet"));
-      Arrays.sort(parts, Comparator.comparing(s -> s.getPath().getName()));
+      // part-<partition>-<uuid>...: order by the partition number, which is the order of the rows.
+      Arrays.sort(parts, Comparator.comparingLong(s -> Long.parseLong(s.getPath().getName().split("-")[1])));
       for (int i = 0; i < parts.length; i++) {
         Path target = new Path(dir, String.format("part-%05d.parquet", i));
         if (!fs.rename(parts[i].getPath(), target)) throw new IOException("rename failed: " + parts[i].getPath());

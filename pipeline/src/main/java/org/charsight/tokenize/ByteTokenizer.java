@@ -17,6 +17,11 @@ public final class ByteTokenizer implements Tokenizer {
   }
 
   @Override
+  public double bytesPerTokenHint() {
+    return 1.0;
+  }
+
+  @Override
   public int endOfText() {
     return END_OF_TEXT;
   }

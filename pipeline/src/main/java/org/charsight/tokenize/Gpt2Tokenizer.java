@@ -36,6 +36,11 @@ public final class Gpt2Tokenizer implements Tokenizer {
   }
 
   @Override
+  public double bytesPerTokenHint() {
+    return 4.5;
+  }
+
+  @Override
   public int endOfText() {
     return END_OF_TEXT;
   }

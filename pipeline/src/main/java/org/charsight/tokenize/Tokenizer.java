@@ -18,6 +18,12 @@ public interface Tokenizer {
 
   int[] encode(String text);
 
+  /**
+   * Typical UTF-8 bytes per token on English prose, used only to plan shard counts before the
+   * corpus has been tokenized.
+   */
+  double bytesPerTokenHint();
+
   /** UTF-8 bytes of a token; empty for special tokens, which stand for no text. */
   byte[] tokenBytes(int id);
 

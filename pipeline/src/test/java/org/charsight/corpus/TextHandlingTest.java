@@ -17,6 +17,28 @@ class TextHandlingTest {
   }
 
   @Test
+  void literalReplacementCharactersAreNotCountedAsInvalid() {
+    byte[] b = "a\uFFFDb".getBytes(StandardCharsets.UTF_8);
+    assertEquals(0, Utf8.decode(b).invalid());
+    byte[] mixed = {(byte) 0xef, (byte) 0xbf, (byte) 0xbd, (byte) 0x80, 'x'};
+    Utf8.Decoded d = Utf8.decode(mixed);
+    assertEquals("\uFFFD\uFFFDx", d.text());
+    assertEquals(1, d.invalid());
+  }
+
+  @Test
+  void fastAndCountingDecodersAgreeOnRandomBytes() {
+    java.util.Random rnd = new java.util.Random(3);
+    for (int trial = 0; trial < 2000; trial++) {
+      byte[] b = new byte[rnd.nextInt(40)];
+      rnd.nextBytes(b);
+      Utf8.Decoded slow = Utf8.decodeCounting(b, 0, b.length);
+      assertEquals(new String(b, StandardCharsets.UTF_8), slow.text(), "trial " + trial);
+      assertEquals(slow, Utf8.decode(b), "trial " + trial);
+    }
+  }
+
+  @Test
   void validUtf8DecodesWithNoInvalidCount() {
     String s = "naïve café — 東京 🚀";
     Utf8.Decoded d = Utf8.decode(s.getBytes(StandardCharsets.UTF_8));

@@ -1,0 +1,124 @@
+package org.charsight.bench;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.apache.spark.sql.SparkSession;
+import org.charsight.common.CharsightConfig;
+import org.charsight.common.SparkSessions;
+import org.charsight.corpus.TextNormalizer;
+import org.charsight.shards.Prepare;
+import org.charsight.tokenize.Tokenizer;
+import org.charsight.tokenize.Tokenizers;
+
+/**
+ * prepare's end-to-end throughput per core (read, normalise, split, sort, tokenize, pack, Parquet
+ * write) beside a raw single-thread JTokkit encode loop over the same text, in the same JVM.
+ * The corpus can be repeated (as distinct documents) so Spark's fixed costs are amortised as on a
+ * real corpus.
+ */
+public final class PrepareBenchmark {
+  public static void main(String[] args) throws Exception {
+    Path corpus = Path.of("data/corpus");
+    int repeat = 4;
+    List<Integer> cores = List.of(1, 2);
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--corpus" -> corpus = Path.of(args[++i]);
+        case "--repeat" -> repeat = Integer.parseInt(args[++i]);
+        case "--cores" -> cores = Stream.of(args[++i].split(",")).map(Integer::parseInt).toList();
+        default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+      }
+    }
+    Path work = Files.createTempDirectory("charsight-bench-");
+    Path input = work.resolve("input");
+    long bytes = replicate(corpus, input, repeat);
+    System.out.printf("corpus: %s x %d = %.1f MB in %s%n", corpus, repeat, bytes / 1e6, input);
+
+    double raw = rawEncodeMBps(input);
+    System.out.printf("raw JTokkit r50k encodeOrdinary, 1 thread: %.2f MB/s%n", raw);
+
+    System.out.println("| master | best wall s of 3 (prepare) | MB/s | MB/s per core | per core vs raw |");
+    System.out.println("|---|---|---|---|---|");
+    for (int c : cores) {
+      CharsightConfig conf = CharsightConfig.load(null, List.of("progress.interval_ms=600000"));
+      SparkSession spark = SparkSessions.start("bench", "local[" + c + "]", conf);
+      try {
+        // Warm-up on a small run so JIT and Spark's first-job costs are not billed to the measurement.
+        Prepare.run(spark, Prepare.Options.from(conf, List.of(corpus.resolve("moby-dick").toString()),
+            work.resolve("warm-" + c).toString(), true), Map.of());
+        // Best of three, as for the raw loop, so both sides are measured the same way.
+        double s = Double.MAX_VALUE;
+        for (int run = 0; run < 3; run++) {
+          long t0 = System.nanoTime();
+          Prepare.run(spark, Prepare.Options.from(conf, List.of(input.toString()), work.resolve("out-" + c).toString(),
+              true), Map.of());
+          s = Math.min(s, (System.nanoTime() - t0) / 1e9);
+        }
+        double mbps = bytes / 1e6 / s;
+        System.out.printf("| local[%d] | %.1f | %.2f | %.2f | %.0f%% |%n", c, s, mbps, mbps / c, 100 * mbps / c / raw);
+      } finally {
+        spark.stop();
+      }
+    }
+    System.out.printf("cores available: %d; java %s%n", Runtime.getRuntime().availableProcessors(),
+        System.getProperty("java.version"));
+    deleteTree(work);
+  }
+
+  /** Copies every corpus file repeat times under distinct paths, so copies are distinct documents. */
+  static long replicate(Path corpus, Path out, int repeat) throws IOException {
+    long total = 0;
+    List<Path> files;
+    try (Stream<Path> s = Files.walk(corpus)) {
+      files = s.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().startsWith("_")).sorted().toList();
+    }
+    for (int r = 0; r < repeat; r++) {
+      for (Path f : files) {
+        Path t = out.resolve("copy-" + r).resolve(corpus.relativize(f));
+        Files.createDirectories(t.getParent());
+        Files.copy(f, t);
+        total += Files.size(t);
+      }
+    }
+    return total;
+  }
+
+  /** Best of three passes of a plain loop: read, normalise, encode, on one thread. */
+  static double rawEncodeMBps(Path input) throws IOException {
+    List<String> texts = new ArrayList<>();
+    long bytes = 0;
+    try (Stream<Path> s = Files.walk(input)) {
+      for (Path p : s.filter(Files::isRegularFile).sorted().toList()) {
+        byte[] b = Files.readAllBytes(p);
+        bytes += b.length;
+        texts.add(new String(b, StandardCharsets.UTF_8));
+      }
+    }
+    Tokenizer tok = new Tokenizers.Spec("gpt2").open();
+    double best = Double.MAX_VALUE;
+    long sink = 0;
+    for (int pass = 0; pass < 3; pass++) {
+      long t0 = System.nanoTime();
+      for (String t : texts) sink += tok.encode(TextNormalizer.normalize(t)).length;
+      best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+    }
+    if (sink == 0) throw new IllegalStateException("nothing encoded");
+    return bytes / 1e6 / best;
+  }
+
+  static void deleteTree(Path p) {
+    try (Stream<Path> s = Files.walk(p)) {
+      s.sorted(Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
