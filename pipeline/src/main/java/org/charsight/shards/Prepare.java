@@ -78,12 +78,18 @@ public final class Prepare {
       CorpusOptions corpus) {
 
     public static Options from(CharsightConfig c, List<String> inputs, String out, boolean overwrite) {
+      return from(c, inputs, out, overwrite, new org.apache.hadoop.conf.Configuration());
+    }
+
+    /** @param hadoopConf the session's Hadoop configuration, for a tokenizer directory on HDFS or S3A */
+    public static Options from(CharsightConfig c, List<String> inputs, String out, boolean overwrite,
+        org.apache.hadoop.conf.Configuration hadoopConf) {
       if (out == null || out.isBlank()) throw new UserError(STAGE + ": --out is required");
       int context = c.intAtLeast("prepare.context", 2);
       double val = c.openFraction("prepare.val_fraction");
       return new Options(
           List.copyOf(inputs), out, overwrite,
-          Tokenizers.parse("prepare.tokenizer", c.string("prepare.tokenizer")),
+          Tokenizers.parse("prepare.tokenizer", c.string("prepare.tokenizer"), hadoopConf),
           context, val, c.longAtLeast("seed", Long.MIN_VALUE),
           c.longAtLeast("prepare.shard_target_bytes", 1024),
           c.oneOf("prepare.compression", "zstd", "snappy", "gzip", "none"),
