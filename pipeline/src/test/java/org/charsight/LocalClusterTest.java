@@ -1,4 +1,4 @@
-package org.charsight.shards;
+package org.charsight;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -21,6 +21,11 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.charsight.common.Manifest;
+import org.charsight.shards.Prepare;
+import org.charsight.testing.TrainTokenizerRunner;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.charsight.testing.PrepareRunner;
 import org.charsight.testing.Shards;
 import org.charsight.testing.SparkTestSession;
@@ -31,10 +36,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * prepare on a real multi-process Spark: local-cluster[2,1,1024] starts two executor JVMs, so
- * documents, tokens and windows cross process boundaries through Spark's shuffle.
+ * Stages on a real multi-process Spark: local-cluster[2,1,1024] starts two executor JVMs, so
+ * documents, chunk counts, tokens and windows cross process boundaries through Spark's shuffle.
+ * Each test also runs the stage on one local core and expects identical output.
  */
-class PrepareOnLocalClusterTest {
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class LocalClusterTest {
   static final String CLUSTER = "local-cluster[2,1,1024]";
 
   @AfterAll
@@ -42,10 +49,42 @@ class PrepareOnLocalClusterTest {
     SparkTestSession.stop();
   }
 
+  /** Pseudo-words from syllables, seeded: many distinct chunks with a Zipf-like spread of counts. */
+  static void writeGeneratedText(Path dir, int files, long seed) throws IOException {
+    String[] syllables = {"ka", "lo", "mi", "ter", "an", "st", "ro", "ve", "qu", "ish", "ön", "dé", "th", "ng"};
+    Random rnd = new Random(seed);
+    Files.createDirectories(dir);
+    for (int f = 0; f < files; f++) {
+      StringBuilder sb = new StringBuilder();
+      for (int w = 0; w < 3000; w++) {
+        int len = 1 + (int) Math.min(4, Math.abs(rnd.nextGaussian() * 1.5));
+        if (w > 0) sb.append(rnd.nextInt(12) == 0 ? ".\n" : " ");
+        for (int s = 0; s < len; s++) sb.append(syllables[(int) Math.min(syllables.length - 1, Math.abs(rnd.nextGaussian() * 4))]);
+      }
+      Files.writeString(dir.resolve("gen-" + f + ".txt"), sb.toString());
+    }
+  }
+
+  @Test
+  @Order(1)
+  void tokenizerTrainedOnTwoExecutorsEqualsOneExecutorRun(@TempDir Path dir) throws IOException {
+    SparkSession cluster = SparkTestSession.get(CLUSTER);
+    writeGeneratedText(dir.resolve("in"), 8, 21);
+    String[] conf = {"train_tokenizer.vocab_size=700", "train_tokenizer.min_chunk_count=2", "corpus.partition_bytes=65536"};
+    Map<String, Object> m = TrainTokenizerRunner.train(cluster, List.of(dir.resolve("in").toString()), dir.resolve("cluster"), conf);
+    assertEquals(cluster.sparkContext().getExecutorIds().size(), 2);
+    SparkSession local = SparkTestSession.get("local[1]");
+    TrainTokenizerRunner.train(local, List.of(dir.resolve("in").toString()), dir.resolve("single"), conf);
+    assertArrayEquals(Files.readAllBytes(dir.resolve("cluster/tokenizer.tiktoken")),
+        Files.readAllBytes(dir.resolve("single/tokenizer.tiktoken")));
+    assertEquals(442, Files.readAllLines(dir.resolve("cluster/tokenizer.tiktoken")).size() - 256);
+    assertTrue(((Map<?, ?>) m.get("counts")).get("distinct_chunks") instanceof Number);
+  }
+
   /** A corpus of many small files so that sorting and packing spread over both executors. */
   static List<String> writeCorpus(Path in) throws IOException {
     String loomings;
-    try (InputStream s = PrepareOnLocalClusterTest.class.getResourceAsStream("/corpus/moby-dick-loomings.txt")) {
+    try (InputStream s = LocalClusterTest.class.getResourceAsStream("/corpus/moby-dick-loomings.txt")) {
       loomings = new String(s.readAllBytes(), StandardCharsets.UTF_8);
     }
     List<String> paragraphs = PrepareRunner.paragraphs(loomings);
@@ -68,6 +107,7 @@ class PrepareOnLocalClusterTest {
   }
 
   @Test
+  @Order(2)
   void shardsFromTwoExecutorJvmsMatchASingleProcessEncode(@TempDir Path dir) throws IOException {
     SparkSession spark = SparkTestSession.get(CLUSTER);
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
