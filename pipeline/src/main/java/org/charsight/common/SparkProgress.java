@@ -52,7 +52,7 @@ public final class SparkProgress extends SparkListener {
   public void onStageCompleted(SparkListenerStageCompleted e) {
     Stage s = running.remove(e.stageInfo().stageId());
     if (s != null) {
-      LOG.info("{}: done, {} tasks in {} s", s.name(), s.tasks(),
+      LOG.info("{}: {}, {} tasks in {} s", s.name(), e.stageInfo().failureReason().isDefined() ? "failed" : "done", s.tasks(),
           String.format("%.1f", (System.currentTimeMillis() - s.startMs()) / 1000.0));
     }
   }
