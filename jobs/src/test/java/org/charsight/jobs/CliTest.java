@@ -40,7 +40,7 @@ class CliTest {
   void helpListsEveryCommand() {
     Result r = run("--help");
     assertEquals(0, r.code());
-    for (String c : new String[] {"prepare", "export", "fetch-corpus", "key=value"}) {
+    for (String c : new String[] {"train-tokenizer", "prepare", "export", "fetch-corpus", "key=value"}) {
       assertTrue(r.out().contains(c), "help mentions " + c + ":\n" + r.out());
     }
   }
@@ -85,6 +85,24 @@ class CliTest {
     assertEquals(2, r.code());
     assertTrue(r.lastErrLine().startsWith("charsight: prepare: ") && r.lastErrLine().contains("NUL byte"), r.err());
     assertFalse(Files.exists(dir.resolve("out")));
+  }
+
+  @Test
+  void trainTokenizerThenPrepareWithIt(@TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("a.txt"), "the cat sat on the mat. the cat ate the rat. ".repeat(20));
+    String tok = dir.resolve("tok").toString();
+    Result r = run("train-tokenizer", "--master", "local[1]", "--input", dir.resolve("a.txt").toString(), "--out", tok,
+        "--vocab-size", "270");
+    assertEquals(0, r.code(), r.err());
+    assertEquals(268, Files.readAllLines(Path.of(tok, "tokenizer.tiktoken")).size());
+    r = run("prepare", "--master", "local[1]", "--input", dir.resolve("a.txt").toString(), "--out",
+        dir.resolve("shards").toString(), "--tokenizer", tok);
+    assertEquals(0, r.code(), r.err());
+    assertTrue(Files.readString(dir.resolve("shards/manifest.json")).contains("\"vocab_size\" : 270"));
+    r = run("train-tokenizer", "--input", dir.resolve("a.txt").toString(), "--out", dir.resolve("t2").toString(),
+        "--vocab-size", "100");
+    assertEquals(2, r.code());
+    assertTrue(r.lastErrLine().contains("must be at least 258"), r.err());
   }
 
   @Test
