@@ -112,7 +112,7 @@ class CliTest {
     String out = dir.resolve("shards").toString();
     Result r = run("prepare", "--master", "local[1]", "--input", dir.resolve("a.txt").toString(),
         dir.resolve("b.txt").toString(), "--out", out, "--tokenizer", "bytes", "--context", "16",
-        "prepare.val_fraction=0.4");
+        "prepare.val_fraction=0.01");
     assertEquals(0, r.code(), r.err());
     assertTrue(Files.exists(Path.of(out, "manifest.json")));
     String manifest = Files.readString(Path.of(out, "manifest.json"));

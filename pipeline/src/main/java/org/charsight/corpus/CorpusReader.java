@@ -115,6 +115,8 @@ public final class CorpusReader {
         input_file_name().as("file"));
     int maxLine = opts.maxLineBytes();
     double maxInvalid = opts.maxInvalidUtf8Fraction();
+    java.util.Map<String, String> names = new java.util.HashMap<>();
+    for (InputFile f : files) names.put(new org.apache.hadoop.fs.Path(f.path()).toUri().getPath(), f.name());
     return sel.javaRDD().flatMap(row -> {
       byte[] b = row.isNullAt(0) ? null : (byte[]) row.get(0);
       if (b == null) return java.util.Collections.emptyIterator();
@@ -127,7 +129,8 @@ public final class CorpusReader {
       }
       // Without an id column, a document is known by its file and content: stable across runs, and
       // duplicates within a file share an id, hence a split and an order.
-      String id = row.isNullAt(1) ? file + "#" + Long.toHexString(StableHash.hash64(0, d.text())) : row.getString(1);
+      String name = names.getOrDefault(new org.apache.hadoop.fs.Path(file).toUri().getPath(), file);
+      String id = row.isNullAt(1) ? name + "#" + Long.toHexString(StableHash.hash64(0, d.text())) : row.getString(1);
       return List.of(new Document(id, d.text(), b.length, d.invalid())).iterator();
     });
   }

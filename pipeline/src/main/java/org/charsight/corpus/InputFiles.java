@@ -21,7 +21,14 @@ import org.charsight.common.UserError;
 public final class InputFiles {
   private InputFiles() {}
 
-  public record InputFile(String path, InputFormat format, long length, boolean compressed) implements Serializable {}
+  /**
+   * @param path the full path, for reading and messages
+   * @param name the path relative to the input it was found under, starting with that input's own
+   *     name (data/corpus/sotu/x.txt given as data/corpus is corpus/sotu/x.txt). Document ids are
+   *     built from it, so moving a corpus (to another directory, to HDFS or S3) keeps its split and order.
+   */
+  public record InputFile(String path, String name, InputFormat format, long length, boolean compressed)
+      implements Serializable {}
 
   /** A byte range of one file; compressed and text files are always read whole. */
   public record Split(InputFile file, long start, long end) implements Serializable {}
@@ -42,10 +49,10 @@ public final class InputFiles {
         for (FileStatus m : matches) {
           if (m.isDirectory()) {
             for (FileStatus f : listRecursively(fs, m.getPath())) {
-              if (!hidden(f.getPath(), m.getPath())) files.add(describe(stage, f, opts, codecs, true));
+              if (!hidden(f.getPath(), m.getPath())) files.add(describe(stage, f, relativeName(m.getPath(), f.getPath()), opts, codecs));
             }
           } else {
-            files.add(describe(stage, m, opts, codecs, false));
+            files.add(describe(stage, m, m.getPath().getName(), opts, codecs));
           }
         }
       } catch (IOException e) {
@@ -94,8 +101,13 @@ public final class InputFiles {
     return false;
   }
 
-  private static InputFile describe(String stage, FileStatus f, CorpusOptions opts, CompressionCodecFactory codecs,
-      boolean inDirectory) {
+  private static String relativeName(Path root, Path file) {
+    String rel = root.toUri().relativize(file.toUri()).getPath();
+    return root.getName() + "/" + rel;
+  }
+
+  private static InputFile describe(String stage, FileStatus f, String name, CorpusOptions opts,
+      CompressionCodecFactory codecs) {
     String path = f.getPath().toString();
     InputFormat format = opts.format() != null ? opts.format() : InputFormat.fromFileName(f.getPath().getName());
     if (format == null) {
@@ -103,7 +115,7 @@ public final class InputFiles {
           + " from its name (expected .txt, .jsonl, .json, .parquet, optionally .gz); set corpus.format to text, jsonl or parquet");
     }
     boolean compressed = codecs.getCodec(f.getPath()) != null;
-    return new InputFile(path, format, f.getLen(), compressed);
+    return new InputFile(path, name, format, f.getLen(), compressed);
   }
 
   /** Cuts uncompressed JSONL files larger than {@code splitBytes} into byte ranges. */

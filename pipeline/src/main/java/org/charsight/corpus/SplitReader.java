@@ -128,7 +128,7 @@ final class SplitReader implements Iterator<Document>, Closeable {
       all.write(lines.bytes(), 0, lines.length());
     }
     byte[] b = all.toByteArray();
-    return decode(path, b, b.length, lines.position());
+    return decode(split.file().name(), b, b.length, lines.position());
   }
 
   private Document readParagraph() throws IOException {
@@ -149,7 +149,7 @@ final class SplitReader implements Iterator<Document>, Closeable {
     }
     if (para.size() == 0) return null;
     byte[] b = para.toByteArray();
-    return decode(path + "#" + paragraphIndex++, b, b.length, lines.position() - from);
+    return decode(split.file().name() + "#" + paragraphIndex++, b, b.length, lines.position() - from);
   }
 
   private Document readJsonLine() throws IOException {
@@ -172,7 +172,7 @@ final class SplitReader implements Iterator<Document>, Closeable {
         throw new UserError(stage + ": " + at + ": field '" + opts.jsonlTextField()
             + "' (corpus.jsonl.text_field) is missing or not a string");
       }
-      String id = path + "@" + lines.lineStart();
+      String id = split.file().name() + "@" + lines.lineStart();
       if (!opts.jsonlIdField().isEmpty()) {
         JsonNode idNode = node.get(opts.jsonlIdField());
         if (idNode == null || idNode.isNull() || idNode.isContainerNode()) {

@@ -97,14 +97,20 @@ public final class Prepare {
     }
   }
 
-  /** Orders documents: by split, then by a hash of the id (mixing sources), then by id. */
-  record DocKey(boolean val, long order, String id) implements Comparable<DocKey>, java.io.Serializable {
+  /**
+   * Orders documents: by split, then by a hash of the id (mixing sources), then by id, then by a
+   * hash of the text (two inputs with the same name could give two documents one id; equal keys
+   * are then equal documents, whose order does not matter).
+   */
+  record DocKey(boolean val, long order, String id, long content) implements Comparable<DocKey>, java.io.Serializable {
     @Override
     public int compareTo(DocKey o) {
       int c = Boolean.compare(val, o.val);
       if (c != 0) return c;
       c = Long.compare(order, o.order);
-      return c != 0 ? c : id.compareTo(o.id);
+      if (c != 0) return c;
+      c = id.compareTo(o.id);
+      return c != 0 ? c : Long.compare(content, o.content);
     }
   }
 
@@ -253,8 +259,9 @@ public final class Prepare {
       public Tuple2<DocKey, Tokenized> next() {
         Document d = docs.next();
         // The split and the order both come from the id, with different seeds so they are independent.
-        DocKey key = new DocKey(StableHash.unit(seed, d.id()) < valFraction, StableHash.hash64(seed + 1, d.id()), d.id());
         String text = TextNormalizer.normalize(d.text());
+        DocKey key = new DocKey(StableHash.unit(seed, d.id()) < valFraction, StableHash.hash64(seed + 1, d.id()), d.id(),
+            StableHash.hash64(seed, text));
         // Whitespace-only documents carry no text to learn from.
         if (text.isBlank()) return new Tuple2<>(key, new Tokenized(new int[0], 0, d.sourceBytes(), d.invalidUtf8()));
         int[] ids = tok.encode(text);

@@ -158,6 +158,21 @@ class PrepareTest {
     assertArrayEquals(names, shardNames(dir.resolve("b/train")));
   }
 
+  @Test
+  void movingTheCorpusKeepsSplitAndOrder(@TempDir Path dir) throws IOException {
+    for (String where : new String[] {"here/corpus", "elsewhere/deeper/corpus"}) {
+      write(dir.resolve(where + "/a/loomings.txt"), loomings);
+      write(dir.resolve(where + "/b.txt"), "A second document.");
+    }
+    String[] conf = {"corpus.text.document=paragraphs", "prepare.val_fraction=0.3", "prepare.context=16"};
+    prepare(spark, List.of(dir.resolve("here/corpus").toString()), dir.resolve("one"), false, conf);
+    prepare(spark, List.of(dir.resolve("elsewhere/deeper/corpus").toString()), dir.resolve("two"), false, conf);
+    for (String split : Prepare.SPLITS) {
+      assertArrayEquals(Shards.stream(Shards.windows(spark, dir.resolve("one").toString(), split)),
+          Shards.stream(Shards.windows(spark, dir.resolve("two").toString(), split)), split);
+    }
+  }
+
   static String[] shardNames(Path dir) throws IOException {
     try (var s = Files.list(dir)) {
       return s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".parquet")).sorted().toArray(String[]::new);
