@@ -1,0 +1,102 @@
+package org.charsight.model;
+
+import org.charsight.common.CharsightConfig;
+import org.charsight.common.UserError;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * Every hyperparameter of a model, in one place (conf section {@code model}).
+ *
+ * @param vocab tokenizer vocabulary size (from the shards)
+ * @param context tokens per sequence (from the shards)
+ * @param dModel residual stream width
+ * @param dropout applied to the summed embeddings in training
+ * @param maxTokenBytes bytes per token the char encoder reads (longer tokens keep their last bytes)
+ * @param byteEmbedding width of a byte's embedding in the char encoder
+ * @param charHidden LSTM width of the char encoder
+ * @param clipNorm per-layer gradient L2 norm limit (DL4J has no global-norm clipping); 0 = off
+ */
+public record GptConfig(
+    Arch arch,
+    int vocab,
+    int context,
+    int dModel,
+    int layers,
+    int heads,
+    double dropout,
+    double initStd,
+    int maxTokenBytes,
+    int byteEmbedding,
+    int charHidden,
+    double learningRate,
+    double minLearningRate,
+    int warmupSteps,
+    int totalSteps,
+    double weightDecay,
+    double beta1,
+    double beta2,
+    double clipNorm,
+    long seed,
+    DataType dataType) {
+
+  public static GptConfig from(CharsightConfig c, int vocab, int context) {
+    Arch arch = Arch.parse("model.arch", c.string("model.arch"));
+    int d = c.intAtLeast("model.d_model", 1);
+    int heads = c.intAtLeast("model.heads", 1);
+    if (d % heads != 0) throw new UserError("model.heads: " + heads + " does not divide model.d_model=" + d);
+    double dropout = c.number("model.dropout");
+    if (dropout < 0 || dropout >= 1) throw new UserError("model.dropout: expected a number in [0, 1), got " + dropout);
+    return new GptConfig(arch, vocab, context, d, c.intAtLeast("model.layers", 1), heads, dropout,
+        c.number("model.init_std"), c.intAtLeast("model.max_token_bytes", 1), c.intAtLeast("model.byte_embedding", 1),
+        c.intAtLeast("model.char_hidden", 1), c.number("model.optim.learning_rate"),
+        c.number("model.optim.min_learning_rate"), c.intAtLeast("model.optim.warmup_steps", 0),
+        c.intAtLeast("model.optim.total_steps", 1), c.number("model.optim.weight_decay"), c.number("model.optim.beta1"),
+        c.number("model.optim.beta2"), c.number("model.optim.clip_norm"), c.longAtLeast("seed", Long.MIN_VALUE),
+        DataType.FLOAT);
+  }
+
+  public GptConfig withArch(Arch a) {
+    return new GptConfig(a, vocab, context, dModel, layers, heads, dropout, initStd, maxTokenBytes, byteEmbedding,
+        charHidden, learningRate, minLearningRate, warmupSteps, totalSteps, weightDecay, beta1, beta2, clipNorm, seed,
+        dataType);
+  }
+
+  public GptConfig withDataType(DataType t) {
+    return new GptConfig(arch, vocab, context, dModel, layers, heads, dropout, initStd, maxTokenBytes, byteEmbedding,
+        charHidden, learningRate, minLearningRate, warmupSteps, totalSteps, weightDecay, beta1, beta2, clipNorm, seed, t);
+  }
+
+  // ---- parameter counts in closed form (tests check them against the built network) ----
+
+  /** Embeddings, blocks, final LayerNorm and output layer: what every arm has. */
+  public long baselineParameters() {
+    long v = vocab;
+    long d = dModel;
+    long perBlock = 2 * d + (4 * d * d + 4 * d) + 2 * d + (d * 4 * d + 4 * d) + (4 * d * d + d);
+    return v * d + (long) context * d + layers * perBlock + 2 * d + d * v + v;
+  }
+
+  /** Byte embedding, LSTM and projection of the char encoder. */
+  public long charEncoderParameters() {
+    long e = byteEmbedding;
+    long h = charHidden;
+    return (CharEncoderLayer.PAD + 1) * e + e * 4 * h + h * 4 * h + 4 * h + h * dModel + dModel;
+  }
+
+  /** Width of the matched control's second token table, chosen to match the char encoder's size. */
+  public int matchedWidth() {
+    return (int) Math.max(1, Math.round((double) (charEncoderParameters() - dModel) / (vocab + dModel)));
+  }
+
+  public long matchedParameters(int width) {
+    return (long) vocab * width + (long) width * dModel + dModel;
+  }
+
+  public long parameters() {
+    return baselineParameters() + switch (arch) {
+      case BASELINE, BYTE -> 0;
+      case CHAR, CHAR_SHUFFLED -> charEncoderParameters();
+      case BASELINE_MATCHED -> matchedParameters(matchedWidth());
+    };
+  }
+}

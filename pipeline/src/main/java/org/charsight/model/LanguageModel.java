@@ -1,0 +1,129 @@
+package org.charsight.model;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.IntPredicate;
+import org.charsight.common.UserError;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A built network with what it needs to be used and reloaded: its {@link GptConfig} and the bytes
+ * of every token (the char decomposition). Saved as one zip: DL4J's network (config, parameters,
+ * updater state) plus those two.
+ */
+public final class LanguageModel {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String CONFIG_ENTRY = "charsight-config";
+  private static final String VOCAB_ENTRY = "charsight-vocab";
+
+  private final GptConfig config;
+  private final List<byte[]> vocabBytes;
+  private final ComputationGraph graph;
+
+  private LanguageModel(GptConfig config, List<byte[]> vocabBytes, ComputationGraph graph) {
+    this.config = config;
+    this.vocabBytes = List.copyOf(vocabBytes);
+    this.graph = graph;
+  }
+
+  /** A freshly initialised model (seeded by the config). */
+  public static LanguageModel create(GptConfig config, List<byte[]> vocabBytes) {
+    if (vocabBytes.size() != config.vocab()) {
+      throw new IllegalArgumentException("vocab table has " + vocabBytes.size() + " rows, config says " + config.vocab());
+    }
+    ByteTable table = config.arch().readsBytes() ? ByteTable.of(vocabBytes, config.maxTokenBytes()) : null;
+    ComputationGraph g = new ComputationGraph(GptBuilder.build(config, table));
+    g.init();
+    return new LanguageModel(config, vocabBytes, g);
+  }
+
+  public GptConfig config() {
+    return config;
+  }
+
+  public ComputationGraph graph() {
+    return graph;
+  }
+
+  public List<byte[]> vocabBytes() {
+    return vocabBytes;
+  }
+
+  /** Tokens longer than model.max_token_bytes, whose first bytes the char encoder does not see. */
+  public int truncatedTokens() {
+    return ByteTable.of(vocabBytes, config.maxTokenBytes()).truncated();
+  }
+
+  /** One optimisation step; returns the loss per counted token. */
+  public double fit(DataSet batch) {
+    graph.fit(batch);
+    return graph.score() * batch.getFeatures().size(0) / Math.max(1, Batch.countedTokens(batch));
+  }
+
+  /** Loss per counted token, without training. */
+  public double loss(DataSet batch) {
+    double sum = graph.score(batch, false) * batch.getFeatures().size(0);
+    return sum / Math.max(1, Batch.countedTokens(batch));
+  }
+
+  /** Next-token probabilities [b*T, V], row b*T + t for position t of sequence b. */
+  public INDArray probabilities(INDArray features) {
+    return graph.output(false, features)[0];
+  }
+
+  /**
+   * Greedy decoding: appends the most likely token until {@code stop} accepts one (it is kept) or
+   * {@code maxNew} tokens were made. A prompt longer than the context keeps its last tokens.
+   */
+  public int[] generate(int[] prompt, int maxNew, IntPredicate stop) {
+    if (prompt.length == 0) throw new IllegalArgumentException("empty prompt");
+    int t = config.context();
+    List<Integer> seq = new ArrayList<>();
+    for (int id : prompt) seq.add(id);
+    List<Integer> out = new ArrayList<>();
+    for (int step = 0; step < maxNew; step++) {
+      int from = Math.max(0, seq.size() - t);
+      int n = seq.size() - from;
+      float[] f = new float[t];
+      for (int i = 0; i < n; i++) f[i] = seq.get(from + i);
+      // Positions after n are padding; causal attention keeps them from affecting position n-1.
+      INDArray probs = probabilities(Nd4j.create(f, new long[] {1, 1, t}, 'c').castTo(config.dataType()));
+      int next = Nd4j.argMax(probs.getRow(n - 1)).getInt(0);
+      seq.add(next);
+      out.add(next);
+      if (stop.test(next)) break;
+    }
+    return out.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  public void save(File file) {
+    try {
+      ModelSerializer.writeModel(graph, file, true);
+      ModelSerializer.addObjectToFile(file, CONFIG_ENTRY, JSON.writeValueAsString(config));
+      ModelSerializer.addObjectToFile(file, VOCAB_ENTRY, vocabBytes.toArray(new byte[0][]));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot save model to " + file, e);
+    }
+  }
+
+  public static LanguageModel load(File file) {
+    if (!file.isFile()) throw new UserError("model file not found: " + file);
+    try {
+      ComputationGraph g = ModelSerializer.restoreComputationGraph(file, true);
+      String json = ModelSerializer.getObjectFromFile(file, CONFIG_ENTRY);
+      byte[][] vocab = ModelSerializer.getObjectFromFile(file, VOCAB_ENTRY);
+      return new LanguageModel(JSON.readValue(json, GptConfig.class), Arrays.asList(vocab), g);
+    } catch (IOException e) {
+      throw new UserError(file + ": not a charsight model (" + e.getMessage() + ")", e);
+    }
+  }
+}

@@ -1,0 +1,36 @@
+package org.charsight.model;
+
+import org.nd4j.linalg.schedule.ISchedule;
+
+/**
+ * Learning rate: linear warm-up from 0 to {@code peak} over {@code warmup} iterations, then a
+ * cosine decay to {@code floor} at {@code total}, flat after. As in nanoGPT.
+ */
+public class WarmupCosineSchedule implements ISchedule {
+  public double peak;
+  public double floor;
+  public int warmup;
+  public int total;
+
+  public WarmupCosineSchedule() {}
+
+  public WarmupCosineSchedule(double peak, double floor, int warmup, int total) {
+    this.peak = peak;
+    this.floor = floor;
+    this.warmup = warmup;
+    this.total = total;
+  }
+
+  @Override
+  public double valueAt(int iteration, int epoch) {
+    if (iteration < warmup) return peak * (iteration + 1) / warmup;
+    if (iteration >= total) return floor;
+    double progress = (double) (iteration - warmup) / Math.max(1, total - warmup);
+    return floor + 0.5 * (peak - floor) * (1 + Math.cos(Math.PI * progress));
+  }
+
+  @Override
+  public ISchedule clone() {
+    return new WarmupCosineSchedule(peak, floor, warmup, total);
+  }
+}
