@@ -118,6 +118,7 @@ public final class LanguageModel {
   public static LanguageModel load(File file) {
     if (!file.isFile()) throw new UserError("model file not found: " + file);
     try {
+      // Parameters, updater state and iteration count (the schedule's position) come back together.
       ComputationGraph g = ModelSerializer.restoreComputationGraph(file, true);
       String json = ModelSerializer.getObjectFromFile(file, CONFIG_ENTRY);
       byte[][] vocab = ModelSerializer.getObjectFromFile(file, VOCAB_ENTRY);

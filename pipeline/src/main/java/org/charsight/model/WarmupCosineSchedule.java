@@ -29,6 +29,22 @@ public class WarmupCosineSchedule implements ISchedule {
     return floor + 0.5 * (peak - floor) * (1 + Math.cos(Math.PI * progress));
   }
 
+  /**
+   * Value equality matters: DL4J groups parameters whose updaters are equal into one updater block,
+   * and a config read back from JSON holds a separate schedule object per layer. Without equals,
+   * a reloaded network would lay out its Adam state differently from the one that saved it.
+   */
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof WarmupCosineSchedule s && s.peak == peak && s.floor == floor && s.warmup == warmup
+        && s.total == total;
+  }
+
+  @Override
+  public int hashCode() {
+    return java.util.Objects.hash(peak, floor, warmup, total);
+  }
+
   @Override
   public ISchedule clone() {
     return new WarmupCosineSchedule(peak, floor, warmup, total);
