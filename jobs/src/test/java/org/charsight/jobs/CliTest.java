@@ -40,7 +40,7 @@ class CliTest {
   void helpListsEveryCommand() {
     Result r = run("--help");
     assertEquals(0, r.code());
-    for (String c : new String[] {"train-tokenizer", "prepare", "export", "fetch-corpus", "key=value"}) {
+    for (String c : new String[] {"train-tokenizer", "prepare", "export", "export-weights", "fetch-corpus", "key=value"}) {
       assertTrue(r.out().contains(c), "help mentions " + c + ":\n" + r.out());
     }
   }
@@ -103,6 +103,25 @@ class CliTest {
         "--vocab-size", "100");
     assertEquals(2, r.code());
     assertTrue(r.lastErrLine().contains("must be at least 258"), r.err());
+  }
+
+  @Test
+  void exportWeightsWritesOneNpyPerParameter(@TempDir Path dir) throws Exception {
+    var config = new org.charsight.model.GptConfig(org.charsight.model.Arch.BASELINE, 20, 8, 16, 1, 2, 0, 0.02, 4, 4, 4,
+        1e-3, 1e-4, 1, 10, 0, 0.9, 0.95, 1, 1, org.nd4j.linalg.api.buffer.DataType.FLOAT);
+    java.util.List<byte[]> vocab = new java.util.ArrayList<>();
+    for (int i = 0; i < 20; i++) vocab.add(new byte[] {(byte) ('a' + i)});
+    var m = org.charsight.model.LanguageModel.create(config, vocab);
+    java.io.File f = dir.resolve("m.zip").toFile();
+    m.save(f);
+    Result r = run("export-weights", "--model", f.toString(), "--out", dir.resolve("w").toString());
+    assertEquals(0, r.code(), r.err());
+    try (var files = Files.list(dir.resolve("w"))) {
+      assertEquals(m.graph().paramTable().size(), files.filter(p -> p.toString().endsWith(".npy")).count());
+    }
+    r = run("export-weights", "--model", dir.resolve("missing.zip").toString(), "--out", dir.resolve("w2").toString());
+    assertEquals(2, r.code());
+    assertEquals("charsight: model file not found: " + dir.resolve("missing.zip"), r.lastErrLine());
   }
 
   @Test
