@@ -71,6 +71,10 @@ public class CharEncoderLayer extends SameDiffLayerFix {
   @Override
   public void initializeParameters(Map<String, INDArray> params) {
     SdOps.init(params, initStd, Map.of());
+    // Forget-gate bias 1, as in the published model: remember by default early in training.
+    INDArray bias = params.get("lstmBias"); // DL4J keeps biases as [1, n] rows
+    var forget = org.nd4j.linalg.indexing.NDArrayIndex.interval(hidden, 2L * hidden);
+    (bias.rank() == 2 ? bias.get(org.nd4j.linalg.indexing.NDArrayIndex.all(), forget) : bias.get(forget)).assign(1.0);
   }
 
   @Override

@@ -19,9 +19,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <p>Labels are {@code [b, 2, T]}: channel 0 the next-token id, channel 1 the weight (1 = counts,
  * 0 = ignored). The loss is the sum over counted positions; DL4J divides it by the batch size.
  *
- * <p>How a weight of 0 removes a position exactly: its logits are multiplied by 0 before the loss,
- * so the gradient reaching them is 0, and its loss becomes log V whatever its label; that constant
- * is then subtracted. (ND4J M2.1's sparse cross-entropy ignores any gradient arriving from after
+ * <p>How a weight of 0 removes a position exactly: its logits are made 0 before the loss (by
+ * zeroing that row's input and bias term), so no gradient reaches the parameters through it, and
+ * its loss becomes log V whatever its label; that constant is then subtracted. (ND4J M2.1's sparse cross-entropy ignores any gradient arriving from after
  * it, so weighting its output instead would silently train masked positions.)
  */
 public class SparseSoftmaxLoss extends SameDiffOutputLayer {
@@ -68,11 +68,14 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
 
   @Override
   public SDVariable defineLayer(SameDiff sd, SDVariable in, SDVariable labels, Map<String, SDVariable> p) {
-    SDVariable logits = SdOps.dense(sd, SdOps.rows(sd, in, d), p.get("unembed"), p.get("unembedBias")); // [b*T, V]
-    sd.nn.softmax("probs", logits, 1);
+    SDVariable x = SdOps.rows(sd, in, d);                                                          // [b*T, d]
+    sd.nn.softmax("probs", SdOps.dense(sd, x, p.get("unembed"), p.get("unembedBias")), 1);         // for output()
     SDVariable ids = sd.reshape(labels.get(SDIndex.all(), SDIndex.point(0), SDIndex.all()), -1).castTo(DataType.INT);
     SDVariable weight = sd.reshape(labels.get(SDIndex.all(), SDIndex.point(1), SDIndex.all()), -1, 1); // [b*T, 1]
-    SDVariable perToken = sd.loss.sparseSoftmaxCrossEntropy(logits.mul(weight), ids);                  // [b*T]
+    // Weighted logits without a second [b*T, V] array: [x*w, w] . [W; b] = w * (x W + b).
+    SDVariable xw = sd.concat(1, x.mul(weight), weight);                                          // [b*T, d+1]
+    SDVariable wb = sd.concat(0, p.get("unembed"), sd.reshape(p.get("unembedBias"), 1, vocab));    // [d+1, V]
+    SDVariable perToken = sd.loss.sparseSoftmaxCrossEntropy(sd.mmul(xw, wb), ids);                 // [b*T]
     SDVariable ignored = weight.rsub(1.0).sum().mul(Math.log(vocab));
     SDVariable loss = perToken.sum().sub(ignored);
     // The cross-entropy op marks its own output as a loss; only the total may be one.
