@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.charsight.common.CharsightConfig;
 import org.charsight.model.Arch;
 import org.charsight.model.Batch;
 import org.charsight.model.GptConfig;
@@ -23,9 +24,10 @@ public final class ModelBenchmark {
     Arch arch = Arch.parse("--arch", args.length > 0 ? args[0] : "baseline");
     int vocab = args.length > 1 ? Integer.parseInt(args[1]) : 8192;
     int steps = args.length > 2 ? Integer.parseInt(args[2]) : 5;
-    int d = 128, layers = 4, heads = 4, context = 128, batch = 16;
-    GptConfig c = new GptConfig(arch, vocab, context, d, layers, heads, 0.0, 0.02, 16, 32, 128, 1e-3, 1e-4, 10, 1000,
-        0.1, 0.9, 0.95, 1.0, 1, DataType.FLOAT);
+    int context = 128;
+    int batch = 16;
+    // conf/defaults.conf's model (d=128, 4 layers, 4 heads; char encoder as configured there).
+    GptConfig c = GptConfig.from(CharsightConfig.load(null, List.of("model.arch=" + arch.confName)), vocab, context);
     Random rnd = new Random(1);
     List<byte[]> bytes = new ArrayList<>();
     for (int i = 0; i < vocab; i++) {
@@ -44,6 +46,8 @@ public final class ModelBenchmark {
     double tokensPerS = batch * context / perStep;
     System.out.printf("| %s | %d | %,d | %.2f | %.0f | %.2f |%n", arch.confName, vocab, m.graph().numParams(), perStep,
         tokensPerS, peakRssGb());
+    System.out.printf("d=%d layers=%d heads=%d T=%d batch=%d; char: %d bytes, byte embedding %d, LSTM %d%n", c.dModel(),
+        c.layers(), c.heads(), context, batch, c.maxTokenBytes(), c.byteEmbedding(), c.charHidden());
     System.out.printf("backend: %s, threads %s%n", Nd4j.getExecutioner().getClass().getSimpleName(),
         System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
   }
