@@ -51,8 +51,10 @@ public final class SparkProgress extends SparkListener {
   @Override
   public void onStageCompleted(SparkListenerStageCompleted e) {
     Stage s = running.remove(e.stageInfo().stageId());
-    if (s != null) {
-      LOG.info("{}: {}, {} tasks in {} s", s.name(), e.stageInfo().failureReason().isDefined() ? "failed" : "done", s.tasks(),
+    boolean failed = e.stageInfo().failureReason().isDefined();
+    // Short stages are not news; long ones and failures are.
+    if (s != null && (failed || System.currentTimeMillis() - s.startMs() >= 2000)) {
+      LOG.info("{}: {}, {} tasks in {} s", s.name(), failed ? "failed" : "done", s.tasks(),
           String.format("%.1f", (System.currentTimeMillis() - s.startMs()) / 1000.0));
     }
   }

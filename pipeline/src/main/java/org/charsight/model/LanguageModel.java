@@ -46,6 +46,11 @@ public final class LanguageModel {
     return new LanguageModel(config, vocabBytes, g);
   }
 
+  /** The same model with another instance of its network (e.g. the one a Spark trainer returns). */
+  public static LanguageModel wrap(LanguageModel like, ComputationGraph graph) {
+    return new LanguageModel(like.config, like.vocabBytes, graph);
+  }
+
   public GptConfig config() {
     return config;
   }

@@ -1,0 +1,121 @@
+package org.charsight.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.spark.sql.SparkSession;
+import org.charsight.common.CharsightConfig;
+import org.charsight.common.UserError;
+import org.charsight.model.LanguageModel;
+import org.charsight.testing.PrepareRunner;
+import org.charsight.testing.SparkTestSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+public class PretrainTest {
+  public static final String[] TINY = {"model.d_model=32", "model.layers=1", "model.heads=2", "model.max_token_bytes=4",
+      "model.byte_embedding=8", "model.char_hidden=16", "model.optim.learning_rate=3e-3", "model.optim.warmup_steps=4",
+      "model.optim.total_steps=200", "pretrain.batch_per_worker=4", "pretrain.averaging_frequency=2",
+      "pretrain.val_every=2", "pretrain.checkpoint_every=2", "pretrain.val_windows=32"};
+
+  /** Shards of the Moby-Dick excerpt with a 300-token BPE, context 32. */
+  public static Path shards(SparkSession spark, Path dir) throws IOException {
+    String text;
+    try (InputStream in = PretrainTest.class.getResourceAsStream("/corpus/moby-dick-loomings.txt")) {
+      text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    Path corpus = Files.writeString(Files.createDirectories(dir.resolve("corpus")).resolve("loomings.txt"), text);
+    org.charsight.testing.TrainTokenizerRunner.train(spark, List.of(corpus.toString()), dir.resolve("tok"),
+        "train_tokenizer.vocab_size=300", "train_tokenizer.min_chunk_count=1");
+    PrepareRunner.prepare(spark, List.of(corpus.toString()), dir.resolve("shards"), false,
+        "prepare.tokenizer=" + dir.resolve("tok"), "corpus.text.document=paragraphs", "prepare.val_fraction=0.15",
+        "prepare.context=32");
+    return dir.resolve("shards");
+  }
+
+  public static void pretrain(SparkSession spark, Path shards, Path out, boolean resume, String... extra) {
+    List<String> o = new java.util.ArrayList<>(List.of(TINY));
+    o.addAll(List.of(extra));
+    CharsightConfig c = CharsightConfig.load(null, o);
+    Pretrain.run(spark, Pretrain.Options.from(c, shards.toString(), out.toString(), false, resume, null));
+  }
+
+  static List<double[]> metrics(Path csv) throws IOException {
+    List<String> lines = Files.readAllLines(csv);
+    assertEquals(Pretrain.METRICS_HEADER, lines.get(0));
+    return lines.stream().skip(1).map(l -> java.util.Arrays.stream(l.split(",")).mapToDouble(Double::parseDouble).toArray())
+        .toList();
+  }
+
+  @Test
+  void bothArmsTrainInLockStepAndValidationLossFalls(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = shards(spark, dir);
+    pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=8", "pretrain.arms=[baseline, char]");
+    for (String arm : new String[] {"baseline", "char"}) {
+      List<double[]> rows = metrics(dir.resolve("run/" + arm + "/metrics.csv"));
+      assertEquals(4, rows.size(), arm + ": one row per 2 rounds");
+      assertEquals(8, rows.get(3)[0]);
+      assertTrue(rows.get(3)[4] < rows.get(0)[4], arm + " validation loss falls: " + rows.get(0)[4] + " -> " + rows.get(3)[4]);
+      // same rounds, same windows: both arms have seen the same number of tokens at every row
+      assertTrue(Files.exists(dir.resolve("run/" + arm + "/model.zip")));
+      LanguageModel m = LanguageModel.load(dir.resolve("run/" + arm + "/model.zip").toFile());
+      assertEquals(arm, m.config().arch().confName);
+    }
+    assertTrue(Files.readString(dir.resolve("run/manifest.json")).contains("\"stage\" : \"pretrain\""));
+  }
+
+  @Test
+  void stoppedAndResumedRunMatchesAnUninterruptedOne(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = shards(spark, dir);
+    pretrain(spark, shards, dir.resolve("straight"), false, "pretrain.rounds=6", "pretrain.arms=[char]");
+    pretrain(spark, shards, dir.resolve("resumed"), false, "pretrain.rounds=4", "pretrain.arms=[char]");
+    pretrain(spark, shards, dir.resolve("resumed"), true, "pretrain.rounds=6", "pretrain.arms=[char]");
+    LanguageModel a = LanguageModel.load(dir.resolve("straight/char/model.zip").toFile());
+    LanguageModel b = LanguageModel.load(dir.resolve("resumed/char/model.zip").toFile());
+    assertEquals(a.graph().getIterationCount(), b.graph().getIterationCount());
+    double maxDiff = a.graph().params().sub(b.graph().params()).amaxNumber().doubleValue();
+    assertEquals(0.0, maxDiff, "identical parameters after resuming (same batches, same updater state)");
+    List<double[]> ma = metrics(dir.resolve("straight/char/metrics.csv"));
+    List<double[]> mb = metrics(dir.resolve("resumed/char/metrics.csv"));
+    assertEquals(ma.size(), mb.size());
+    for (int i = 0; i < ma.size(); i++) assertEquals(ma.get(i)[4], mb.get(i)[4], "val loss row " + i);
+  }
+
+  @Test
+  void resumingFromOtherShardsIsRejected(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = shards(spark, dir);
+    pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=2", "pretrain.arms=[baseline]");
+    Path other = dir.resolve("bytes-shards");
+    PrepareRunner.prepare(spark, List.of(dir.resolve("corpus").toString()), other, false, "prepare.tokenizer=bytes",
+        "corpus.text.document=paragraphs", "prepare.val_fraction=0.15", "prepare.context=32");
+    try {
+      pretrain(spark, other, dir.resolve("run"), true, "pretrain.rounds=4", "pretrain.arms=[baseline]");
+      throw new AssertionError("should fail");
+    } catch (UserError e) {
+      assertTrue(e.getMessage().contains("was trained on a vocabulary of 300") && e.getMessage().contains("has 257"),
+          e.getMessage());
+    }
+  }
+
+  @Test
+  void batchLargerThanTheDataIsRejected(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = shards(spark, dir);
+    try {
+      pretrain(spark, shards, dir.resolve("run"), false, "pretrain.batch_per_worker=100000");
+      throw new AssertionError("should fail");
+    } catch (UserError e) {
+      assertTrue(e.getMessage().contains("one averaging round needs") && e.getMessage().contains("training windows"),
+          e.getMessage());
+    }
+  }
+}
