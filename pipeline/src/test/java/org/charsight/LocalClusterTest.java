@@ -23,6 +23,7 @@ import org.apache.spark.sql.SparkSession;
 import org.charsight.common.Manifest;
 import org.charsight.shards.Prepare;
 import org.charsight.testing.TrainTokenizerRunner;
+import org.charsight.train.PretrainTest;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.TestMethodOrder;
@@ -79,6 +80,72 @@ class LocalClusterTest {
         Files.readAllBytes(dir.resolve("single/tokenizer.tiktoken")));
     assertEquals(442, Files.readAllLines(dir.resolve("cluster/tokenizer.tiktoken")).size() - 256);
     assertTrue(((Map<?, ?>) m.get("counts")).get("distinct_chunks") instanceof Number);
+  }
+
+  @Test
+  @Order(3)
+  void bothArmsPretrainAcrossTwoExecutorJvmsAndValidationLossFalls(@TempDir Path dir) throws Exception {
+    SparkSession spark = SparkTestSession.get(CLUSTER);
+    Path shards = PretrainTest.shards(spark, dir);
+    PretrainTest.pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=8", "pretrain.arms=[baseline, char]");
+    for (String arm : new String[] {"baseline", "char"}) {
+      List<String> rows = Files.readAllLines(dir.resolve("run/" + arm + "/metrics.csv"));
+      double first = Double.parseDouble(rows.get(1).split(",")[4]);
+      double last = Double.parseDouble(rows.get(rows.size() - 1).split(",")[4]);
+      assertTrue(last < first, arm + " validation loss falls on the cluster: " + first + " -> " + last);
+    }
+  }
+
+  @Test
+  @Order(4)
+  void pretrainingSurvivesKillingAnExecutorJvm(@TempDir Path dir) throws Exception {
+    SparkSession spark = SparkTestSession.get(CLUSTER);
+    Path shards = PretrainTest.shards(spark, dir);
+    List<Long> killed = new java.util.concurrent.CopyOnWriteArrayList<>();
+    // Kill one executor (kill -9 by pid) once the second training job is running.
+    spark.sparkContext().addSparkListener(new org.apache.spark.scheduler.SparkListener() {
+      int trainingJobs;
+
+      @Override
+      public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart e) {
+        String desc = e.properties() == null ? "" : e.properties().getProperty("spark.job.description", "");
+        if (!desc.startsWith("train ") || ++trainingJobs != 2 || !killed.isEmpty()) return;
+        new Thread(() -> {
+          try {
+            Thread.sleep(300);
+            long pid = executorPids().get(0);
+            killed.add(pid);
+            new ProcessBuilder("kill", "-9", Long.toString(pid)).inheritIO().start().waitFor();
+          } catch (Exception ex) {
+            throw new IllegalStateException(ex);
+          }
+        }).start();
+      }
+    });
+    PretrainTest.pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=6", "pretrain.arms=[baseline]");
+    assertEquals(1, killed.size(), "an executor was killed during training");
+    assertFalse(ProcessHandle.of(killed.get(0)).map(ProcessHandle::isAlive).orElse(false), "it is dead");
+    List<String> rows = Files.readAllLines(dir.resolve("run/baseline/metrics.csv"));
+    assertEquals(4, rows.size(), "all 3 chunks of 2 rounds completed: " + rows);
+    assertTrue(Files.exists(dir.resolve("run/baseline/model.zip")));
+    SparkTestSession.awaitExecutors(spark, 2); // the worker starts a replacement
+  }
+
+  /** PIDs of this application's executor JVMs, found by their command line. */
+  static List<Long> executorPids() throws IOException {
+    List<Long> pids = new ArrayList<>();
+    try (var procs = Files.list(Path.of("/proc"))) {
+      for (Path p : procs.filter(x -> x.getFileName().toString().matches("\\d+")).toList()) {
+        try {
+          String cmd = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8);
+          if (cmd.contains("CoarseGrainedExecutorBackend")) pids.add(Long.parseLong(p.getFileName().toString()));
+        } catch (IOException gone) {
+          // the process ended while we looked; it is not an executor we can kill
+        }
+      }
+    }
+    assertFalse(pids.isEmpty(), "no executor JVM found");
+    return pids;
   }
 
   /** A corpus of many small files so that sorting and packing spread over both executors. */

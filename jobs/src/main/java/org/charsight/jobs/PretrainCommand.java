@@ -1,0 +1,41 @@
+package org.charsight.jobs;
+
+import java.util.List;
+import org.apache.spark.sql.SparkSession;
+import org.charsight.common.CharsightConfig;
+import org.charsight.train.Pretrain;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "pretrain", mixinStandardHelpOptions = true,
+    description = {
+        "Trains the model arms on prepare's shards with DL4J's Spark trainer (parameter averaging), all arms on",
+        "identical minibatches. Writes <out>/<arm>/metrics.csv, checkpoint.zip, model.zip and manifest.json."})
+final class PretrainCommand extends JobCommand {
+  @Option(names = "--shards", required = true, paramLabel = "<dir>", description = "a prepare output directory")
+  String shards;
+
+  @Option(names = "--out", required = true, paramLabel = "<dir>", description = "output directory")
+  String out;
+
+  @Option(names = "--arms", split = ",", paramLabel = "<arm>",
+      description = "baseline,char,baseline-matched,char-shuffled,byte (conf pretrain.arms)")
+  List<String> arms;
+
+  @Option(names = "--resume", description = "continue from the last checkpoint in --out")
+  boolean resume;
+
+  @Override
+  public Integer call() {
+    CharsightConfig conf = config();
+    Pretrain.Options options = Pretrain.Options.from(conf, shards, out, overwrite, resume, arms);
+    SparkSession spark = spark("pretrain", conf);
+    try {
+      Pretrain.run(spark, options);
+      System.out.println(out);
+      return 0;
+    } finally {
+      spark.stop();
+    }
+  }
+}
