@@ -40,7 +40,7 @@ class CliTest {
   void helpListsEveryCommand() {
     Result r = run("--help");
     assertEquals(0, r.code());
-    for (String c : new String[] {"train-tokenizer", "prepare", "export", "export-weights", "fetch-corpus", "key=value"}) {
+    for (String c : new String[] {"train-tokenizer", "prepare", "pretrain", "export", "export-weights", "fetch-corpus", "key=value"}) {
       assertTrue(r.out().contains(c), "help mentions " + c + ":\n" + r.out());
     }
   }

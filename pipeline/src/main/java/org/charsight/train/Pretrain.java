@@ -50,7 +50,7 @@ public final class Pretrain {
 
   public record Options(String shards, String out, boolean overwrite, boolean resume, List<Arch> arms, int rounds,
       int batchPerWorker, int averagingFrequency, int prefetch, int valEvery, int valWindows, int checkpointEvery,
-      long seed, CharsightConfig conf) {
+      boolean trainingStats, long seed, CharsightConfig conf) {
 
     public static Options from(CharsightConfig c, String shards, String out, boolean overwrite, boolean resume, List<String> arms) {
       if (shards == null || out == null) throw new UserError(STAGE + ": --shards and --out are required");
@@ -65,7 +65,7 @@ public final class Pretrain {
       return new Options(shards, out, overwrite, resume, List.copyOf(parsed), c.intAtLeast("pretrain.rounds", 1),
           c.intAtLeast("pretrain.batch_per_worker", 1), c.intAtLeast("pretrain.averaging_frequency", 1),
           c.intAtLeast("pretrain.prefetch", 0), valEvery, c.intAtLeast("pretrain.val_windows", 1), ckpt,
-          c.longAtLeast("seed", Long.MIN_VALUE), c);
+          c.bool("pretrain.training_stats"), c.longAtLeast("seed", Long.MIN_VALUE), c);
     }
   }
 
@@ -136,7 +136,9 @@ public final class Pretrain {
         // A training master per chunk, seeded by the chunk: a resumed run repartitions exactly as an
         // uninterrupted one would.
         SparkComputationGraph net = new SparkComputationGraph(jsc, models.get(arch).graph(), trainingMaster(o, round));
+        net.setCollectTrainingStats(o.trainingStats());
         net.fit(batches);
+        if (o.trainingStats()) recordTimeShares(fs, new Path(out, arch.confName), round + chunkRounds, net, workers);
         LanguageModel m = LanguageModel.wrap(models.get(arch), net.getNetwork());
         models.put(arch, m);
         // DL4J scores a minibatch as the loss summed over a sequence, averaged over sequences.
@@ -187,6 +189,37 @@ public final class Pretrain {
     return manifest;
   }
 
+  static final String STATS_HEADER = "round,master_fit_ms,worker_fit_ms_per_worker,other_share";
+
+  /**
+   * Where the time of a chunk went: DL4J's master-side fit time (split, broadcast, workers, aggregate)
+   * against the time workers spent inside network.fit. The rest, other_share, is communication and
+   * coordination: broadcasting parameters, averaging them, scheduling, building minibatches.
+   */
+  private static void recordTimeShares(FileSystem fs, Path armDir, int round, SparkComputationGraph net, int workers) {
+    var stats = net.getSparkTrainingStats();
+    long master = sumMs(stats.getValue("ParameterAveragingMasterFitTimesMs"));
+    long worker = stats.getNestedTrainingStats() == null ? 0
+        : sumMs(stats.getNestedTrainingStats().getValue("ParameterAveragingWorkerFitTimesMs"));
+    double perWorker = (double) worker / workers;
+    Path file = new Path(armDir, "spark-stats.csv");
+    try {
+      if (!fs.exists(file)) {
+        try (OutputStream os = fs.create(file, false)) {
+          os.write((STATS_HEADER + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(STAGE + ": cannot write " + file, e);
+    }
+    appendMetrics(fs, file, String.format(java.util.Locale.ROOT, "%d,%d,%.0f,%.4f", round, master, perWorker,
+        master == 0 ? 0 : 1 - perWorker / master));
+  }
+
+  private static long sumMs(List<org.deeplearning4j.spark.stats.EventStats> events) {
+    return events == null ? 0 : events.stream().mapToLong(org.deeplearning4j.spark.stats.EventStats::getDurationMs).sum();
+  }
+
   private static ParameterAveragingTrainingMaster trainingMaster(Options o, int round) {
     return new ParameterAveragingTrainingMaster.Builder(o.batchPerWorker())
         .batchSizePerWorker(o.batchPerWorker())
@@ -196,6 +229,7 @@ public final class Pretrain {
         .rddTrainingApproach(RDDTrainingApproach.Direct)
         .repartionData(Repartition.Always)
         .rngSeed(org.charsight.common.StableHash.mix(o.seed() + round))
+        .collectTrainingStats(o.trainingStats())
         .build();
   }
 
