@@ -13,6 +13,9 @@ import org.apache.spark.sql.SparkSession;
 public final class SparkSessions {
   private static final Pattern LOCAL_CLUSTER = Pattern.compile("local-cluster\\[\\s*(\\d+)\\s*,\\s*(\\d+)\\s*,\\s*(\\d+)\\s*]");
 
+  static final String DL4J_TIME_SOURCE = "org.deeplearning4j.spark.time.TimeSource";
+  static final String SYSTEM_CLOCK = "org.deeplearning4j.spark.time.SystemClockTimeSource";
+
   private SparkSessions() {}
 
   /**
@@ -40,9 +43,15 @@ public final class SparkSessions {
       b.config("spark.executor.extraClassPath", System.getProperty("java.class.path"));
       b.config("spark.executor.memory", lc.group(3) + "m");
     }
+    String executorOpts = "";
     for (Map.Entry<String, Object> e : extra.entrySet()) {
-      b.config(e.getKey(), String.valueOf(e.getValue()));
+      if (e.getKey().equals("spark.executor.extraJavaOptions")) executorOpts = String.valueOf(e.getValue());
+      else b.config(e.getKey(), String.valueOf(e.getValue()));
     }
+    // DL4J's Spark training statistics default to asking an internet NTP server for the time;
+    // there is no internet here and clusters have synchronised clocks anyway.
+    System.setProperty(DL4J_TIME_SOURCE, System.getProperty(DL4J_TIME_SOURCE, SYSTEM_CLOCK));
+    b.config("spark.executor.extraJavaOptions", (executorOpts + " -D" + DL4J_TIME_SOURCE + "=" + SYSTEM_CLOCK).trim());
     SparkSession spark = b.getOrCreate();
     spark.sparkContext().addSparkListener(new SparkProgress(conf.longAtLeast("progress.interval_ms", 100)));
     return spark;
