@@ -163,7 +163,7 @@ public final class Prepare {
             + " token(s); need at least 2 (lower prepare.val_fraction or add text)");
       }
 
-      // 3. Cut each split's stream into windows and write them.
+      // 2. Cut each split's stream into windows and write them.
       Map<String, Object> counts = new LinkedHashMap<>();
       for (int v = 0; v < 2; v++) {
         int first = v == 0 ? 0 : parts[0];
@@ -173,7 +173,7 @@ public final class Prepare {
       ordered.unpersist(false);
       if (tokens[1] == 0) {
         LOG.warn("prepare: the validation split is empty ({} documents x prepare.val_fraction={}); "
-            + "later stages need validation windows", docs[0], valFraction);
+            + "later stages need validation windows", docs[0] + docs[1], valFraction);
       }
 
       jsc.setJobDescription("write vocab");

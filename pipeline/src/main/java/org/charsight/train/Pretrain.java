@@ -101,6 +101,10 @@ public final class Pretrain {
       Position pos = o.resume() ? readPosition(fs, armDir) : null;
       if (pos != null) {
         m = loadCheckpoint(fs, armDir, shards);
+        if (!m.config().equals(c)) {
+          throw new UserError(STAGE + ": the model conf differs from the checkpoint's in " + armDir + " (checkpoint: "
+              + m.config() + "); resume with the conf the run started with");
+        }
         if (startRound != 0 && startRound != pos.round()) {
           throw new UserError(STAGE + ": checkpoints of the arms disagree (" + pos.round() + " vs " + startRound
               + " rounds); remove " + out + " or resume from a consistent run");
