@@ -49,8 +49,8 @@ public final class Pretrain {
   private Pretrain() {}
 
   public record Options(String shards, String out, boolean overwrite, boolean resume, List<Arch> arms, int rounds,
-      int batchPerWorker, int averagingFrequency, int prefetch, int valEvery, int valWindows, int checkpointEvery,
-      boolean trainingStats, long seed, CharsightConfig conf) {
+      long maxTokens, double maxSeconds, int batchPerWorker, int averagingFrequency, int prefetch, int valEvery,
+      int valWindows, int checkpointEvery, boolean trainingStats, long seed, CharsightConfig conf) {
 
     public static Options from(CharsightConfig c, String shards, String out, boolean overwrite, boolean resume, List<String> arms) {
       if (shards == null || out == null) throw new UserError(STAGE + ": --shards and --out are required");
@@ -62,8 +62,10 @@ public final class Pretrain {
       if (ckpt % valEvery != 0) {
         throw new UserError("pretrain.checkpoint_every: expected a multiple of pretrain.val_every=" + valEvery + ", got " + ckpt);
       }
+      double maxSeconds = c.number("pretrain.max_seconds");
+      if (maxSeconds < 0) throw new UserError("pretrain.max_seconds: expected a number >= 0 (0 = no limit), got " + maxSeconds);
       return new Options(shards, out, overwrite, resume, List.copyOf(parsed), c.intAtLeast("pretrain.rounds", 1),
-          c.intAtLeast("pretrain.batch_per_worker", 1), c.intAtLeast("pretrain.averaging_frequency", 1),
+          c.longAtLeast("pretrain.max_tokens", 0), maxSeconds, c.intAtLeast("pretrain.batch_per_worker", 1), c.intAtLeast("pretrain.averaging_frequency", 1),
           c.intAtLeast("pretrain.prefetch", 0), valEvery, c.intAtLeast("pretrain.val_windows", 1), ckpt,
           c.bool("pretrain.training_stats"), c.longAtLeast("seed", Long.MIN_VALUE), c);
     }
@@ -120,7 +122,12 @@ public final class Pretrain {
     int epoch = -1;
     EpochOrder order = null;
     long seenBefore = 0;
+    int finished = startRound;
     for (int round = startRound; round < o.rounds(); round += o.valEvery()) {
+      if (budgetSpent(o, round, perRound * ctx, t0)) {
+        LOG.info("{}: budget reached after round {} (pretrain.max_tokens / pretrain.max_seconds)", STAGE, round);
+        break;
+      }
       int chunkRounds = Math.min(o.valEvery(), o.rounds() - round);
       long first = (long) round * perRound;
       int e = (int) (first / available);
@@ -165,6 +172,7 @@ public final class Pretrain {
         LOG.info("{}: {} round {}/{}: train {} val {} ({} s)", STAGE, arch.confName, done, o.rounds(),
             String.format("%.4f", train), String.format("%.4f", valLoss), String.format("%.1f", seconds));
         if (done % o.checkpointEvery() == 0 || done == o.rounds()) writeCheckpoint(fs, new Path(out, arch.confName), m, done);
+        finished = done;
       }
       batches.unpersist(false);
     }
@@ -175,7 +183,8 @@ public final class Pretrain {
     manifest.put("tokenizer", shards.manifest().get("tokenizer"));
     manifest.put("context", ctx);
     manifest.put("arms", o.arms().stream().map(a -> a.confName).toList());
-    manifest.put("rounds", o.rounds());
+    manifest.put("rounds", finished);
+    manifest.put("rounds_requested", o.rounds());
     manifest.put("workers", workers);
     manifest.put("windows_per_round", perRound);
     manifest.put("config", Map.of("pretrain", o.conf().section("pretrain"), "model", o.conf().section("model")));
@@ -191,6 +200,12 @@ public final class Pretrain {
     manifest.forEach(m::put);
     m.write(fs, out);
     return manifest;
+  }
+
+  /** Tokens (all arms see the same) or wall time used up; checked between chunks. */
+  static boolean budgetSpent(Options o, int roundsDone, long tokensPerRound, long startNanos) {
+    if (o.maxTokens() > 0 && (long) roundsDone * tokensPerRound >= o.maxTokens()) return true;
+    return o.maxSeconds() > 0 && (System.nanoTime() - startNanos) / 1e9 >= o.maxSeconds();
   }
 
   static final String STATS_HEADER = "round,master_fit_ms,worker_fit_ms_per_worker,other_share";

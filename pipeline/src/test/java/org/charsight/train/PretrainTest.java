@@ -107,6 +107,32 @@ public class PretrainTest {
   }
 
   @Test
+  void tokenBudgetStopsTrainingEarly(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = shards(spark, dir);
+    // local[2]: 2 workers x 4 windows x 2 minibatches = 16 windows of 32 tokens = 512 tokens per round
+    pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=8", "pretrain.arms=[baseline]",
+        "pretrain.max_tokens=2048");
+    assertEquals(2, metrics(dir.resolve("run/baseline/metrics.csv")).size(), "stopped after 4 of 8 rounds");
+    assertTrue(Files.readString(dir.resolve("run/manifest.json")).contains("\"rounds\" : 4"));
+  }
+
+  @Test
+  void divergingLossStopsNamingTheRound(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = shards(spark, dir);
+    try {
+      pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=8", "pretrain.arms=[baseline]",
+          "model.init_std=30", "model.optim.learning_rate=1e4", "model.optim.warmup_steps=1", "model.optim.clip_norm=0");
+      throw new AssertionError("should have stopped on a non-finite loss");
+    } catch (UserError e) {
+      assertTrue(e.getMessage().startsWith("pretrain: baseline loss became ") && e.getMessage().contains(" at round "),
+          e.getMessage());
+      assertTrue(e.getMessage().contains("the last good checkpoint is kept"), e.getMessage());
+    }
+  }
+
+  @Test
   void batchLargerThanTheDataIsRejected(@TempDir Path dir) throws IOException {
     SparkSession spark = SparkTestSession.get("local[2]");
     Path shards = shards(spark, dir);
