@@ -78,6 +78,8 @@ public final class Pretrain {
     long t0 = System.nanoTime();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     ShardSet shards = ShardSet.open(spark, o.shards());
+    // Which ND4J backend the driver got (CPU build or -Pcuda); executors log theirs on first use.
+    LOG.info("{}: ND4J backend {} on the driver", STAGE, org.nd4j.linalg.factory.Nd4j.getBackend().getClass().getSimpleName());
     FileSystem fs = fileSystem(spark, o.out());
     Path out = fs.makeQualified(new Path(o.out()));
     prepareOutput(fs, out, o);
