@@ -50,7 +50,8 @@ public final class Pretrain {
 
   public record Options(String shards, String out, boolean overwrite, boolean resume, List<Arch> arms, int rounds,
       long maxTokens, double maxSeconds, int batchPerWorker, int averagingFrequency, int prefetch, int valEvery,
-      int valWindows, int checkpointEvery, boolean trainingStats, long seed, CharsightConfig conf) {
+      int valWindows, int checkpointEvery, boolean trainingStats, boolean averageUpdaters, RDDTrainingApproach approach,
+      Repartition repartition, long seed, CharsightConfig conf) {
 
     public static Options from(CharsightConfig c, String shards, String out, boolean overwrite, boolean resume, List<String> arms) {
       if (shards == null || out == null) throw new UserError(STAGE + ": --shards and --out are required");
@@ -67,7 +68,15 @@ public final class Pretrain {
       return new Options(shards, out, overwrite, resume, List.copyOf(parsed), c.intAtLeast("pretrain.rounds", 1),
           c.longAtLeast("pretrain.max_tokens", 0), maxSeconds, c.intAtLeast("pretrain.batch_per_worker", 1), c.intAtLeast("pretrain.averaging_frequency", 1),
           c.intAtLeast("pretrain.prefetch", 0), valEvery, c.intAtLeast("pretrain.val_windows", 1), ckpt,
-          c.bool("pretrain.training_stats"), c.longAtLeast("seed", Long.MIN_VALUE), c);
+          c.bool("pretrain.training_stats"), c.bool("pretrain.average_updaters"),
+          c.oneOf("pretrain.rdd_training_approach", "direct", "export").equals("direct")
+              ? RDDTrainingApproach.Direct : RDDTrainingApproach.Export,
+          switch (c.oneOf("pretrain.repartition", "always", "never", "when-workers-differ")) {
+            case "always" -> Repartition.Always;
+            case "never" -> Repartition.Never;
+            default -> Repartition.NumPartitionsWorkersDiffers;
+          },
+          c.longAtLeast("seed", Long.MIN_VALUE), c);
     }
   }
 
@@ -246,9 +255,9 @@ public final class Pretrain {
         .batchSizePerWorker(o.batchPerWorker())
         .averagingFrequency(o.averagingFrequency())
         .workerPrefetchNumBatches(o.prefetch())
-        .saveUpdater(true)
-        .rddTrainingApproach(RDDTrainingApproach.Direct)
-        .repartionData(Repartition.Always)
+        .saveUpdater(o.averageUpdaters())
+        .rddTrainingApproach(o.approach())
+        .repartionData(o.repartition())
         .rngSeed(org.charsight.common.StableHash.mix(o.seed() + round))
         .collectTrainingStats(o.trainingStats())
         .build();

@@ -107,6 +107,22 @@ public class PretrainTest {
   }
 
   @Test
+  void trainingMasterSettingsComeFromConf(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = shards(spark, dir);
+    pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=2", "pretrain.arms=[baseline]",
+        "pretrain.rdd_training_approach=export", "pretrain.repartition=when-workers-differ",
+        "pretrain.average_updaters=false", "pretrain.prefetch=2");
+    assertEquals(1, metrics(dir.resolve("run/baseline/metrics.csv")).size());
+    try {
+      pretrain(spark, shards, dir.resolve("bad"), false, "pretrain.repartition=sometimes");
+      throw new AssertionError("should fail");
+    } catch (UserError e) {
+      assertEquals("pretrain.repartition: expected one of always, never, when-workers-differ, got 'sometimes'", e.getMessage());
+    }
+  }
+
+  @Test
   void tokenBudgetStopsTrainingEarly(@TempDir Path dir) throws IOException {
     SparkSession spark = SparkTestSession.get("local[2]");
     Path shards = shards(spark, dir);
