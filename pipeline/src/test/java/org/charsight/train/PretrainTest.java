@@ -149,6 +149,18 @@ public class PretrainTest {
   }
 
   @Test
+  void missingShardsAreRejectedBeforeAnyOutput(@TempDir Path dir) {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    try {
+      pretrain(spark, dir.resolve("no-shards"), dir.resolve("run"), false);
+      throw new AssertionError("should fail");
+    } catch (UserError e) {
+      assertEquals(dir.resolve("no-shards") + ": not a prepare output (no manifest.json)", e.getMessage());
+    }
+    assertTrue(!Files.exists(dir.resolve("run")));
+  }
+
+  @Test
   void batchLargerThanTheDataIsRejected(@TempDir Path dir) throws IOException {
     SparkSession spark = SparkTestSession.get("local[2]");
     Path shards = shards(spark, dir);
