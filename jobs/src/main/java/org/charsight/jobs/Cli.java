@@ -16,7 +16,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Cli.Version.class,
     description = "Tests whether a character-aware token embedding helps small GPTs at letter-level tasks.",
-    subcommands = {TrainTokenizerCommand.class, PrepareCommand.class, PretrainCommand.class, ExportCommand.class, ExportWeightsCommand.class},
+    subcommands = {TrainTokenizerCommand.class, PrepareCommand.class, PretrainCommand.class, TasksCommand.class,
+        ExportCommand.class, ExportWeightsCommand.class},
     footer = {
         "",
         "Also (handled by bin/charsight): fetch-corpus [--dest <dir>]  fetch the default corpus into data/corpus",

@@ -53,6 +53,21 @@ public final class ShardSet {
     return manifest.at("/tokenizer/name").asText();
   }
 
+  /**
+   * The tokenizer the shards were made with, to encode new text the same way. A trained tokenizer
+   * is read again from the directory recorded in the manifest.
+   */
+  public org.charsight.tokenize.Tokenizers.Spec tokenizer() {
+    String spec = manifest.at("/tokenizer/spec").asText();
+    org.charsight.tokenize.Tokenizers.Spec s =
+        org.charsight.tokenize.Tokenizers.parse("tokenizer of " + dir, spec, spark.sparkContext().hadoopConfiguration());
+    if (s.open().vocabSize() != vocabSize()) {
+      throw new UserError(dir + ": its tokenizer " + spec + " now has " + s.open().vocabSize() + " tokens; the shards were made with "
+          + vocabSize());
+    }
+    return s;
+  }
+
   public long windows(String split) {
     return manifest.at("/counts/" + split + "/windows").asLong();
   }

@@ -1,0 +1,36 @@
+package org.charsight.jobs;
+
+import org.apache.spark.sql.SparkSession;
+import org.charsight.common.CharsightConfig;
+import org.charsight.tasks.Tasks;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "tasks", mixinStandardHelpOptions = true,
+    description = {
+        "Makes the character-task examples: training, held-out and nonce words, every task family,",
+        "encoded with the shards' tokenizer. Writes examples/ (Parquet, by split) and manifest.json."})
+final class TasksCommand extends JobCommand {
+  @Option(names = "--shards", required = true, paramLabel = "<dir>", description = "a prepare output directory")
+  String shards;
+
+  @Option(names = "--out", required = true, paramLabel = "<dir>", description = "output directory")
+  String out;
+
+  @Option(names = "--words", paramLabel = "<file>", description = "a word list (one per line) instead of corpus words")
+  String words;
+
+  @Override
+  public Integer call() {
+    CharsightConfig conf = config();
+    Tasks.Options options = Tasks.Options.from(conf, shards, out, overwrite, words);
+    SparkSession spark = spark("tasks", conf);
+    try {
+      Tasks.run(spark, options);
+      System.out.println(out);
+      return 0;
+    } finally {
+      spark.stop();
+    }
+  }
+}

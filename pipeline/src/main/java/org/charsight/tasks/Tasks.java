@@ -1,0 +1,233 @@
+package org.charsight.tasks;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.charsight.common.CharsightConfig;
+import org.charsight.common.Manifest;
+import org.charsight.common.StableHash;
+import org.charsight.common.StageOutput;
+import org.charsight.common.UserError;
+import org.charsight.shards.ShardSet;
+import org.charsight.tokenize.Tokenizer;
+import org.charsight.tokenize.Tokenizers;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * The tasks stage: words (from the corpus itself or a word list) split by hash into training and
+ * held-out words, nonce strings as a non-word control, and for each word and task family
+ * question/answer examples encoded with the run's tokenizer, written as Parquet.
+ *
+ * <p>Splits: {@code train} (training words, training phrasings), and for evaluation
+ * {@code val_train_words}, {@code val_heldout} and {@code val_nonce}, which use every phrasing
+ * (column {@code phrasing_seen} says whether training saw it). Held-out words appear in no
+ * training row.
+ */
+public final class Tasks {
+  private static final Logger LOG = LoggerFactory.getLogger(Tasks.class);
+  static final String STAGE = "tasks";
+  public static final StructType SCHEMA = new StructType()
+      .add("task", DataTypes.StringType, false)
+      .add("split", DataTypes.StringType, false)
+      .add("word", DataTypes.StringType, false)
+      .add("phrasing", DataTypes.IntegerType, false)
+      .add("phrasing_seen", DataTypes.BooleanType, false)
+      .add("prompt", DataTypes.StringType, false)
+      .add("answer", DataTypes.StringType, false)
+      .add("tokens", DataTypes.createArrayType(DataTypes.IntegerType, false), false)
+      .add("answer_start", DataTypes.IntegerType, false)
+      .add("word_tokens", DataTypes.IntegerType, false);
+  static final Pattern WORD = Pattern.compile("[A-Za-z]+");
+
+  private Tasks() {}
+
+  public record Options(String shards, String out, boolean overwrite, String wordsFile, List<CharTask> families,
+      int minLength, int maxLength, long minFrequency, int maxWords, double heldOutFraction, int examplesPerWord,
+      long seed) {
+
+    public static Options from(CharsightConfig c, String shards, String out, boolean overwrite, String wordsFile) {
+      if (shards == null || out == null) throw new UserError(STAGE + ": --shards and --out are required");
+      List<CharTask> families = new ArrayList<>();
+      for (String f : c.strings("tasks.families")) families.add(CharTask.parse("tasks.families", f));
+      int min = c.intAtLeast("tasks.min_word_length", 1);
+      int max = c.intAtLeast("tasks.max_word_length", min);
+      return new Options(shards, out, overwrite, wordsFile, List.copyOf(families), min, max,
+          c.longAtLeast("tasks.min_word_frequency", 1), c.intAtLeast("tasks.max_words", 1),
+          c.openFraction("tasks.held_out_fraction"), c.intAtLeast("tasks.examples_per_word", 1),
+          c.longAtLeast("seed", Long.MIN_VALUE));
+    }
+  }
+
+  public static Map<String, Object> run(SparkSession spark, Options o) {
+    long t0 = System.nanoTime();
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    ShardSet shards = ShardSet.open(spark, o.shards());
+    Tokenizers.Spec spec = shards.tokenizer();
+    try (StageOutput output = StageOutput.begin(STAGE, o.out(), o.overwrite(), jsc.hadoopConfiguration())) {
+      Map<String, Long> frequency = o.wordsFile() != null ? wordList(spark, o) : corpusWords(spark, shards, o);
+      if (frequency.isEmpty()) {
+        throw new UserError(STAGE + ": no words of " + o.minLength() + "-" + o.maxLength() + " letters"
+            + (o.wordsFile() != null ? " in " + o.wordsFile() : " seen at least tasks.min_word_frequency="
+            + o.minFrequency() + " times in " + o.shards()));
+      }
+      List<String> byFrequency = new ArrayList<>(frequency.keySet());
+      byFrequency.sort(Comparator.comparingLong((String w) -> -frequency.get(w)).thenComparing(w -> w));
+      List<String> train = new ArrayList<>();
+      List<String> heldOut = new ArrayList<>();
+      for (String w : byFrequency) {
+        List<String> to = WordSource.heldOut(o.seed(), w, o.heldOutFraction()) ? heldOut : train;
+        if (to.size() < o.maxWords()) to.add(w);
+      }
+      if (train.isEmpty() || heldOut.isEmpty()) {
+        throw new UserError(STAGE + ": " + byFrequency.size() + " word(s) give " + train.size() + " training and "
+            + heldOut.size() + " held-out words; need both (add words or change tasks.held_out_fraction)");
+      }
+      List<String> nonce = WordSource.nonce(heldOut, frequency.keySet(), heldOut.size(), o.seed());
+
+      List<Tuple2<String, String>> jobs = new ArrayList<>();
+      for (String w : train) {
+        jobs.add(new Tuple2<>("train", w));
+        jobs.add(new Tuple2<>("val_train_words", w));
+      }
+      for (String w : heldOut) jobs.add(new Tuple2<>("val_heldout", w));
+      for (String w : nonce) jobs.add(new Tuple2<>("val_nonce", w));
+      Broadcast<List<CharTask>> families = jsc.broadcast(o.families());
+      long seed = o.seed();
+      int perWord = o.examplesPerWord();
+      jsc.setJobDescription("make task examples");
+      JavaRDD<Row> rows = jsc.parallelize(jobs, Math.max(jsc.defaultParallelism(), jobs.size() / 2000 + 1))
+          .mapPartitions(it -> {
+            Tokenizer tok = spec.open();
+            List<Row> out = new ArrayList<>();
+            while (it.hasNext()) {
+              Tuple2<String, String> job = it.next();
+              for (CharTask t : families.value()) out.addAll(examples(t, job._1(), job._2(), perWord, seed, tok));
+            }
+            return out.iterator();
+          });
+      spark.createDataFrame(rows, SCHEMA).write().partitionBy("split").parquet(output.resolve("examples").toString());
+
+      Map<String, Object> counts = new LinkedHashMap<>();
+      for (Row r : spark.read().parquet(output.resolve("examples").toString()).groupBy("task", "split").count()
+          .orderBy("task", "split").collectAsList()) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> byTask = (Map<String, Object>) counts.computeIfAbsent(r.getString(0), k -> new LinkedHashMap<>());
+        byTask.put(r.getString(1), r.getLong(2));
+      }
+      Map<String, Object> tokensPerWord = new LinkedHashMap<>();
+      for (Row r : spark.read().parquet(output.resolve("examples").toString()).groupBy("split").avg("word_tokens")
+          .orderBy("split").collectAsList()) {
+        tokensPerWord.put(r.getString(0), r.getDouble(1));
+      }
+      Manifest m = new Manifest(STAGE);
+      m.put("shards", o.shards());
+      m.put("tokenizer", shards.manifest().get("tokenizer"));
+      m.put("word_source", o.wordsFile() != null ? o.wordsFile() : "corpus");
+      m.put("words", Map.of("train", train.size(), "held_out", heldOut.size(), "nonce", nonce.size()));
+      m.put("families", o.families().stream().map(f -> f.confName).toList());
+      m.put("counts", counts);
+      m.put("tokens_per_word", tokensPerWord);
+      m.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
+      m.write(output.fs(), output.dir());
+      output.commit();
+      LOG.info("{}: {} training, {} held-out, {} nonce words -> {}", STAGE, train.size(), heldOut.size(), nonce.size(),
+          output.target());
+      return counts;
+    }
+  }
+
+  /** Examples of one task for one word; training rows never use the held-out (last) phrasing. */
+  static List<Row> examples(CharTask t, String split, String word, int perWord, long seed, Tokenizer tok) {
+    List<Row> out = new ArrayList<>();
+    boolean training = split.equals("train");
+    int phrasings = t.phrasings.size();
+    Random rnd = new Random(StableHash.hash64(seed, t.confName + "|" + split + "|" + word));
+    int wordTokens = tok.encode(" " + word).length;
+    for (int i = 0; i < perWord; i++) {
+      int p = rnd.nextInt(training ? phrasings - 1 : phrasings);
+      var ex = t.make(word, p, rnd);
+      if (ex.isEmpty()) return out;
+      String question = "Question: " + ex.get().prompt() + "\nAnswer:";
+      int[] q = tok.encode(question);
+      int[] a = tok.encode(" " + ex.get().answer());
+      int[] all = Arrays.copyOf(q, q.length + a.length + 1);
+      System.arraycopy(a, 0, all, q.length, a.length);
+      all[all.length - 1] = tok.endOfText();
+      out.add(RowFactory.create(t.confName, split, word, p, p < phrasings - 1, ex.get().prompt(), ex.get().answer(), all,
+          q.length, wordTokens));
+    }
+    return out;
+  }
+
+  private static Map<String, Long> wordList(SparkSession spark, Options o) {
+    Path p = new Path(o.wordsFile());
+    Map<String, Long> words = new HashMap<>();
+    try {
+      FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+      if (!fs.exists(p)) throw new UserError(STAGE + ": --words file does not exist: " + o.wordsFile());
+      try (InputStream in = fs.open(p)) {
+        for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+          String w = line.trim().toLowerCase(java.util.Locale.ROOT);
+          if (w.matches("[a-z]+") && w.length() >= o.minLength() && w.length() <= o.maxLength()) words.put(w, 1L);
+        }
+      }
+    } catch (IOException e) {
+      throw new UserError(STAGE + ": cannot read --words " + o.wordsFile() + ": " + e.getMessage(), e);
+    }
+    return words;
+  }
+
+  /** Words of the corpus, decoded from the shards through vocab.parquet's bytes (no tokenizer needed). */
+  private static Map<String, Long> corpusWords(SparkSession spark, ShardSet shards, Options o) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Broadcast<List<byte[]>> vocab = jsc.broadcast(shards.vocabBytes());
+    int min = o.minLength();
+    int max = o.maxLength();
+    long minFreq = o.minFrequency();
+    jsc.setJobDescription("count corpus words");
+    // Windows are decoded one by one; a word cut by a window edge yields fragments, which the
+    // frequency threshold mostly removes.
+    List<Tuple2<String, Long>> counted = spark.read().parquet(new Path(shards.dir(), "train").toString()).select("tokens")
+        .javaRDD()
+        .flatMapToPair(r -> {
+          List<Integer> ids = r.getList(0);
+          java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+          for (int id : ids) bytes.writeBytes(vocab.value().get(id));
+          Matcher m = WORD.matcher(new String(bytes.toByteArray(), StandardCharsets.UTF_8));
+          List<Tuple2<String, Long>> out = new ArrayList<>();
+          while (m.find()) {
+            String w = m.group().toLowerCase(java.util.Locale.ROOT);
+            if (w.length() >= min && w.length() <= max) out.add(new Tuple2<>(w, 1L));
+          }
+          return out.iterator();
+        })
+        .reduceByKey(Long::sum)
+        .filter(t -> t._2() >= minFreq)
+        .collect();
+    Map<String, Long> words = new HashMap<>();
+    for (Tuple2<String, Long> t : counted) words.put(t._1(), t._2());
+    return words;
+  }
+}

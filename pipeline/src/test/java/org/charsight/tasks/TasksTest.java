@@ -1,0 +1,110 @@
+package org.charsight.tasks;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.charsight.common.CharsightConfig;
+import org.charsight.common.Manifest;
+import org.charsight.common.UserError;
+import org.charsight.shards.ShardSet;
+import org.charsight.testing.SparkTestSession;
+import org.charsight.tokenize.Tokenizer;
+import org.charsight.train.PretrainTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TasksTest {
+
+  static void tasks(SparkSession spark, Path shards, Path out, String words, String... overrides) {
+    CharsightConfig c = CharsightConfig.load(null, List.of(overrides));
+    Tasks.run(spark, Tasks.Options.from(c, shards.toString(), out.toString(), false, words));
+  }
+
+  @Test
+  void corpusWordsGiveEveryTaskAndSplitWithHeldOutWordsNeverTrainedOn(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = PretrainTest.shards(spark, dir);
+    tasks(spark, shards, dir.resolve("tasks"), null, "tasks.min_word_frequency=2", "tasks.max_words=40",
+        "tasks.examples_per_word=2", "tasks.held_out_fraction=0.3");
+    List<Row> rows = spark.read().parquet(dir.resolve("tasks/examples").toString()).collectAsList();
+    Set<String> trainWords = new HashSet<>();
+    Set<String> heldOut = new HashSet<>();
+    Set<String> nonce = new HashSet<>();
+    Tokenizer tok = ShardSet.open(spark, shards.toString()).tokenizer().open();
+    for (Row r : rows) {
+      String split = r.getAs("split");
+      String word = r.getAs("word");
+      switch (split) {
+        case "train" -> {
+          trainWords.add(word);
+          assertTrue((Boolean) r.getAs("phrasing_seen"), "training rows use training phrasings only");
+        }
+        case "val_heldout" -> heldOut.add(word);
+        case "val_nonce" -> nonce.add(word);
+        case "val_train_words" -> { }
+        default -> throw new AssertionError(split);
+      }
+      // tokens = question, then the answer from answer_start, then end-of-text
+      List<Integer> ids = r.getList(r.fieldIndex("tokens"));
+      int[] t = ids.stream().mapToInt(Integer::intValue).toArray();
+      int start = r.getAs("answer_start");
+      assertEquals("Question: " + r.getAs("prompt") + "\nAnswer:", tok.decode(Arrays.copyOfRange(t, 0, start)));
+      assertEquals(" " + r.getAs("answer"), tok.decode(Arrays.copyOfRange(t, start, t.length - 1)));
+      assertEquals(tok.endOfText(), t[t.length - 1]);
+    }
+    assertFalse(trainWords.isEmpty() || heldOut.isEmpty() || nonce.isEmpty());
+    for (String w : heldOut) assertFalse(trainWords.contains(w), "held-out word in training rows: " + w);
+    Set<String> corpusWords = new HashSet<>(trainWords);
+    corpusWords.addAll(heldOut);
+    for (String n : nonce) {
+      assertFalse(corpusWords.contains(n), n);
+      assertTrue(n.matches("[bcdfghjklmnpqrstvwxz]+"), n);
+    }
+    JsonNode m = Manifest.read(dir.resolve("tasks").toString(), new Configuration(), "tasks");
+    for (CharTask t : CharTask.values()) {
+      for (String split : new String[] {"train", "val_train_words", "val_heldout", "val_nonce"}) {
+        assertTrue(m.at("/counts/" + t.confName + "/" + split).asLong() > 0, t.confName + " " + split);
+      }
+    }
+    assertTrue(m.at("/tokens_per_word/val_nonce").asDouble() > m.at("/tokens_per_word/val_train_words").asDouble(),
+        "nonce strings break into more tokens than frequent words");
+  }
+
+  @Test
+  void wordListFileIsAnAlternativeSourceAndAMissingOneIsRejected(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = PretrainTest.shards(spark, dir);
+    StringBuilder words = new StringBuilder();
+    for (String w : "apple banana cherry dragon eagle falcon garden harbor island jungle kettle lemon mango nectar ocean"
+        .split(" ")) words.append(w).append('\n');
+    words.append("Not-A-Word\nab\n");
+    Path list = Files.writeString(dir.resolve("words.txt"), words.toString());
+    tasks(spark, shards, dir.resolve("t"), list.toString(), "tasks.held_out_fraction=0.4", "tasks.families=[spell]");
+    Set<String> seen = new HashSet<>();
+    for (Row r : spark.read().parquet(dir.resolve("t/examples").toString()).collectAsList()) {
+      if (!"val_nonce".equals(r.getAs("split"))) seen.add(r.getAs("word"));
+      assertEquals("spell", r.getAs("task"));
+    }
+    assertEquals(15, seen.size(), "the 15 valid words; 'ab' is too short and 'Not-A-Word' is not [a-z]+: " + seen);
+    try {
+      tasks(spark, shards, dir.resolve("t2"), dir.resolve("nope.txt").toString());
+      throw new AssertionError("should fail");
+    } catch (UserError e) {
+      assertEquals("tasks: --words file does not exist: " + dir.resolve("nope.txt"), e.getMessage());
+    }
+    assertFalse(Files.exists(dir.resolve("t2")));
+  }
+}
