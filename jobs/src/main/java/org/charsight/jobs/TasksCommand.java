@@ -20,10 +20,14 @@ final class TasksCommand extends JobCommand {
   @Option(names = "--words", paramLabel = "<file>", description = "a word list (one per line) instead of corpus words")
   String words;
 
+  @Option(names = "--import-cute", arity = "1..*", paramLabel = "<tsv>",
+      description = "CUTE character-task TSV files to add as evaluation rows (splits cute, cute_nonce)")
+  java.util.List<String> cute = java.util.List.of();
+
   @Override
   public Integer call() {
     CharsightConfig conf = config();
-    Tasks.Options options = Tasks.Options.from(conf, shards, out, overwrite, words);
+    Tasks.Options options = Tasks.Options.from(conf, shards, out, overwrite, words, cute);
     SparkSession spark = spark("tasks", conf);
     try {
       Tasks.run(spark, options);

@@ -106,7 +106,8 @@ public enum CharTask {
    * One question and its exact answer. {@code x} and {@code y} are the letters asked about ('\0'
    * if none): count/index/contains/delete x; replace x by y; insert y after every x; swap x and y.
    */
-  public record Example(CharTask task, String word, char x, char y, int phrasing, String prompt, String answer) {}
+  public record Example(CharTask task, String word, char x, char y, int phrasing, String prompt, String answer)
+      implements java.io.Serializable {}
 
   /**
    * @param rnd seeded per example from a well-mixed seed (e.g. a hash of seed, task and word):
@@ -119,46 +120,26 @@ public enum CharTask {
     String letters = distinct(word);
     char x = 0;
     char y = 0;
-    String answer;
     switch (this) {
-      case REVERSE -> answer = new StringBuilder(word).reverse().toString();
+      case REVERSE, SPELL, SPELL_INVERSE -> { }
       case COUNT -> {
         // A third absent; otherwise a letter of the word, uniformly over its distinct letters,
         // so the most frequent letter is not a shortcut.
         String absent = without(ALPHABET, letters);
         x = rnd.nextInt(3) == 0 && !absent.isEmpty() ? pick(absent, rnd) : pick(letters, rnd);
-        answer = Integer.toString(count(word, x));
       }
-      case INDEX -> {
-        x = pick(letters, rnd);
-        answer = Integer.toString(word.indexOf(x));
-      }
+      case INDEX, DEL_CHAR -> x = pick(letters, rnd);
       case SWAP, SUB_CHAR -> {
         x = pick(letters, rnd);
         y = pick(without(ALPHABET, String.valueOf(x)), rnd);
-        answer = word.replace(x, y);
       }
-      case SPELL -> answer = spaced(word);
-      case SPELL_INVERSE -> answer = word;
       case CONTAINS_CHAR -> {
         String absent = without(ALPHABET, letters);
-        boolean yes = absent.isEmpty() || rnd.nextBoolean();
-        x = yes ? pick(letters, rnd) : pick(absent, rnd);
-        answer = yes ? "yes" : "no";
+        x = absent.isEmpty() || rnd.nextBoolean() ? pick(letters, rnd) : pick(absent, rnd);
       }
       case INS_CHAR -> {
         x = pick(letters, rnd);   // after every x ...
         y = pick(ALPHABET, rnd);  // ... insert y
-        StringBuilder sb = new StringBuilder();
-        for (char c : word.toCharArray()) {
-          sb.append(c);
-          if (c == x) sb.append(y);
-        }
-        answer = sb.toString();
-      }
-      case DEL_CHAR -> {
-        x = pick(letters, rnd);
-        answer = word.replace(String.valueOf(x), "");
       }
       case SWAP_CHAR -> {
         StringBuilder once = new StringBuilder();
@@ -169,17 +150,52 @@ public enum CharTask {
         if (j >= i) j++;
         x = once.charAt(i);
         y = once.charAt(j);
-        char[] cs = word.toCharArray();
-        int pi = word.indexOf(x);
-        int pj = word.indexOf(y);
-        cs[pi] = y;
-        cs[pj] = x;
-        answer = new String(cs);
       }
       default -> throw new IllegalStateException(name());
     }
+    return Optional.of(example(word, x, y, phrasing));
+  }
+
+  /**
+   * The example for given letters: the task's rule applied exactly. Used by {@link #make} and to
+   * read other benchmarks' items (CUTE), whose labels must then agree with it.
+   *
+   * @throws IllegalArgumentException if the letters do not fit the task (e.g. swap_char letters
+   *     that do not occur exactly once)
+   */
+  public Example example(String word, char x, char y, int phrasing) {
+    String answer = switch (this) {
+      case REVERSE -> new StringBuilder(word).reverse().toString();
+      case COUNT -> Integer.toString(count(word, x));
+      case INDEX -> {
+        if (word.indexOf(x) < 0) throw new IllegalArgumentException("index: '" + x + "' is not in " + word);
+        yield Integer.toString(word.indexOf(x));
+      }
+      case SWAP, SUB_CHAR -> word.replace(x, y);
+      case SPELL -> spaced(word);
+      case SPELL_INVERSE -> word;
+      case CONTAINS_CHAR -> word.indexOf(x) >= 0 ? "yes" : "no";
+      case INS_CHAR -> {
+        StringBuilder sb = new StringBuilder();
+        for (char c : word.toCharArray()) {
+          sb.append(c);
+          if (c == x) sb.append(y);
+        }
+        yield sb.toString();
+      }
+      case DEL_CHAR -> word.replace(String.valueOf(x), "");
+      case SWAP_CHAR -> {
+        if (x == y || count(word, x) != 1 || count(word, y) != 1) {
+          throw new IllegalArgumentException("swap_char: '" + x + "' and '" + y + "' must each occur once in " + word);
+        }
+        char[] cs = word.toCharArray();
+        cs[word.indexOf(x)] = y;
+        cs[word.indexOf(y)] = x;
+        yield new String(cs);
+      }
+    };
     String prompt = String.format(phrasings.get(phrasing), word, String.valueOf(x), String.valueOf(y), spaced(word));
-    return Optional.of(new Example(this, word, x, y, phrasing, prompt, answer));
+    return new Example(this, word, x, y, phrasing, prompt, answer);
   }
 
   public static CharTask parse(String key, String value) {

@@ -63,17 +63,24 @@ public final class Tasks {
 
   private Tasks() {}
 
-  public record Options(String shards, String out, boolean overwrite, String wordsFile, List<CharTask> families,
+  public record Options(String shards, String out, boolean overwrite, String wordsFile, List<String> cuteFiles,
+      List<CharTask> families,
       int minLength, int maxLength, long minFrequency, int maxWords, double heldOutFraction, int examplesPerWord,
       long seed) {
 
     public static Options from(CharsightConfig c, String shards, String out, boolean overwrite, String wordsFile) {
+      return from(c, shards, out, overwrite, wordsFile, List.of());
+    }
+
+    /** @param cuteFiles CUTE TSV files to add as evaluation rows (splits cute and cute_nonce) */
+    public static Options from(CharsightConfig c, String shards, String out, boolean overwrite, String wordsFile,
+        List<String> cuteFiles) {
       if (shards == null || out == null) throw new UserError(STAGE + ": --shards and --out are required");
       List<CharTask> families = new ArrayList<>();
       for (String f : c.strings("tasks.families")) families.add(CharTask.parse("tasks.families", f));
       int min = c.intAtLeast("tasks.min_word_length", 1);
       int max = c.intAtLeast("tasks.max_word_length", min);
-      return new Options(shards, out, overwrite, wordsFile, List.copyOf(families), min, max,
+      return new Options(shards, out, overwrite, wordsFile, List.copyOf(cuteFiles), List.copyOf(families), min, max,
           c.longAtLeast("tasks.min_word_frequency", 1), c.intAtLeast("tasks.max_words", 1),
           c.openFraction("tasks.held_out_fraction"), c.intAtLeast("tasks.examples_per_word", 1),
           c.longAtLeast("seed", Long.MIN_VALUE));
@@ -127,6 +134,8 @@ public final class Tasks {
             }
             return out.iterator();
           });
+      Map<String, Object> cute = new LinkedHashMap<>();
+      if (!o.cuteFiles().isEmpty()) rows = rows.union(cuteRows(spark, o, spec, cute));
       spark.createDataFrame(rows, SCHEMA).write().partitionBy("split").parquet(output.resolve("examples").toString());
 
       Map<String, Object> counts = new LinkedHashMap<>();
@@ -147,6 +156,7 @@ public final class Tasks {
       m.put("word_source", o.wordsFile() != null ? o.wordsFile() : "corpus");
       m.put("words", Map.of("train", train.size(), "held_out", heldOut.size(), "nonce", nonce.size()));
       m.put("families", o.families().stream().map(f -> f.confName).toList());
+      if (!cute.isEmpty()) m.put("cute", cute);
       m.put("counts", counts);
       m.put("tokens_per_word", tokensPerWord);
       m.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
@@ -169,16 +179,56 @@ public final class Tasks {
       int p = rnd.nextInt(training ? phrasings - 1 : phrasings);
       var ex = t.make(word, p, rnd);
       if (ex.isEmpty()) return out;
-      String question = "Question: " + ex.get().prompt() + "\nAnswer:";
-      int[] q = tok.encode(question);
-      int[] a = tok.encode(" " + ex.get().answer());
-      int[] all = Arrays.copyOf(q, q.length + a.length + 1);
-      System.arraycopy(a, 0, all, q.length, a.length);
-      all[all.length - 1] = tok.endOfText();
-      out.add(RowFactory.create(t.confName, split, word, p, p < phrasings - 1, ex.get().prompt(), ex.get().answer(), all,
-          q.length, wordTokens));
+      out.add(row(ex.get(), split, p < phrasings - 1, wordTokens, tok));
     }
     return out;
+  }
+
+  /** The text is {@code Question: <prompt>\nAnswer: <answer>}, then end-of-text; the loss covers the answer part. */
+  static Row row(CharTask.Example e, String split, boolean phrasingSeen, int wordTokens, Tokenizer tok) {
+    int[] q = tok.encode("Question: " + e.prompt() + "\nAnswer:");
+    int[] a = tok.encode(" " + e.answer());
+    int[] all = Arrays.copyOf(q, q.length + a.length + 1);
+    System.arraycopy(a, 0, all, q.length, a.length);
+    all[all.length - 1] = tok.endOfText();
+    return RowFactory.create(e.task().confName, split, e.word(), e.phrasing(), phrasingSeen, e.prompt(), e.answer(), all,
+        q.length, wordTokens);
+  }
+
+  /** CUTE items as evaluation rows (splits cute, cute_nonce); per-file counts go into {@code report}. */
+  private static JavaRDD<Row> cuteRows(SparkSession spark, Options o, Tokenizers.Spec spec, Map<String, Object> report) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    List<CuteImport.Item> items = new ArrayList<>();
+    for (String f : o.cuteFiles()) {
+      Path p = new Path(f);
+      List<String> lines;
+      try {
+        FileSystem fs = p.getFileSystem(jsc.hadoopConfiguration());
+        if (!fs.exists(p)) throw new UserError(STAGE + ": --import-cute file does not exist: " + f);
+        try (InputStream in = fs.open(p)) {
+          lines = List.of(new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n"));
+        }
+      } catch (IOException e) {
+        throw new UserError(STAGE + ": cannot read --import-cute " + f + ": " + e.getMessage(), e);
+      }
+      List<CuteImport.Item> parsed = CuteImport.parse(f, lines);
+      long disagree = parsed.stream().filter(i -> !i.agrees()).count();
+      if (disagree > 0) LOG.warn("{}: {} of {} items in {} have a label that differs from the task's rule", STAGE, disagree,
+          parsed.size(), f);
+      report.put(f, Map.of("items", parsed.size(), "label_differs_from_rule", disagree));
+      items.addAll(parsed);
+    }
+    return jsc.parallelize(items, Math.max(1, jsc.defaultParallelism())).mapPartitions(it -> {
+      Tokenizer tok = spec.open();
+      List<Row> out = new ArrayList<>();
+      while (it.hasNext()) {
+        CuteImport.Item item = it.next();
+        CharTask.Example e = item.example();
+        boolean seen = e.phrasing() < e.task().phrasings.size() - 1;
+        out.add(row(e, item.nonce() ? "cute_nonce" : "cute", seen, tok.encode(" " + e.word()).length, tok));
+      }
+      return out.iterator();
+    });
   }
 
   private static Map<String, Long> wordList(SparkSession spark, Options o) {

@@ -84,6 +84,26 @@ class TasksTest {
   }
 
   @Test
+  void cuteFilesBecomeEvaluationRows(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = PretrainTest.shards(spark, dir);
+    Path spell = Files.writeString(dir.resolve("spell.tsv"), "input1\tlabel\nthe\tt h e\nand\ta n d\n");
+    Path del = Files.writeString(dir.resolve("del_char_rand.tsv"), "input1\tinput2\tlabel\nb\tbdj\tdj\n");
+    Path words = Files.writeString(dir.resolve("words.txt"), "apple\nbanana\ncherry\ndragon\neagle\nfalcon\n");
+    CharsightConfig c = CharsightConfig.load(null, List.of("tasks.families=[spell]", "tasks.held_out_fraction=0.4"));
+    Tasks.run(spark, Tasks.Options.from(c, shards.toString(), dir.resolve("t").toString(), false, words.toString(),
+        List.of(spell.toString(), del.toString())));
+    List<Row> cute = spark.read().parquet(dir.resolve("t/examples").toString()).where("split like 'cute%'")
+        .orderBy("split", "word").collectAsList();
+    assertEquals(3, cute.size());
+    assertEquals("a n d", cute.get(0).getAs("answer"));
+    assertEquals("cute_nonce", cute.get(2).getAs("split"));
+    assertEquals("dj", cute.get(2).getAs("answer"));
+    JsonNode m = Manifest.read(dir.resolve("t").toString(), new Configuration(), "tasks");
+    assertEquals(2, m.at("/cute/" + spell.toString().replace("/", "~1") + "/items").asInt());
+  }
+
+  @Test
   void wordListFileIsAnAlternativeSourceAndAMissingOneIsRejected(@TempDir Path dir) throws IOException {
     SparkSession spark = SparkTestSession.get("local[2]");
     Path shards = PretrainTest.shards(spark, dir);
