@@ -263,7 +263,7 @@ public final class Pretrain {
         .build();
   }
 
-  private static FileSystem fileSystem(SparkSession spark, String out) {
+  static FileSystem fileSystem(SparkSession spark, String out) {
     try {
       return new Path(out).getFileSystem(spark.sparkContext().hadoopConfiguration());
     } catch (IOException e) {
@@ -300,7 +300,7 @@ public final class Pretrain {
     }
   }
 
-  private static List<DataSet> validationBatches(ShardSet shards, int count) {
+  static List<DataSet> validationBatches(ShardSet shards, int count) {
     List<int[]> windows = shards.firstWindows("val", count);
     if (windows.isEmpty()) {
       throw new UserError(STAGE + ": " + shards.dir() + " has no validation windows (raise prepare.val_fraction)");
@@ -325,7 +325,7 @@ public final class Pretrain {
   }
 
   /** Appends by rewriting: object stores have no append, and the file is small. */
-  private static void appendMetrics(FileSystem fs, Path file, String row) {
+  static void appendMetrics(FileSystem fs, Path file, String row) {
     try {
       byte[] old;
       try (InputStream in = fs.open(file)) {
@@ -360,7 +360,7 @@ public final class Pretrain {
     LOG.info("{}: checkpoint {} at round {}", STAGE, armDir.getName(), round);
   }
 
-  private static void writeModel(FileSystem fs, Path target, LanguageModel m) {
+  static void writeModel(FileSystem fs, Path target, LanguageModel m) {
     try {
       File local = Files.createTempFile("charsight-model-", ".zip").toFile();
       try {

@@ -26,6 +26,10 @@ public class PretrainTest {
 
   /** Shards of the Moby-Dick excerpt with a 300-token BPE, context 32. */
   public static Path shards(SparkSession spark, Path dir) throws IOException {
+    return shards(spark, dir, 32);
+  }
+
+  public static Path shards(SparkSession spark, Path dir, int context) throws IOException {
     String text;
     try (InputStream in = PretrainTest.class.getResourceAsStream("/corpus/moby-dick-loomings.txt")) {
       text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
@@ -35,7 +39,7 @@ public class PretrainTest {
         "train_tokenizer.vocab_size=300", "train_tokenizer.min_chunk_count=1");
     PrepareRunner.prepare(spark, List.of(corpus.toString()), dir.resolve("shards"), false,
         "prepare.tokenizer=" + dir.resolve("tok"), "corpus.text.document=paragraphs", "prepare.val_fraction=0.15",
-        "prepare.context=32");
+        "prepare.context=" + context);
     return dir.resolve("shards");
   }
 

@@ -1,0 +1,36 @@
+package org.charsight.jobs;
+
+import org.apache.spark.sql.SparkSession;
+import org.charsight.common.CharsightConfig;
+import org.charsight.train.Finetune;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "finetune", mixinStandardHelpOptions = true,
+    description = {
+        "Continues each pretrained arm on a mixture of LM windows and task examples (answer-only loss) on Spark.",
+        "Writes <out>/<arm>/metrics.csv (LM and task validation loss), model.zip and manifest.json."})
+final class FinetuneCommand extends JobCommand {
+  @Option(names = "--from", required = true, paramLabel = "<dir>", description = "a pretrain output directory")
+  String from;
+
+  @Option(names = "--tasks", required = true, paramLabel = "<dir>", description = "a tasks output directory")
+  String tasks;
+
+  @Option(names = "--out", required = true, paramLabel = "<dir>", description = "output directory")
+  String out;
+
+  @Override
+  public Integer call() {
+    CharsightConfig conf = config();
+    Finetune.Options options = Finetune.Options.from(conf, from, tasks, out, overwrite);
+    SparkSession spark = spark("finetune", conf);
+    try {
+      Finetune.run(spark, options);
+      System.out.println(out);
+      return 0;
+    } finally {
+      spark.stop();
+    }
+  }
+}

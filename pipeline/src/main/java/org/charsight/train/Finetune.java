@@ -1,0 +1,241 @@
+package org.charsight.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.File;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.charsight.common.CharsightConfig;
+import org.charsight.common.Manifest;
+import org.charsight.common.StableHash;
+import org.charsight.common.UserError;
+import org.charsight.model.Batch;
+import org.charsight.model.LanguageModel;
+import org.charsight.shards.ShardSet;
+import org.deeplearning4j.spark.api.RDDTrainingApproach;
+import org.deeplearning4j.spark.api.Repartition;
+import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
+import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.dataset.DataSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * The finetune stage: each pretrained arm continues on a mixture of language-model windows and
+ * task examples ({@code finetune.lm_fraction} of the minibatches are LM, as the published run's
+ * 0.1), with loss on the answer tokens only for task rows, on Spark like pretraining. Every arm
+ * sees the same minibatches. Logs LM and task validation loss per arm (the published Fig. 4).
+ */
+public final class Finetune {
+  private static final Logger LOG = LoggerFactory.getLogger(Finetune.class);
+  static final String STAGE = "finetune";
+  static final String METRICS_HEADER = "round,step,lm_val_loss,task_val_loss,wall_s";
+
+  private Finetune() {}
+
+  public record Options(String pretrained, String tasks, String out, boolean overwrite, int rounds, int batchPerWorker,
+      int averagingFrequency, double lmFraction, int valEvery, int valExamples, long seed) {
+
+    public static Options from(CharsightConfig c, String pretrained, String tasks, String out, boolean overwrite) {
+      if (pretrained == null || tasks == null || out == null) {
+        throw new UserError(STAGE + ": --from, --tasks and --out are required");
+      }
+      return new Options(pretrained, tasks, out, overwrite, c.intAtLeast("finetune.rounds", 1),
+          c.intAtLeast("finetune.batch_per_worker", 1), c.intAtLeast("finetune.averaging_frequency", 1),
+          c.openFraction("finetune.lm_fraction"), c.intAtLeast("finetune.val_every", 1),
+          c.intAtLeast("finetune.val_examples", 1), c.longAtLeast("seed", Long.MIN_VALUE));
+    }
+  }
+
+  public static Map<String, Object> run(SparkSession spark, Options o) {
+    long t0 = System.nanoTime();
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    JsonNode pre = Manifest.read(o.pretrained(), jsc.hadoopConfiguration(), Pretrain.STAGE);
+    JsonNode tasksManifest = Manifest.read(o.tasks(), jsc.hadoopConfiguration(), "tasks");
+    if (!pre.path("tokenizer").equals(tasksManifest.path("tokenizer"))) {
+      throw new UserError(STAGE + ": " + o.tasks() + " was made with tokenizer " + tasksManifest.at("/tokenizer/name")
+          + " but " + o.pretrained() + " was trained with " + pre.at("/tokenizer/name"));
+    }
+    ShardSet shards = ShardSet.open(spark, pre.path("shards").asText());
+    int ctx = shards.context();
+    FileSystem fs = Pretrain.fileSystem(spark, o.out());
+    Path out = fs.makeQualified(new Path(o.out()));
+    try {
+      if (fs.exists(out)) {
+        if (!o.overwrite()) throw new UserError(STAGE + ": output already exists: " + o.out() + " (pass --overwrite)");
+        fs.delete(out, true);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+
+    String examples = new Path(o.tasks(), "examples").toString();
+    List<DataSet> lmVal = Pretrain.validationBatches(shards, o.valExamples());
+    // An example longer than the context cannot be trained or scored whole; such examples are left out.
+    String fits = "size(tokens) <= " + (ctx + 1);
+    List<DataSet> taskVal = taskBatches(spark.read().parquet(examples).where("split = 'val_train_words' and " + fits)
+        .orderBy("task", "word", "phrasing").limit(o.valExamples()).collectAsList(), ctx);
+
+    // Minibatch sources, as (hash key, window, weights) on the executors.
+    JavaRDD<Tuple2<int[], float[]>> lm = spark.read().parquet(new Path(shards.dir(), "train").toString()).select("tokens")
+        .javaRDD().map(r -> new Tuple2<>(ints(r.getList(0)), null));
+    JavaRDD<Tuple2<int[], float[]>> task = spark.read().parquet(examples).where("split = 'train' and " + fits)
+        .select("tokens", "answer_start").javaRDD().map(r -> taskWindow(ints(r.getList(0)), r.getInt(1), ctx));
+    long lmCount = lm.count();
+    long taskCount = task.count();
+    long allTrain = spark.read().parquet(examples).where("split = 'train'").count();
+    if (taskCount == 0 || taskVal.isEmpty()) {
+      throw new UserError(STAGE + ": none of the " + allTrain + " training examples in " + o.tasks() + " fits the model's context of "
+          + ctx + " tokens (plus one); prepare the shards with a larger prepare.context or use shorter tasks");
+    }
+    if (taskCount < allTrain) {
+      LOG.warn("{}: {} of {} training examples are longer than the context ({} tokens) and are left out", STAGE,
+          allTrain - taskCount, allTrain, ctx);
+    }
+
+    Map<String, LanguageModel> models = new LinkedHashMap<>();
+    for (JsonNode arm : pre.path("arms")) {
+      String name = arm.asText();
+      File local;
+      try {
+        local = File.createTempFile("charsight-ft-", ".zip");
+        fs.copyToLocalFile(false, new Path(new Path(o.pretrained(), name), "model.zip"), new Path(local.toURI()), true);
+      } catch (IOException e) {
+        throw new UncheckedIOException(STAGE + ": cannot read the pretrained " + name + " model", e);
+      }
+      models.put(name, LanguageModel.load(local));
+      if (!local.delete()) LOG.warn("{}: could not delete {}", STAGE, local);
+      Path metrics = new Path(new Path(out, name), "metrics.csv");
+      try (OutputStream os = fs.create(metrics, false)) {
+        os.write((METRICS_HEADER + "\n").getBytes(StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+
+    int workers = jsc.defaultParallelism();
+    long perChunk = (long) workers * o.batchPerWorker() * o.averagingFrequency() * o.valEvery();
+    for (int round = 0; round < o.rounds(); round += o.valEvery()) {
+      int chunkRounds = Math.min(o.valEvery(), o.rounds() - round);
+      long want = perChunk / o.valEvery() * chunkRounds;
+      long seed = StableHash.mix(o.seed() + round);
+      double pLm = Math.min(1, o.lmFraction() * want / Math.max(1, lmCount));
+      double pTask = Math.min(1, (1 - o.lmFraction()) * want / Math.max(1, taskCount));
+      JavaRDD<Tuple2<int[], float[]>> mix = sample(lm, pLm, seed).union(sample(task, pTask, seed + 1));
+      JavaRDD<DataSet> batches = batches(mix, seed, o.batchPerWorker(), ctx, workers).cache();
+      for (Map.Entry<String, LanguageModel> e : models.entrySet()) {
+        jsc.setJobDescription("finetune " + e.getKey() + " rounds " + (round + 1) + "-" + (round + chunkRounds));
+        SparkComputationGraph net = new SparkComputationGraph(jsc, e.getValue().graph(),
+            new ParameterAveragingTrainingMaster.Builder(o.batchPerWorker()).batchSizePerWorker(o.batchPerWorker())
+                .averagingFrequency(o.averagingFrequency()).saveUpdater(true).rngSeed(seed)
+                .rddTrainingApproach(RDDTrainingApproach.Direct).repartionData(Repartition.Always).build());
+        net.fit(batches);
+        LanguageModel m = LanguageModel.wrap(e.getValue(), net.getNetwork());
+        e.setValue(m);
+        double lmLoss = Pretrain.validationLoss(m, lmVal);
+        double taskLoss = Pretrain.validationLoss(m, taskVal);
+        int done = round + chunkRounds;
+        Pretrain.appendMetrics(fs, new Path(new Path(out, e.getKey()), "metrics.csv"), String.format(java.util.Locale.ROOT,
+            "%d,%d,%.6f,%.6f,%.1f", done, m.graph().getIterationCount(), lmLoss, taskLoss, (System.nanoTime() - t0) / 1e9));
+        LOG.info("{}: {} round {}/{}: LM val {} task val {}", STAGE, e.getKey(), done, o.rounds(),
+            String.format("%.4f", lmLoss), String.format("%.4f", taskLoss));
+      }
+      batches.unpersist(false);
+    }
+    Map<String, Object> manifest = new LinkedHashMap<>();
+    manifest.put("pretrained", o.pretrained());
+    manifest.put("tasks", o.tasks());
+    manifest.put("shards", shards.dir());
+    manifest.put("tokenizer", pre.get("tokenizer"));
+    manifest.put("arms", new ArrayList<>(models.keySet()));
+    manifest.put("rounds", o.rounds());
+    manifest.put("lm_fraction", o.lmFraction());
+    manifest.put("task_examples_used", taskCount);
+    manifest.put("task_examples_too_long", allTrain - taskCount);
+    for (Map.Entry<String, LanguageModel> e : models.entrySet()) {
+      Pretrain.writeModel(fs, new Path(new Path(out, e.getKey()), "model.zip"), e.getValue());
+    }
+    manifest.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
+    Manifest m = new Manifest(STAGE);
+    manifest.forEach(m::put);
+    m.write(fs, out);
+    return manifest;
+  }
+
+  /** A task example as a training window: loss only where the next token is part of the answer. */
+  static Tuple2<int[], float[]> taskWindow(int[] tokens, int answerStart, int ctx) {
+    int n = Math.min(tokens.length, ctx + 1);
+    int[] w = java.util.Arrays.copyOf(tokens, n);
+    float[] weights = new float[ctx];
+    // position t predicts token t+1: weight the predictions of answer tokens (and the end-of-text)
+    for (int t = Math.max(0, answerStart - 1); t < n - 1; t++) weights[t] = 1;
+    return new Tuple2<>(w, weights);
+  }
+
+  static List<DataSet> taskBatches(List<Row> rows, int ctx) {
+    List<DataSet> out = new ArrayList<>();
+    for (int i = 0; i < rows.size(); i += 16) {
+      List<Row> part = rows.subList(i, Math.min(rows.size(), i + 16));
+      int[][] w = new int[part.size()][];
+      float[][] weights = new float[part.size()][];
+      for (int j = 0; j < part.size(); j++) {
+        Row r = part.get(j);
+        Tuple2<int[], float[]> t = taskWindow(ints(r.getList(r.fieldIndex("tokens"))), r.getAs("answer_start"), ctx);
+        w[j] = t._1();
+        weights[j] = t._2();
+      }
+      out.add(Batch.of(w, weights, ctx, DataType.FLOAT));
+    }
+    return out;
+  }
+
+  private static JavaRDD<Tuple2<int[], float[]>> sample(JavaRDD<Tuple2<int[], float[]>> rdd, double p, long seed) {
+    return p >= 1 ? rdd : rdd.sample(false, p, seed);
+  }
+
+  private static JavaRDD<DataSet> batches(JavaRDD<Tuple2<int[], float[]>> items, long seed, int batch, int ctx,
+      int partitions) {
+    JavaPairRDD<Long, Tuple2<int[], float[]>> ranked = items
+        .mapToPair(t -> new Tuple2<>(StableHash.mix(seed ^ java.util.Arrays.hashCode(t._1())), t))
+        .sortByKey()
+        .zipWithIndex()
+        .mapToPair(t -> new Tuple2<>(t._2() / batch, t._1()._2()));
+    return ranked.groupByKey(partitions).mapValues(group -> {
+      List<Tuple2<int[], float[]>> list = new ArrayList<>();
+      group.forEach(list::add);
+      int[][] w = new int[list.size()][];
+      float[][] weights = new float[list.size()][];
+      for (int i = 0; i < w.length; i++) {
+        w[i] = list.get(i)._1();
+        weights[i] = list.get(i)._2() != null ? list.get(i)._2() : ones(ctx);
+      }
+      return Batch.of(w, weights, ctx, DataType.FLOAT);
+    }).sortByKey(true, partitions).values();
+  }
+
+  private static float[] ones(int n) {
+    float[] f = new float[n];
+    java.util.Arrays.fill(f, 1f);
+    return f;
+  }
+
+  private static int[] ints(List<Integer> l) {
+    int[] a = new int[l.size()];
+    for (int i = 0; i < a.length; i++) a[i] = l.get(i);
+    return a;
+  }
+}

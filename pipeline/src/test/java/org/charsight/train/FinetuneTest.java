@@ -1,0 +1,54 @@
+package org.charsight.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.spark.sql.SparkSession;
+import org.charsight.common.CharsightConfig;
+import org.charsight.tasks.Tasks;
+import org.charsight.testing.SparkTestSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import scala.Tuple2;
+
+class FinetuneTest {
+
+  @Test
+  void taskWindowsWeightOnlyThePredictionsOfTheAnswer() {
+    // tokens: q q q | a a EOT, answer_start 3; position t predicts t+1
+    Tuple2<int[], float[]> w = Finetune.taskWindow(new int[] {5, 6, 7, 8, 9, 1}, 3, 8);
+    assertArrayEquals(new int[] {5, 6, 7, 8, 9, 1}, w._1());
+    assertArrayEquals(new float[] {0, 0, 1, 1, 1, 0, 0, 0}, w._2());
+  }
+
+  @Test
+  void bothArmsFinetuneOnTasksAndTaskLossFalls(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = PretrainTest.shards(spark, dir, 64); // questions and answers need more than 32 tokens
+    PretrainTest.pretrain(spark, shards, dir.resolve("pre"), false, "pretrain.rounds=2", "pretrain.arms=[baseline, char]");
+    Path words = Files.writeString(dir.resolve("words.txt"),
+        String.join("\n", "apple", "banana", "cherry", "dragon", "eagle", "falcon", "garden", "harbor", "island", "jungle",
+            "kettle", "lemon", "mango", "nectar", "ocean", "pepper", "quiet", "river", "sugar", "tiger"));
+    CharsightConfig tc = CharsightConfig.load(null, List.of("tasks.families=[reverse]", "tasks.examples_per_word=4"));
+    Tasks.run(spark, Tasks.Options.from(tc, shards.toString(), dir.resolve("tasks").toString(), false, words.toString()));
+
+    CharsightConfig c = CharsightConfig.load(null, List.of("finetune.rounds=8", "finetune.batch_per_worker=4",
+        "finetune.averaging_frequency=2", "finetune.val_every=4", "finetune.val_examples=16", "finetune.lm_fraction=0.1"));
+    Finetune.run(spark, Finetune.Options.from(c, dir.resolve("pre").toString(), dir.resolve("tasks").toString(),
+        dir.resolve("ft").toString(), false));
+    for (String arm : new String[] {"baseline", "char"}) {
+      List<String> rows = Files.readAllLines(dir.resolve("ft/" + arm + "/metrics.csv"));
+      assertEquals(Finetune.METRICS_HEADER, rows.get(0));
+      assertEquals(3, rows.size(), arm + ": a row per 4 rounds");
+      double first = Double.parseDouble(rows.get(1).split(",")[3]);
+      double last = Double.parseDouble(rows.get(2).split(",")[3]);
+      assertTrue(last < first, arm + " task validation loss falls: " + first + " -> " + last);
+      assertTrue(Files.exists(dir.resolve("ft/" + arm + "/model.zip")));
+    }
+  }
+}
