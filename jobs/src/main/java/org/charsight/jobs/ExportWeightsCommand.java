@@ -10,8 +10,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "export-weights", mixinStandardHelpOptions = true,
     description = {
-        "Writes every parameter of a saved model as a NumPy .npy file, with an index in manifest.json,",
-        "to check it against or move it to another framework. No Spark."})
+        "Writes every parameter of a saved model as NumPy .npy files.",
+        "With an index in manifest.json, to check the model against or move it to another framework. No Spark."})
 final class ExportWeightsCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, paramLabel = "<file>", description = "a saved charsight model (.zip)")
   File model;

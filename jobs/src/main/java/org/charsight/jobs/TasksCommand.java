@@ -8,8 +8,9 @@ import picocli.CommandLine.Option;
 
 @Command(name = "tasks", mixinStandardHelpOptions = true,
     description = {
-        "Makes the character-task examples: training, held-out and nonce words, every task family,",
-        "encoded with the shards' tokenizer. Writes examples/ (Parquet, by split) and manifest.json."})
+        "Makes the character-task examples from corpus words or a word list.",
+        "Training, held-out and nonce words, every task family, encoded with the shards' tokenizer.",
+        "Writes examples/ (Parquet, by split) and manifest.json."})
 final class TasksCommand extends JobCommand {
   @Option(names = "--shards", required = true, paramLabel = "<dir>", description = "a prepare output directory")
   String shards;
