@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
     versionProvider = Cli.Version.class,
     description = "Tests whether a character-aware token embedding helps small GPTs at letter-level tasks.",
     subcommands = {TrainTokenizerCommand.class, PrepareCommand.class, PretrainCommand.class, TasksCommand.class,
-        FinetuneCommand.class,
+        FinetuneCommand.class, EvaluateCommand.class,
         ExportCommand.class, ExportWeightsCommand.class},
     footer = {
         "",

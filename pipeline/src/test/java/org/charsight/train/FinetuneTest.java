@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
 import org.charsight.common.CharsightConfig;
+import org.charsight.eval.Evaluate;
 import org.charsight.tasks.Tasks;
 import org.charsight.testing.SparkTestSession;
 import org.junit.jupiter.api.Test;
@@ -50,5 +51,28 @@ class FinetuneTest {
       assertTrue(last < first, arm + " task validation loss falls: " + first + " -> " + last);
       assertTrue(Files.exists(dir.resolve("ft/" + arm + "/model.zip")));
     }
+
+    // Evaluate the fine-tuned arms: every arm x task x split gets a result with an interval.
+    CharsightConfig ec = CharsightConfig.load(null, List.of("evaluate.max_examples_per_task_split=6",
+        "evaluate.max_new_tokens=12", "evaluate.bootstrap_resamples=200"));
+    Evaluate.run(spark, Evaluate.Options.from(ec, dir.resolve("ft").toString(), dir.resolve("tasks").toString(),
+        dir.resolve("eval").toString(), false));
+    List<String> results = Files.readAllLines(dir.resolve("eval/results.csv"));
+    assertEquals("arm,task,split,tokens_bucket,n,correct,accuracy,ci_low,ci_high", results.get(0));
+    for (String arm : new String[] {"baseline", "char"}) {
+      for (String split : new String[] {"val_train_words", "val_heldout", "val_nonce"}) {
+        String row = results.stream().filter(l -> l.startsWith(arm + ",reverse," + split + ",all,")).findFirst()
+            .orElseThrow(() -> new AssertionError("no result for " + arm + " " + split));
+        String[] f = row.split(",");
+        int n = Integer.parseInt(f[4]);
+        double acc = Double.parseDouble(f[6]);
+        assertTrue(n > 0 && n <= 6, row);
+        assertTrue(Double.parseDouble(f[7]) <= acc && acc <= Double.parseDouble(f[8]), row);
+      }
+    }
+    long predictions = spark.read().parquet(dir.resolve("eval/predictions").toString()).count();
+    long examples = spark.read().parquet(dir.resolve("tasks/examples").toString()).where("split <> 'train'")
+        .groupBy("task", "split").count().collectAsList().stream().mapToLong(r -> Math.min(6, r.getLong(2))).sum();
+    assertEquals(2 * examples, predictions, "every evaluation example answered by both arms");
   }
 }

@@ -1,0 +1,37 @@
+package org.charsight.jobs;
+
+import org.apache.spark.sql.SparkSession;
+import org.charsight.common.CharsightConfig;
+import org.charsight.eval.Evaluate;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "evaluate", mixinStandardHelpOptions = true,
+    description = {
+        "Answers every evaluation example by greedy decoding on Spark and scores exact match.",
+        "Per arm x task x split x tokens-per-word bucket, with 95% bootstrap intervals: results.csv, results.json,",
+        "predictions/ (Parquet) and manifest.json; prints held-out-word accuracy per arm and task."})
+final class EvaluateCommand extends JobCommand {
+  @Option(names = "--models", required = true, paramLabel = "<dir>", description = "a finetune output directory")
+  String models;
+
+  @Option(names = "--tasks", required = true, paramLabel = "<dir>", description = "a tasks output directory")
+  String tasks;
+
+  @Option(names = "--out", required = true, paramLabel = "<dir>", description = "output directory")
+  String out;
+
+  @Override
+  public Integer call() {
+    CharsightConfig conf = config();
+    Evaluate.Options options = Evaluate.Options.from(conf, models, tasks, out, overwrite);
+    SparkSession spark = spark("evaluate", conf);
+    try {
+      Evaluate.run(spark, options);
+      System.out.println(out);
+      return 0;
+    } finally {
+      spark.stop();
+    }
+  }
+}
