@@ -131,6 +131,36 @@ class LocalClusterTest {
     SparkTestSession.awaitExecutors(spark, 2); // the worker starts a replacement
   }
 
+  @Test
+  @Order(5)
+  void tinyStudyEndToEndOnTwoExecutorJvms(@TempDir Path dir) throws Exception {
+    SparkSession spark = SparkTestSession.get(CLUSTER);
+    Path shards = PretrainTest.shards(spark, dir, 64);
+    PretrainTest.pretrain(spark, shards, dir.resolve("pre"), false, "pretrain.rounds=2", "pretrain.arms=[baseline, char]");
+    Path words = Files.writeString(dir.resolve("words.txt"), String.join("\n", "apple", "bench", "cider", "delta", "eagle",
+        "flint", "grape", "house", "input", "joker", "kneel", "lemon", "mango", "night", "olive", "piano"));
+    org.charsight.tasks.Tasks.run(spark, org.charsight.tasks.Tasks.Options.from(
+        org.charsight.common.CharsightConfig.load(null, List.of("tasks.held_out_fraction=0.3")), shards.toString(),
+        dir.resolve("tasks").toString(), false, words.toString()));
+    org.charsight.train.Finetune.run(spark, org.charsight.train.Finetune.Options.from(
+        org.charsight.common.CharsightConfig.load(null, List.of("finetune.rounds=2", "finetune.batch_per_worker=4",
+            "finetune.averaging_frequency=2", "finetune.val_every=2", "finetune.val_examples=16")),
+        dir.resolve("pre").toString(), dir.resolve("tasks").toString(), dir.resolve("ft").toString(), false));
+    org.charsight.eval.Evaluate.run(spark, org.charsight.eval.Evaluate.Options.from(
+        org.charsight.common.CharsightConfig.load(null, List.of("evaluate.max_examples_per_task_split=3",
+            "evaluate.max_new_tokens=8", "evaluate.bootstrap_resamples=100")),
+        dir.resolve("ft").toString(), dir.resolve("tasks").toString(), dir.resolve("eval").toString(), false));
+    List<String> results = Files.readAllLines(dir.resolve("eval/results.csv"));
+    for (String arm : new String[] {"baseline", "char"}) {
+      for (org.charsight.tasks.CharTask t : org.charsight.tasks.CharTask.values()) {
+        for (String split : new String[] {"val_train_words", "val_heldout", "val_nonce"}) {
+          String prefix = arm + "," + t.confName + "," + split + ",all,";
+          assertTrue(results.stream().anyMatch(l -> l.startsWith(prefix)), "a result for " + prefix);
+        }
+      }
+    }
+  }
+
   /** PIDs of this application's executor JVMs, found by their command line. */
   static List<Long> executorPids() throws IOException {
     List<Long> pids = new ArrayList<>();

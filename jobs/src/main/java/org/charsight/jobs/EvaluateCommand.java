@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 @Command(name = "evaluate", mixinStandardHelpOptions = true,
     description = {
         "Answers every evaluation example by greedy decoding on Spark and scores exact match.",
-        "Per arm x task x split x tokens-per-word bucket, with 95% bootstrap intervals: results.csv, results.json,",
+        "Per arm x task x split x tokens-per-word bucket, with 95%% bootstrap intervals: results.csv, results.json,",
         "predictions/ (Parquet) and manifest.json; prints held-out-word accuracy per arm and task."})
 final class EvaluateCommand extends JobCommand {
   @Option(names = "--models", required = true, paramLabel = "<dir>", description = "a finetune output directory")
