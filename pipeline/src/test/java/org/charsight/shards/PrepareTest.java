@@ -123,6 +123,24 @@ class PrepareTest {
   }
 
   @Test
+  void largeJsonlIsReadInByteRangeSplitsWithEveryLineExactlyOnce(@TempDir Path dir) throws IOException {
+    StringBuilder sb = new StringBuilder();
+    List<String> expected = new ArrayList<>();
+    for (int i = 0; i < 12000; i++) {
+      String text = "Document " + i + " " + "x".repeat(200 + i % 97);
+      expected.add(text);
+      sb.append("{\"text\": \"").append(text).append("\"}\n");
+    }
+    Path f = write(dir.resolve("in/big.jsonl"), sb.toString());
+    assertTrue(Files.size(f) > 2 * 1048576, "more than two 1 MiB splits");
+    Path out = dir.resolve("out");
+    prepare(spark, List.of(f.toString()), out, false, "prepare.tokenizer=bytes", "corpus.split_bytes=1048576",
+        "prepare.val_fraction=0.1", "prepare.context=256");
+    Collections.sort(expected);
+    assertEquals(expected, decodedDocuments(out.toString(), new Tokenizers.Spec("bytes").open()));
+  }
+
+  @Test
   void globsSelectMatchingFiles(@TempDir Path dir) throws IOException {
     write(dir.resolve("in/one.txt"), "One.");
     write(dir.resolve("in/two.txt"), "Two.");
