@@ -1,6 +1,5 @@
 package org.charsight.jobs;
 
-import org.apache.spark.sql.SparkSession;
 import org.charsight.common.CharsightConfig;
 import org.charsight.eval.Evaluate;
 import picocli.CommandLine.Command;
@@ -25,13 +24,6 @@ final class EvaluateCommand extends JobCommand {
   public Integer call() {
     CharsightConfig conf = config();
     Evaluate.Options options = Evaluate.Options.from(conf, models, tasks, out, overwrite);
-    SparkSession spark = spark("evaluate", conf);
-    try {
-      Evaluate.run(spark, options);
-      System.out.println(out);
-      return 0;
-    } finally {
-      spark.stop();
-    }
+    return runStage("evaluate", conf, spark -> Evaluate.run(spark, options), out);
   }
 }

@@ -1,6 +1,5 @@
 package org.charsight.jobs;
 
-import org.apache.spark.sql.SparkSession;
 import org.charsight.common.CharsightConfig;
 import org.charsight.common.UserError;
 import org.charsight.shards.NanoGptExport;
@@ -23,12 +22,7 @@ final class ExportCommand extends JobCommand {
   public Integer call() {
     if (!format.equals("nanogpt")) throw new UserError("export: unknown --format '" + format + "'; expected nanogpt");
     CharsightConfig conf = config();
-    SparkSession spark = spark("export", conf);
-    try {
-      System.out.println(NanoGptExport.run(spark, shards, out, overwrite));
-      return 0;
-    } finally {
-      spark.stop();
-    }
+    String target = out != null ? out : shards + "/nanogpt";
+    return runStage("export", conf, spark -> NanoGptExport.run(spark, shards, out, overwrite), target);
   }
 }

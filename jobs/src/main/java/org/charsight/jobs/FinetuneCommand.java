@@ -1,6 +1,5 @@
 package org.charsight.jobs;
 
-import org.apache.spark.sql.SparkSession;
 import org.charsight.common.CharsightConfig;
 import org.charsight.train.Finetune;
 import picocli.CommandLine.Command;
@@ -24,13 +23,6 @@ final class FinetuneCommand extends JobCommand {
   public Integer call() {
     CharsightConfig conf = config();
     Finetune.Options options = Finetune.Options.from(conf, from, tasks, out, overwrite);
-    SparkSession spark = spark("finetune", conf);
-    try {
-      Finetune.run(spark, options);
-      System.out.println(out);
-      return 0;
-    } finally {
-      spark.stop();
-    }
+    return runStage("finetune", conf, spark -> Finetune.run(spark, options), out);
   }
 }

@@ -31,6 +31,18 @@ abstract class JobCommand implements Callable<Integer> {
    * Starts Spark. Under spark-submit the master is already chosen (system property spark.master)
    * and --master is not needed.
    */
+  /** Runs one stage on a fresh session: prints the output location on success, always stops Spark. */
+  Integer runStage(String name, CharsightConfig conf, java.util.function.Consumer<SparkSession> stage, String out) {
+    SparkSession spark = spark(name, conf);
+    try {
+      stage.accept(spark);
+      System.out.println(out);
+      return 0;
+    } finally {
+      spark.stop();
+    }
+  }
+
   SparkSession spark(String name, CharsightConfig conf) {
     String m = master;
     if (m == null && System.getProperty("spark.master") != null) m = System.getProperty("spark.master");

@@ -1,7 +1,6 @@
 package org.charsight.jobs;
 
 import java.util.List;
-import org.apache.spark.sql.SparkSession;
 import org.charsight.common.CharsightConfig;
 import org.charsight.shards.Prepare;
 import picocli.CommandLine.Command;
@@ -32,17 +31,10 @@ final class PrepareCommand extends JobCommand {
     if (tokenizer != null) conf = conf.with("prepare.tokenizer", tokenizer);
     if (context != null) conf = conf.with("prepare.context", context);
     Prepare.Options options = Prepare.Options.from(conf, inputs, out, overwrite);
-    SparkSession spark = spark("prepare", conf);
-    try {
-      java.util.Map<String, Object> config = new java.util.LinkedHashMap<>();
-      config.put("seed", conf.raw().getLong("seed"));
-      config.put("corpus", conf.section("corpus"));
-      config.put("prepare", conf.section("prepare"));
-      Prepare.run(spark, options, config);
-      System.out.println(out);
-      return 0;
-    } finally {
-      spark.stop();
-    }
+    java.util.Map<String, Object> config = new java.util.LinkedHashMap<>();
+    config.put("seed", conf.raw().getLong("seed"));
+    config.put("corpus", conf.section("corpus"));
+    config.put("prepare", conf.section("prepare"));
+    return runStage("prepare", conf, spark -> Prepare.run(spark, options, config), out);
   }
 }

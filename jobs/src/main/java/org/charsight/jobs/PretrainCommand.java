@@ -1,7 +1,6 @@
 package org.charsight.jobs;
 
 import java.util.List;
-import org.apache.spark.sql.SparkSession;
 import org.charsight.common.CharsightConfig;
 import org.charsight.train.Pretrain;
 import picocli.CommandLine.Command;
@@ -30,13 +29,6 @@ final class PretrainCommand extends JobCommand {
   public Integer call() {
     CharsightConfig conf = config();
     Pretrain.Options options = Pretrain.Options.from(conf, shards, out, overwrite, resume, arms);
-    SparkSession spark = spark("pretrain", conf);
-    try {
-      Pretrain.run(spark, options);
-      System.out.println(out);
-      return 0;
-    } finally {
-      spark.stop();
-    }
+    return runStage("pretrain", conf, spark -> Pretrain.run(spark, options), out);
   }
 }

@@ -1,6 +1,5 @@
 package org.charsight.jobs;
 
-import org.apache.spark.sql.SparkSession;
 import org.charsight.common.CharsightConfig;
 import org.charsight.tasks.Tasks;
 import picocli.CommandLine.Command;
@@ -29,13 +28,6 @@ final class TasksCommand extends JobCommand {
   public Integer call() {
     CharsightConfig conf = config();
     Tasks.Options options = Tasks.Options.from(conf, shards, out, overwrite, words, cute);
-    SparkSession spark = spark("tasks", conf);
-    try {
-      Tasks.run(spark, options);
-      System.out.println(out);
-      return 0;
-    } finally {
-      spark.stop();
-    }
+    return runStage("tasks", conf, spark -> Tasks.run(spark, options), out);
   }
 }

@@ -3,7 +3,6 @@ package org.charsight.jobs;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.sql.SparkSession;
 import org.charsight.common.CharsightConfig;
 import org.charsight.tokenize.TrainTokenizer;
 import picocli.CommandLine.Command;
@@ -31,16 +30,9 @@ final class TrainTokenizerCommand extends JobCommand {
     CharsightConfig conf = config();
     if (vocabSize != null) conf = conf.with("train_tokenizer.vocab_size", vocabSize);
     TrainTokenizer.Options options = TrainTokenizer.Options.from(conf, inputs, out, overwrite);
-    SparkSession spark = spark("train-tokenizer", conf);
-    try {
-      Map<String, Object> config = new LinkedHashMap<>();
-      config.put("corpus", conf.section("corpus"));
-      config.put("train_tokenizer", conf.section("train_tokenizer"));
-      TrainTokenizer.run(spark, options, config);
-      System.out.println(out);
-      return 0;
-    } finally {
-      spark.stop();
-    }
+    Map<String, Object> config = new LinkedHashMap<>();
+    config.put("corpus", conf.section("corpus"));
+    config.put("train_tokenizer", conf.section("train_tokenizer"));
+    return runStage("train-tokenizer", conf, spark -> TrainTokenizer.run(spark, options, config), out);
   }
 }
