@@ -9,13 +9,19 @@ import com.knuddels.jtokkit.api.IntArrayList;
  * GPT-2's byte-level BPE (JTokkit's r50k_base, bundled in its jar: nothing is downloaded).
  * Ids 0..50255 are BPE tokens, 50256 is {@code <|endoftext|>}.
  */
-public final class Gpt2Tokenizer implements Tokenizer {
+public final class Gpt2Tokenizer extends JtokkitTokenizer {
   public static final int END_OF_TEXT = 50256;
 
-  private final Encoding encoding = Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.R50K_BASE);
-  private final byte[][] bytesById = new byte[END_OF_TEXT + 1][];
-
   public Gpt2Tokenizer() {
+    this(Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.R50K_BASE));
+  }
+
+  private Gpt2Tokenizer(Encoding encoding) {
+    super(encoding, byteTable(encoding));
+  }
+
+  private static byte[][] byteTable(Encoding encoding) {
+    byte[][] bytesById = new byte[END_OF_TEXT + 1][];
     IntArrayList one = new IntArrayList(1);
     for (int id = 0; id < END_OF_TEXT; id++) {
       one.clear();
@@ -23,16 +29,12 @@ public final class Gpt2Tokenizer implements Tokenizer {
       bytesById[id] = encoding.decodeBytes(one);
     }
     bytesById[END_OF_TEXT] = new byte[0];
+    return bytesById;
   }
 
   @Override
   public String name() {
     return "gpt2";
-  }
-
-  @Override
-  public int vocabSize() {
-    return END_OF_TEXT + 1;
   }
 
   @Override
@@ -46,16 +48,6 @@ public final class Gpt2Tokenizer implements Tokenizer {
   }
 
   @Override
-  public int[] encode(String text) {
-    return encoding.encodeOrdinary(text).toArray();
-  }
-
-  @Override
-  public byte[] tokenBytes(int id) {
-    return bytesById[id].clone();
-  }
-
-  @Override
   public boolean isSpecial(int id) {
     return id == END_OF_TEXT;
   }
@@ -63,12 +55,5 @@ public final class Gpt2Tokenizer implements Tokenizer {
   @Override
   public String specialText(int id) {
     return id == END_OF_TEXT ? "<|endoftext|>" : null;
-  }
-
-  @Override
-  public byte[] decodeBytes(int[] ids, int from, int to) {
-    IntArrayList list = new IntArrayList(to - from);
-    for (int i = from; i < to; i++) list.add(ids[i]);
-    return encoding.decodeBytes(list);
   }
 }

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.knuddels.jtokkit.Encodings;
 import com.knuddels.jtokkit.api.Encoding;
 import com.knuddels.jtokkit.api.GptBytePairEncodingParams;
-import com.knuddels.jtokkit.api.IntArrayList;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -30,7 +29,7 @@ import org.charsight.common.UserError;
  * rank; the format tiktoken-compatible tools read) and {@code tokenizer.json} (name, pre-split regex,
  * special tokens, vocabulary size).
  */
-public final class TrainedTokenizer implements Tokenizer {
+public final class TrainedTokenizer extends JtokkitTokenizer {
   public static final String RANKS_FILE = "tokenizer.tiktoken";
   public static final String INFO_FILE = "tokenizer.json";
   public static final String END_OF_TEXT = "<|endoftext|>";
@@ -102,25 +101,35 @@ public final class TrainedTokenizer implements Tokenizer {
   }
 
   private final String name;
-  private final Encoding encoding;
-  private final byte[][] bytesById;
   private final Map<Integer, String> specials;
   private final int endOfText;
   private final double bytesPerTokenHint;
 
-  private TrainedTokenizer(Files files) {
+  /** The two files, checked and turned into what the tokenizer holds. */
+  private record Parsed(String name, Encoding encoding, byte[][] bytesById, Map<Integer, String> specials, int endOfText,
+      double bytesPerTokenHint) {}
+
+  private TrainedTokenizer(Parsed p) {
+    super(p.encoding(), p.bytesById());
+    this.name = p.name();
+    this.specials = p.specials();
+    this.endOfText = p.endOfText();
+    this.bytesPerTokenHint = p.bytesPerTokenHint();
+  }
+
+  private static Parsed parse(Files files) {
     JsonNode info;
     try {
       info = new ObjectMapper().readTree(files.info);
     } catch (IOException e) {
       throw new UserError(INFO_FILE + ": not valid JSON: " + e.getMessage(), e);
     }
-    this.name = info.path("name").asText("bpe");
+    String name = info.path("name").asText("bpe");
     String regex = info.path("pattern").asText(null);
     if (regex == null) throw new UserError(INFO_FILE + ": missing 'pattern'");
     Map<byte[], Integer> ranks = parseRanks(files.ranks);
     int n = ranks.size();
-    bytesById = new byte[n + 2][];
+    byte[][] bytesById = new byte[n + 2][];
     for (Map.Entry<byte[], Integer> e : ranks.entrySet()) bytesById[e.getValue()] = e.getKey();
     for (int i = 0; i < 256; i++) {
       if (bytesById[i] == null || bytesById[i].length != 1 || (bytesById[i][0] & 0xff) != i) {
@@ -130,7 +139,7 @@ public final class TrainedTokenizer implements Tokenizer {
     Map<String, Integer> special = new LinkedHashMap<>();
     info.path("special_tokens").fields().forEachRemaining(e -> special.put(e.getKey(), e.getValue().asInt()));
     if (!special.containsKey(END_OF_TEXT)) throw new UserError(INFO_FILE + ": special_tokens has no " + END_OF_TEXT);
-    specials = new HashMap<>();
+    Map<Integer, String> specials = new HashMap<>();
     for (Map.Entry<String, Integer> e : special.entrySet()) {
       if (e.getValue() < n || e.getValue() >= n + special.size()) {
         throw new UserError(INFO_FILE + ": special token " + e.getKey() + " has id " + e.getValue()
@@ -139,20 +148,20 @@ public final class TrainedTokenizer implements Tokenizer {
       specials.put(e.getValue(), e.getKey());
       bytesById[e.getValue()] = new byte[0];
     }
-    endOfText = special.get(END_OF_TEXT);
-    bytesPerTokenHint = info.path("bytes_per_token").asDouble(4.0);
-    encoding = Encodings.newLazyEncodingRegistry()
+    Encoding encoding = Encodings.newLazyEncodingRegistry()
         .registerGptBytePairEncoding(new GptBytePairEncodingParams(name, PreSplit.compile(regex), ranks, special))
         .getEncoding(name)
         .orElseThrow();
+    return new Parsed(name, encoding, bytesById, specials, special.get(END_OF_TEXT),
+        info.path("bytes_per_token").asDouble(4.0));
   }
 
   public static TrainedTokenizer of(Files files) {
-    return new TrainedTokenizer(files);
+    return new TrainedTokenizer(parse(files));
   }
 
   public static TrainedTokenizer load(String dir, Configuration conf) {
-    return new TrainedTokenizer(Files.read(dir, conf));
+    return new TrainedTokenizer(parse(Files.read(dir, conf)));
   }
 
   private static Map<byte[], Integer> parseRanks(byte[] file) {
@@ -221,11 +230,6 @@ public final class TrainedTokenizer implements Tokenizer {
   }
 
   @Override
-  public int vocabSize() {
-    return bytesById.length;
-  }
-
-  @Override
   public double bytesPerTokenHint() {
     return bytesPerTokenHint;
   }
@@ -236,16 +240,6 @@ public final class TrainedTokenizer implements Tokenizer {
   }
 
   @Override
-  public int[] encode(String text) {
-    return encoding.encodeOrdinary(text).toArray();
-  }
-
-  @Override
-  public byte[] tokenBytes(int id) {
-    return bytesById[id].clone();
-  }
-
-  @Override
   public boolean isSpecial(int id) {
     return specials.containsKey(id);
   }
@@ -253,13 +247,6 @@ public final class TrainedTokenizer implements Tokenizer {
   @Override
   public String specialText(int id) {
     return specials.get(id);
-  }
-
-  @Override
-  public byte[] decodeBytes(int[] ids, int from, int to) {
-    IntArrayList list = new IntArrayList(to - from);
-    for (int i = from; i < to; i++) list.add(ids[i]);
-    return encoding.decodeBytes(list);
   }
 
   @Override
