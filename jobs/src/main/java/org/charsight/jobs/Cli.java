@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
     versionProvider = Cli.Version.class,
     description = "Tests whether a character-aware token embedding helps small GPTs at letter-level tasks.",
     subcommands = {TrainTokenizerCommand.class, PrepareCommand.class, PretrainCommand.class, TasksCommand.class,
-        FinetuneCommand.class, EvaluateCommand.class,
+        FinetuneCommand.class, EvaluateCommand.class, ExperimentCommand.class,
         ExportCommand.class, ExportWeightsCommand.class},
     footer = {
         "",
@@ -36,6 +36,7 @@ public final class Cli implements Runnable {
   }
 
   public static void main(String[] args) {
+    org.charsight.common.QuietStdout.install();
     System.exit(run(args));
   }
 

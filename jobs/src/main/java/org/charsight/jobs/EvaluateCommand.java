@@ -9,10 +9,12 @@ import picocli.CommandLine.Option;
     description = {
         "Answers every evaluation example by greedy decoding on Spark and scores exact match.",
         "Per arm x task x split x tokens-per-word bucket, with 95%% bootstrap intervals: results.csv, results.json,",
-        "predictions/ (Parquet) and manifest.json; prints held-out-word accuracy per arm and task."})
+        "results_by_run.csv, differences.csv (each arm minus baseline, paired bootstrap), predictions/ (Parquet) and",
+        "manifest.json; prints held-out-word accuracy per arm and task."})
 final class EvaluateCommand extends JobCommand {
-  @Option(names = "--models", required = true, paramLabel = "<dir>", description = "a finetune output directory")
-  String models;
+  @Option(names = "--models", required = true, split = ",", paramLabel = "<dir>",
+      description = "finetune output directories, one per run (seed) of the same arms; results pool the runs")
+  java.util.List<String> models;
 
   @Option(names = "--tasks", required = true, paramLabel = "<dir>", description = "a tasks output directory")
   String tasks;

@@ -73,7 +73,7 @@ public final class Manifest {
    * Manifests are small JSON files people read and sometimes edit; on the local file system a
    * hidden .crc beside them would make an edited manifest unreadable, so none is written or checked.
    */
-  static FileSystem withoutChecksums(FileSystem fs) {
+  public static FileSystem withoutChecksums(FileSystem fs) {
     return fs instanceof LocalFileSystem local ? local.getRawFileSystem() : fs;
   }
 

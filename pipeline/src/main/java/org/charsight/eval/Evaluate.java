@@ -41,11 +41,16 @@ import org.slf4j.LoggerFactory;
 public final class Evaluate {
   private static final Logger LOG = LoggerFactory.getLogger(Evaluate.class);
   static final String STAGE = "evaluate";
-  static final String RESULTS_HEADER = "arm,task,split,tokens_bucket,n,correct,accuracy,ci_low,ci_high";
+  static final String RESULTS_HEADER = "arm,task,split,tokens_bucket,runs,n,correct,accuracy,ci_low,ci_high";
+  static final String DIFFERENCES_HEADER = "arm,reference,task,split,tokens_bucket,runs,n,difference,ci_low,ci_high";
+  /** The arm the others are compared with in differences.csv. */
+  static final String REFERENCE_ARM = "baseline";
   static final StructType PREDICTIONS = new StructType()
+      .add("run", DataTypes.StringType, false)
       .add("arm", DataTypes.StringType, false)
       .add("task", DataTypes.StringType, false)
       .add("split", DataTypes.StringType, false)
+      .add("example", DataTypes.IntegerType, false)
       .add("word", DataTypes.StringType, false)
       .add("word_tokens", DataTypes.IntegerType, false)
       .add("answer", DataTypes.StringType, false)
@@ -54,14 +59,18 @@ public final class Evaluate {
 
   private Evaluate() {}
 
-  public record Options(String models, String tasks, String out, boolean overwrite, int maxNewTokens, int maxPerGroup,
-      int resamples, long seed) {
+  /** @param models finetune outputs: one per run (seed) of the same arms; results pool them */
+  public record Options(List<String> models, String tasks, String out, boolean overwrite, int maxNewTokens,
+      int maxPerGroup, int resamples, long seed) {
 
-    public static Options from(CharsightConfig c, String models, String tasks, String out, boolean overwrite) {
-      if (models == null || tasks == null || out == null) {
+    public static Options from(CharsightConfig c, List<String> models, String tasks, String out, boolean overwrite) {
+      if (models == null || models.isEmpty() || tasks == null || out == null) {
         throw new UserError(STAGE + ": --models, --tasks and --out are required");
       }
-      return new Options(models, tasks, out, overwrite, c.intAtLeast("evaluate.max_new_tokens", 1),
+      if (new java.util.HashSet<>(models).size() != models.size()) {
+        throw new UserError(STAGE + ": --models: the same directory is given twice: " + models);
+      }
+      return new Options(List.copyOf(models), tasks, out, overwrite, c.intAtLeast("evaluate.max_new_tokens", 1),
           c.intAtLeast("evaluate.max_examples_per_task_split", 1), c.intAtLeast("evaluate.bootstrap_resamples", 100),
           c.longAtLeast("seed", Long.MIN_VALUE));
     }
@@ -70,80 +79,81 @@ public final class Evaluate {
   public static Map<String, Object> run(SparkSession spark, Options o) {
     long t0 = System.nanoTime();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    JsonNode models = Manifest.read(o.models(), jsc.hadoopConfiguration(), "finetune");
     JsonNode tasks = Manifest.read(o.tasks(), jsc.hadoopConfiguration(), "tasks");
-    if (!models.path("tokenizer").equals(tasks.path("tokenizer"))) {
-      throw new UserError(STAGE + ": " + o.tasks() + " and " + o.models() + " use different tokenizers");
+    Map<String, String> runs = new LinkedHashMap<>(); // run label -> finetune directory
+    JsonNode arms = null;
+    for (String dir : o.models()) {
+      JsonNode models = Manifest.read(dir, jsc.hadoopConfiguration(), "finetune");
+      if (!models.path("tokenizer").equals(tasks.path("tokenizer"))) {
+        throw new UserError(STAGE + ": " + o.tasks() + " and " + dir + " use different tokenizers");
+      }
+      if (arms != null && !arms.equals(models.path("arms"))) {
+        throw new UserError(STAGE + ": " + dir + " has arms " + models.path("arms") + ", expected " + arms
+            + " as in " + o.models().get(0));
+      }
+      arms = models.path("arms");
+      String label = models.has("seed") ? "seed-" + models.path("seed").asText() : new Path(dir).getName();
+      if (runs.containsKey(label)) label = label + "-" + runs.size();
+      runs.put(label, dir);
     }
     Tokenizers.Spec spec = Tokenizers.parse("tokenizer of " + o.tasks(), tasks.at("/tokenizer/spec").asText(),
         jsc.hadoopConfiguration());
     SerializableHadoopConf conf = new SerializableHadoopConf(jsc.hadoopConfiguration());
     try (StageOutput output = StageOutput.begin(STAGE, o.out(), o.overwrite(), jsc.hadoopConfiguration())) {
-      // Evaluation rows, at most maxPerGroup per task and split (first by word, a fixed choice).
+      // Evaluation rows, at most maxPerGroup per task and split (first by word, a fixed choice);
+      // "example" numbers them so that every arm and run is scored on the same, paired rows.
       var examples = spark.read().parquet(new Path(o.tasks(), "examples").toString()).where("split <> 'train'")
           .selectExpr("task", "split", "word", "word_tokens", "answer", "slice(tokens, 1, answer_start) as prompt_tokens",
-              "row_number() over (partition by task, split order by word, phrasing) as rank")
-          .where("rank <= " + o.maxPerGroup()).drop("rank");
+              "cast(row_number() over (partition by task, split order by word, phrasing, prompt) as int) as example")
+          .where("example <= " + o.maxPerGroup())
+          // The window above leaves spark.sql.shuffle.partitions (200) partitions, and every partition
+          // loads the model: a few per core is enough.
+          .coalesce(Math.max(1, jsc.defaultParallelism() * 2)).cache();
       List<JavaRDD<Row>> parts = new ArrayList<>();
-      for (JsonNode armNode : models.path("arms")) {
-        String arm = armNode.asText();
-        String modelPath = new Path(new Path(o.models(), arm), "model.zip").toString();
-        int maxNew = o.maxNewTokens();
-        parts.add(examples.javaRDD().mapPartitions(it -> {
-          LanguageModel m = loadLocal(modelPath, conf);
-          Tokenizer tok = spec.open();
-          int eot = tok.endOfText();
-          int ctx = m.config().context();
-          List<Row> out = new ArrayList<>();
-          while (it.hasNext()) {
-            Row r = it.next();
-            List<Integer> p = r.getList(5);
-            int[] prompt = p.stream().mapToInt(Integer::intValue).toArray();
-            String answer = r.getString(4);
-            String generated;
-            if (prompt.length >= ctx) {
-              generated = ""; // the question alone fills the context: counted as wrong, never silently dropped
-            } else {
-              int[] gen = m.generate(prompt, maxNew, id -> id == eot || tok.decode(new int[] {id}).contains("\n"));
-              if (gen.length > 0 && gen[gen.length - 1] == eot) gen = Arrays.copyOf(gen, gen.length - 1);
-              generated = tok.decode(gen);
-            }
-            out.add(RowFactory.create(arm, r.getString(0), r.getString(1), r.getString(2), r.getInt(3), answer, generated,
-                ExactMatchScorer.correct(generated, answer)));
-          }
-          return out.iterator();
-        }));
+      for (Map.Entry<String, String> run : runs.entrySet()) {
+        for (JsonNode armNode : arms) {
+          parts.add(decode(examples.javaRDD(), run.getKey(), armNode.asText(),
+              new Path(new Path(run.getValue(), armNode.asText()), "model.zip").toString(), spec, o.maxNewTokens(), conf));
+        }
       }
       JavaRDD<Row> all = parts.get(0);
       for (int i = 1; i < parts.size(); i++) all = all.union(parts.get(i));
       jsc.setJobDescription("greedy decoding");
       String predictions = output.resolve("predictions").toString();
       spark.createDataFrame(all, PREDICTIONS).write().parquet(predictions);
+      examples.unpersist();
 
       // Scores: small (one boolean per example), so they are summarised on the driver.
-      Map<String, List<Boolean>> groups = new TreeMap<>();
-      for (Row r : spark.read().parquet(predictions).select("arm", "task", "split", "word_tokens", "correct").collectAsList()) {
-        String bucket = ExactMatchScorer.tokensBucket(r.getInt(3));
+      // group (arm,task,split,bucket) -> run -> example -> correct
+      Map<String, Map<String, TreeMap<Integer, Boolean>>> groups = new TreeMap<>();
+      for (Row r : spark.read().parquet(predictions).select("run", "arm", "task", "split", "word_tokens", "example", "correct")
+          .collectAsList()) {
+        String bucket = ExactMatchScorer.tokensBucket(r.getInt(4));
         for (String b : new String[] {bucket, "all"}) {
-          groups.computeIfAbsent(r.getString(0) + "," + r.getString(1) + "," + r.getString(2) + "," + b,
-              k -> new ArrayList<>()).add(r.getBoolean(4));
+          groups.computeIfAbsent(r.getString(1) + "," + r.getString(2) + "," + r.getString(3) + "," + b, k -> new TreeMap<>())
+              .computeIfAbsent(r.getString(0), k -> new TreeMap<>()).put(r.getInt(5), r.getBoolean(6));
         }
       }
       StringBuilder csv = new StringBuilder(RESULTS_HEADER).append('\n');
+      StringBuilder byRun = new StringBuilder("run," + RESULTS_HEADER).append('\n');
       List<Map<String, Object>> json = new ArrayList<>();
       int g = 0;
-      for (Map.Entry<String, List<Boolean>> e : groups.entrySet()) {
-        boolean[] outcomes = new boolean[e.getValue().size()];
-        for (int i = 0; i < outcomes.length; i++) outcomes[i] = e.getValue().get(i);
-        ExactMatchScorer.Accuracy a = ExactMatchScorer.accuracy(outcomes, o.seed() + g++, o.resamples());
-        csv.append(e.getKey()).append(String.format(java.util.Locale.ROOT, ",%d,%d,%.4f,%.4f,%.4f%n", a.n(), a.correct(),
-            a.accuracy(), a.low(), a.high()));
+      for (Map.Entry<String, Map<String, TreeMap<Integer, Boolean>>> e : groups.entrySet()) {
+        long seed = o.seed() + g++;
+        ExactMatchScorer.Accuracy a = ExactMatchScorer.accuracy(outcomes(e.getValue()), seed, o.resamples());
+        csv.append(e.getKey()).append(',').append(accuracyCsv(a));
+        for (Map.Entry<String, TreeMap<Integer, Boolean>> run : e.getValue().entrySet()) {
+          ExactMatchScorer.Accuracy one = ExactMatchScorer.accuracy(outcomes(Map.of(run.getKey(), run.getValue())), seed,
+              o.resamples());
+          byRun.append(run.getKey()).append(',').append(e.getKey()).append(',').append(accuracyCsv(one));
+        }
         String[] k = e.getKey().split(",");
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("arm", k[0]);
         row.put("task", k[1]);
         row.put("split", k[2]);
         row.put("tokens_bucket", k[3]);
+        row.put("runs", a.runs());
         row.put("n", a.n());
         row.put("correct", a.correct());
         row.put("accuracy", a.accuracy());
@@ -151,7 +161,10 @@ public final class Evaluate {
         row.put("ci_high", a.high());
         json.add(row);
       }
+      String differences = differencesCsv(groups, o);
       write(output.fs(), output.resolve("results.csv"), csv.toString().getBytes(StandardCharsets.UTF_8));
+      write(output.fs(), output.resolve("results_by_run.csv"), byRun.toString().getBytes(StandardCharsets.UTF_8));
+      write(output.fs(), output.resolve("differences.csv"), differences.getBytes(StandardCharsets.UTF_8));
       try {
         write(output.fs(), output.resolve("results.json"), Manifest.json().writeValueAsBytes(json));
       } catch (IOException e) {
@@ -159,15 +172,90 @@ public final class Evaluate {
       }
       Manifest m = new Manifest(STAGE);
       m.put("models", o.models());
+      m.put("runs", runs);
       m.put("tasks", o.tasks());
-      m.put("arms", models.path("arms"));
+      m.put("tokenizer", tasks.path("tokenizer"));
+      m.put("arms", arms);
       m.put("groups", json.size());
+      m.put("config", Map.of("max_new_tokens", o.maxNewTokens(), "max_examples_per_task_split", o.maxPerGroup(),
+          "bootstrap_resamples", o.resamples(), "seed", o.seed()));
       m.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
       m.write(output.fs(), output.dir());
       output.commit();
-      printSummary(json);
+      printSummary(json, runs.size());
       return Map.of("results", json);
     }
+  }
+
+  /** Greedy answers of one arm of one run; each partition loads the model once. */
+  private static JavaRDD<Row> decode(JavaRDD<Row> examples, String run, String arm, String modelPath,
+      Tokenizers.Spec spec, int maxNew, SerializableHadoopConf conf) {
+    return examples.mapPartitions(it -> {
+      LanguageModel m = loadLocal(modelPath, conf);
+      Tokenizer tok = spec.open();
+      int eot = tok.endOfText();
+      int ctx = m.config().context();
+      List<Row> out = new ArrayList<>();
+      while (it.hasNext()) {
+        Row r = it.next();
+        List<Integer> p = r.getList(5);
+        int[] prompt = p.stream().mapToInt(Integer::intValue).toArray();
+        String answer = r.getString(4);
+        String generated;
+        if (prompt.length >= ctx) {
+          generated = ""; // the question alone fills the context: counted as wrong, never silently dropped
+        } else {
+          int[] gen = m.generate(prompt, maxNew, id -> id == eot || tok.decode(new int[] {id}).contains("\n"));
+          if (gen.length > 0 && gen[gen.length - 1] == eot) gen = Arrays.copyOf(gen, gen.length - 1);
+          generated = tok.decode(gen);
+        }
+        out.add(RowFactory.create(run, arm, r.getString(0), r.getString(1), r.getInt(6), r.getString(2), r.getInt(3), answer,
+            generated, ExactMatchScorer.correct(generated, answer)));
+      }
+      return out.iterator();
+    });
+  }
+
+  private static List<boolean[]> outcomes(Map<String, TreeMap<Integer, Boolean>> byRun) {
+    List<boolean[]> out = new ArrayList<>();
+    for (TreeMap<Integer, Boolean> run : byRun.values()) {
+      boolean[] b = new boolean[run.size()];
+      int i = 0;
+      for (boolean v : run.values()) b[i++] = v;
+      out.add(b);
+    }
+    return out;
+  }
+
+  private static String accuracyCsv(ExactMatchScorer.Accuracy a) {
+    return String.format(java.util.Locale.ROOT, "%d,%d,%d,%.4f,%.4f,%.4f%n", a.runs(), a.n(), a.correct(), a.accuracy(),
+        a.low(), a.high());
+  }
+
+  /** Each arm minus the reference arm on the same examples of the same runs (paired bootstrap). */
+  private static String differencesCsv(Map<String, Map<String, TreeMap<Integer, Boolean>>> groups, Options o) {
+    StringBuilder sb = new StringBuilder(DIFFERENCES_HEADER).append('\n');
+    int g = 0;
+    for (Map.Entry<String, Map<String, TreeMap<Integer, Boolean>>> e : groups.entrySet()) {
+      String[] k = e.getKey().split(",", 2);
+      if (k[0].equals(REFERENCE_ARM)) continue;
+      Map<String, TreeMap<Integer, Boolean>> ref = groups.get(REFERENCE_ARM + "," + k[1]);
+      if (ref == null) continue;
+      List<boolean[]> a = new ArrayList<>();
+      List<boolean[]> b = new ArrayList<>();
+      for (Map.Entry<String, TreeMap<Integer, Boolean>> run : e.getValue().entrySet()) {
+        TreeMap<Integer, Boolean> other = ref.get(run.getKey());
+        if (other == null || !other.keySet().equals(run.getValue().keySet())) {
+          throw new IllegalStateException("arms were not scored on the same examples in " + run.getKey() + ", " + e.getKey());
+        }
+        a.add(outcomes(Map.of(run.getKey(), run.getValue())).get(0));
+        b.add(outcomes(Map.of(run.getKey(), other)).get(0));
+      }
+      ExactMatchScorer.Difference d = ExactMatchScorer.difference(a, b, o.seed() + 7919L * ++g, o.resamples());
+      sb.append(k[0]).append(',').append(REFERENCE_ARM).append(',').append(k[1]).append(String.format(java.util.Locale.ROOT,
+          ",%d,%d,%.4f,%.4f,%.4f%n", d.runs(), d.n(), d.difference(), d.low(), d.high()));
+    }
+    return sb.toString();
   }
 
   private static LanguageModel loadLocal(String path, SerializableHadoopConf conf) throws IOException {
@@ -190,8 +278,9 @@ public final class Evaluate {
   }
 
   /** Accuracy per arm and task on held-out words, the study's headline. */
-  private static void printSummary(List<Map<String, Object>> rows) {
-    StringBuilder sb = new StringBuilder("\nexact match, held-out words (all token counts):\n");
+  private static void printSummary(List<Map<String, Object>> rows, int runs) {
+    StringBuilder sb = new StringBuilder("\nexact match, held-out words (all token counts"
+        + (runs > 1 ? ", mean of " + runs + " runs" : "") + "):\n");
     for (Map<String, Object> r : rows) {
       if ("val_heldout".equals(r.get("split")) && "all".equals(r.get("tokens_bucket"))) {
         sb.append(String.format(java.util.Locale.ROOT, "  %-18s %-14s %6.1f%%  [%5.1f, %5.1f]  n=%d%n", r.get("arm"),

@@ -1,5 +1,7 @@
 package org.charsight.eval;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 
 /**
@@ -20,25 +22,93 @@ public final class ExactMatchScorer {
     return answerOf(generated).equals(expected);
   }
 
-  /** Accuracy and its 95% percentile-bootstrap interval. */
-  public record Accuracy(int n, int correct, double accuracy, double low, double high) {}
+  /** Accuracy and its 95% percentile-bootstrap interval; {@code runs} is how many runs (seeds) went in. */
+  public record Accuracy(int runs, int n, int correct, double accuracy, double low, double high) {}
+
+  /** One arm's accuracy minus another's on the same examples, with its paired 95% interval. */
+  public record Difference(int runs, int n, double difference, double low, double high) {}
 
   public static Accuracy accuracy(boolean[] outcomes, long seed, int resamples) {
-    int n = outcomes.length;
+    return accuracy(List.of(outcomes), seed, resamples);
+  }
+
+  /**
+   * Accuracy over several runs (seeds) of the same evaluation: the mean of the runs' accuracies.
+   * The interval resamples runs, then examples within each drawn run, so it widens when seeds
+   * disagree and not only when examples are few; with one run it is the plain example bootstrap.
+   */
+  public static Accuracy accuracy(List<boolean[]> runs, long seed, int resamples) {
+    int n = 0;
     int k = 0;
-    for (boolean b : outcomes) if (b) k++;
-    if (n == 0) return new Accuracy(0, 0, Double.NaN, Double.NaN, Double.NaN);
+    for (boolean[] r : runs) {
+      n += r.length;
+      for (boolean b : r) if (b) k++;
+    }
+    if (n == 0 || runs.stream().anyMatch(r -> r.length == 0)) {
+      return new Accuracy(runs.size(), n, k, Double.NaN, Double.NaN, Double.NaN);
+    }
+    double point = 0;
+    for (boolean[] r : runs) point += mean(r, null) / runs.size();
     double[] stats = new double[resamples];
     Random rnd = new Random(seed);
-    for (int r = 0; r < resamples; r++) {
-      int c = 0;
-      for (int i = 0; i < n; i++) if (outcomes[rnd.nextInt(n)]) c++;
-      stats[r] = (double) c / n;
+    for (int s = 0; s < resamples; s++) {
+      double sum = 0;
+      for (int j = 0; j < runs.size(); j++) sum += mean(runs.get(rnd.nextInt(runs.size())), rnd);
+      stats[s] = sum / runs.size();
     }
+    double[] ci = interval(stats);
+    return new Accuracy(runs.size(), n, k, point, ci[0], ci[1]);
+  }
+
+  /**
+   * Accuracy of {@code a} minus accuracy of {@code b}, where {@code a.get(r)[i]} and
+   * {@code b.get(r)[i]} are the two arms' outcomes on the same example of run r. Resampling keeps
+   * the pairs together, so the interval reflects the arms' difference, not each arm's noise.
+   */
+  public static Difference difference(List<boolean[]> a, List<boolean[]> b, long seed, int resamples) {
+    if (a.size() != b.size()) throw new IllegalArgumentException("runs differ: " + a.size() + " vs " + b.size());
+    int n = 0;
+    List<int[]> diffs = new ArrayList<>();
+    for (int r = 0; r < a.size(); r++) {
+      if (a.get(r).length != b.get(r).length) throw new IllegalArgumentException("run " + r + ": examples differ");
+      int[] d = new int[a.get(r).length];
+      for (int i = 0; i < d.length; i++) d[i] = (a.get(r)[i] ? 1 : 0) - (b.get(r)[i] ? 1 : 0);
+      diffs.add(d);
+      n += d.length;
+    }
+    if (n == 0 || diffs.stream().anyMatch(d -> d.length == 0)) {
+      return new Difference(a.size(), n, Double.NaN, Double.NaN, Double.NaN);
+    }
+    double point = 0;
+    for (int[] d : diffs) point += meanDiff(d, null) / diffs.size();
+    double[] stats = new double[resamples];
+    Random rnd = new Random(seed);
+    for (int s = 0; s < resamples; s++) {
+      double sum = 0;
+      for (int j = 0; j < diffs.size(); j++) sum += meanDiff(diffs.get(rnd.nextInt(diffs.size())), rnd);
+      stats[s] = sum / diffs.size();
+    }
+    double[] ci = interval(stats);
+    return new Difference(a.size(), n, point, ci[0], ci[1]);
+  }
+
+  /** Mean of the outcomes, or of a bootstrap resample of them when {@code rnd} is given. */
+  private static double mean(boolean[] o, Random rnd) {
+    int c = 0;
+    for (int i = 0; i < o.length; i++) if (o[rnd == null ? i : rnd.nextInt(o.length)]) c++;
+    return (double) c / o.length;
+  }
+
+  private static double meanDiff(int[] d, Random rnd) {
+    long c = 0;
+    for (int i = 0; i < d.length; i++) c += d[rnd == null ? i : rnd.nextInt(d.length)];
+    return (double) c / d.length;
+  }
+
+  private static double[] interval(double[] stats) {
     java.util.Arrays.sort(stats);
-    double low = stats[(int) Math.floor(0.025 * (resamples - 1))];
-    double high = stats[(int) Math.ceil(0.975 * (resamples - 1))];
-    return new Accuracy(n, k, (double) k / n, low, high);
+    int last = stats.length - 1;
+    return new double[] {stats[(int) Math.floor(0.025 * last)], stats[(int) Math.ceil(0.975 * last)]};
   }
 
   /** Buckets for how many tokens the word takes: spelling matters most where words are few tokens. */

@@ -164,6 +164,7 @@ public final class Finetune {
     manifest.put("arms", new ArrayList<>(models.keySet()));
     manifest.put("rounds", o.rounds());
     manifest.put("lm_fraction", o.lmFraction());
+    manifest.put("seed", o.seed());
     manifest.put("task_examples_used", taskCount);
     manifest.put("task_examples_too_long", allTrain - taskCount);
     for (Map.Entry<String, LanguageModel> e : models.entrySet()) {

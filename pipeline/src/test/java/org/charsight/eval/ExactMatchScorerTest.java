@@ -46,6 +46,50 @@ class ExactMatchScorerTest {
     assertFalse(ExactMatchScorer.correct("", "x"));
   }
 
+  private static boolean[] outcomes(int n, int correct) {
+    boolean[] o = new boolean[n];
+    for (int i = 0; i < correct; i++) o[i] = true;
+    return o;
+  }
+
+  @Test
+  void seedsThatDisagreeWidenTheIntervalBeyondOneRunsExampleNoise() {
+    // Three seeds at 50%, 70%, 90% on 200 examples each: the mean is 70%, and the interval must
+    // reflect the spread between seeds, wider than one seed's binomial +-6 points.
+    var runs = java.util.List.of(outcomes(200, 100), outcomes(200, 140), outcomes(200, 180));
+    ExactMatchScorer.Accuracy a = ExactMatchScorer.accuracy(runs, 3, 2000);
+    assertEquals(3, a.runs());
+    assertEquals(600, a.n());
+    assertEquals(420, a.correct());
+    assertEquals(0.70, a.accuracy(), 1e-12);
+    assertTrue(a.high() - a.low() > 0.2, "interval " + a.low() + ".." + a.high());
+    // Three seeds that agree give about the pooled binomial interval (600 examples: +-3.7 points).
+    var same = java.util.List.of(outcomes(200, 140), outcomes(200, 140), outcomes(200, 140));
+    ExactMatchScorer.Accuracy b = ExactMatchScorer.accuracy(same, 3, 2000);
+    assertEquals(0.70, b.accuracy(), 1e-12);
+    assertEquals(0.074, b.high() - b.low(), 0.02);
+  }
+
+  @Test
+  void pairedDifferenceIsExactWhenArmsDifferOnFixedExamples() {
+    // Arm a is right on 120 of 200, b on 100, and a is right wherever b is: a - b = +10 points;
+    // since pairs stay together, the interval is that of 20 extra wins in 200, all above zero.
+    boolean[] a = outcomes(200, 120);
+    boolean[] b = outcomes(200, 100);
+    ExactMatchScorer.Difference d = ExactMatchScorer.difference(java.util.List.of(a), java.util.List.of(b), 5, 2000);
+    assertEquals(0.10, d.difference(), 1e-12);
+    assertTrue(d.low() > 0.05 && d.high() < 0.15, d.low() + ".." + d.high());
+    // The same marginal accuracies with no shared wins: the paired interval is wider and still > 0 here.
+    boolean[] c = new boolean[200];
+    for (int i = 80; i < 200; i++) c[i] = true;
+    ExactMatchScorer.Difference e = ExactMatchScorer.difference(java.util.List.of(c), java.util.List.of(b), 5, 2000);
+    assertEquals(0.10, e.difference(), 1e-12);
+    assertTrue(e.high() - e.low() > d.high() - d.low());
+    ExactMatchScorer.Difference none = ExactMatchScorer.difference(java.util.List.of(b), java.util.List.of(b), 5, 500);
+    assertEquals(0.0, none.low());
+    assertEquals(0.0, none.high());
+  }
+
   @Test
   void tokenBuckets() {
     assertEquals("1", ExactMatchScorer.tokensBucket(1));

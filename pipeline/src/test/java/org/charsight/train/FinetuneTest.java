@@ -52,27 +52,44 @@ class FinetuneTest {
       assertTrue(Files.exists(dir.resolve("ft/" + arm + "/model.zip")));
     }
 
+    // A second run (another seed, fewer rounds) so that evaluation pools two runs.
+    Finetune.run(spark, Finetune.Options.from(c.with("seed", 2).with("finetune.rounds", 4), dir.resolve("pre").toString(),
+        dir.resolve("tasks").toString(), dir.resolve("ft2").toString(), false));
+
     // Evaluate the fine-tuned arms: every arm x task x split gets a result with an interval.
     CharsightConfig ec = CharsightConfig.load(null, List.of("evaluate.max_examples_per_task_split=6",
         "evaluate.max_new_tokens=12", "evaluate.bootstrap_resamples=200"));
-    Evaluate.run(spark, Evaluate.Options.from(ec, dir.resolve("ft").toString(), dir.resolve("tasks").toString(),
-        dir.resolve("eval").toString(), false));
+    Evaluate.run(spark, Evaluate.Options.from(ec, List.of(dir.resolve("ft").toString(), dir.resolve("ft2").toString()),
+        dir.resolve("tasks").toString(), dir.resolve("eval").toString(), false));
     List<String> results = Files.readAllLines(dir.resolve("eval/results.csv"));
-    assertEquals("arm,task,split,tokens_bucket,n,correct,accuracy,ci_low,ci_high", results.get(0));
-    for (String arm : new String[] {"baseline", "char"}) {
-      for (String split : new String[] {"val_train_words", "val_heldout", "val_nonce"}) {
+    List<String> byRun = Files.readAllLines(dir.resolve("eval/results_by_run.csv"));
+    List<String> diffs = Files.readAllLines(dir.resolve("eval/differences.csv"));
+    assertEquals("arm,task,split,tokens_bucket,runs,n,correct,accuracy,ci_low,ci_high", results.get(0));
+    for (String split : new String[] {"val_train_words", "val_heldout", "val_nonce"}) {
+      double[] acc = new double[2];
+      for (int a = 0; a < 2; a++) {
+        String arm = a == 0 ? "baseline" : "char";
         String row = results.stream().filter(l -> l.startsWith(arm + ",reverse," + split + ",all,")).findFirst()
             .orElseThrow(() -> new AssertionError("no result for " + arm + " " + split));
         String[] f = row.split(",");
-        int n = Integer.parseInt(f[4]);
-        double acc = Double.parseDouble(f[6]);
-        assertTrue(n > 0 && n <= 6, row);
-        assertTrue(Double.parseDouble(f[7]) <= acc && acc <= Double.parseDouble(f[8]), row);
+        assertEquals(2, Integer.parseInt(f[4]), "two runs pooled: " + row);
+        int n = Integer.parseInt(f[5]);
+        acc[a] = Double.parseDouble(f[7]);
+        assertTrue(n > 0 && n <= 12, row);
+        assertTrue(Double.parseDouble(f[8]) <= acc[a] && acc[a] <= Double.parseDouble(f[9]), row);
+        // The pooled accuracy is the mean of the two runs' accuracies.
+        double mean = byRun.stream().filter(l -> l.contains("," + arm + ",reverse," + split + ",all,"))
+            .mapToDouble(l -> Double.parseDouble(l.split(",")[8])).average().orElseThrow();
+        assertEquals(2, byRun.stream().filter(l -> l.contains("," + arm + ",reverse," + split + ",all,")).count());
+        assertEquals(mean, acc[a], 1e-4, arm + " " + split);
       }
+      String d = diffs.stream().filter(l -> l.startsWith("char,baseline,reverse," + split + ",all,")).findFirst()
+          .orElseThrow(() -> new AssertionError("no difference for " + split + " in " + diffs));
+      assertEquals(acc[1] - acc[0], Double.parseDouble(d.split(",")[7]), 2e-4, d);
     }
     long predictions = spark.read().parquet(dir.resolve("eval/predictions").toString()).count();
     long examples = spark.read().parquet(dir.resolve("tasks/examples").toString()).where("split <> 'train'")
         .groupBy("task", "split").count().collectAsList().stream().mapToLong(r -> Math.min(6, r.getLong(2))).sum();
-    assertEquals(2 * examples, predictions, "every evaluation example answered by both arms");
+    assertEquals(2 * 2 * examples, predictions, "every evaluation example answered by both arms of both runs");
   }
 }

@@ -1,0 +1,350 @@
+package org.charsight.report;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.charsight.common.Manifest;
+import org.charsight.common.StageOutput;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.Styler;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The report stage: reads what the other stages wrote (their manifests and CSV files, never their
+ * internals) and draws the study's answer: pretraining loss per arm (the published Fig. 3),
+ * fine-tuning LM and task loss (Fig. 4), exact match per task with 95% intervals per arm and split,
+ * accuracy against vocabulary size, and the difference char minus baseline per task. Writes PNG
+ * charts, {@code report.md} and {@code index.html} with the same content, and a manifest.
+ */
+public final class Report {
+  private static final Logger LOG = LoggerFactory.getLogger(Report.class);
+  static final String STAGE = "report";
+  static final String[] SPLITS = {"val_train_words", "val_heldout", "val_nonce"};
+  static final Map<String, String> SPLIT_NAMES =
+      Map.of("val_train_words", "training words", "val_heldout", "held-out words", "val_nonce", "nonce strings");
+  private static final Map<String, Color> ARM_COLORS = Map.of("baseline", new Color(31, 119, 180), "char",
+      new Color(255, 127, 14), "baseline-matched", new Color(44, 160, 44), "char-shuffled", new Color(214, 39, 40), "byte",
+      new Color(148, 103, 189));
+
+  private Report() {}
+
+  public record Run(long seed, String pretrain, String finetune) {}
+
+  public record Vocabulary(String label, String shards, String tasks, String evaluate, List<String> arms, List<Run> runs) {}
+
+  public record Options(String name, String confText, List<Vocabulary> vocabularies, String out, boolean overwrite,
+      long seed) {}
+
+  public static Map<String, Object> run(Options o, Configuration hadoop) {
+    long t0 = System.nanoTime();
+    try (StageOutput output = StageOutput.begin(STAGE, o.out(), o.overwrite(), hadoop)) {
+      FileSystem fs = output.fs();
+      Doc doc = new Doc();
+      doc.heading(1, "charsight report: " + o.name());
+      List<String> charts = new ArrayList<>();
+
+      // Conclusion first: each arm minus the baseline, per task, on held-out words.
+      doc.heading(2, "Result: arm minus baseline, exact match on held-out words");
+      doc.paragraph("Difference in exact-match accuracy (percentage points) between each arm and the baseline on the "
+          + "same held-out-word questions, pooled over seeds, with a 95% paired bootstrap interval. An interval that "
+          + "excludes 0 is a difference this run can detect; one that includes 0 is not evidence of no difference.");
+      for (Vocabulary v : o.vocabularies()) {
+        List<Map<String, String>> diffs = csv(fs, new Path(v.evaluate(), "differences.csv"));
+        List<List<String>> rows = new ArrayList<>();
+        for (Map<String, String> d : diffs) {
+          if (!d.get("split").equals("val_heldout") || !d.get("tokens_bucket").equals("all")) continue;
+          double diff = num(d.get("difference"));
+          double lo = num(d.get("ci_low"));
+          double hi = num(d.get("ci_high"));
+          String verdict = lo > 0 ? "better" : hi < 0 ? "worse" : "no detectable difference";
+          rows.add(List.of(d.get("task"), d.get("arm"), pp(diff), "[" + pp(lo) + ", " + pp(hi) + "]", verdict, d.get("n")));
+        }
+        if (rows.isEmpty()) {
+          doc.paragraph(v.label() + ": no arm to compare with a baseline.");
+        } else {
+          doc.heading(3, "Vocabulary " + v.label());
+          doc.table(List.of("task", "arm", "minus baseline", "95% interval", "verdict", "questions x seeds"), rows);
+        }
+      }
+
+      // The setup: what each vocabulary did to words, model sizes, data seen.
+      doc.heading(2, "Setup");
+      List<List<String>> setup = new ArrayList<>();
+      Map<String, Integer> vocabSizes = new LinkedHashMap<>();
+      for (Vocabulary v : o.vocabularies()) {
+        JsonNode shards = Manifest.read(v.shards(), hadoop, "prepare");
+        JsonNode tasks = Manifest.read(v.tasks(), hadoop, "tasks");
+        JsonNode pre = Manifest.read(v.runs().get(0).pretrain(), hadoop, "pretrain");
+        vocabSizes.put(v.label(), shards.at("/tokenizer/vocab_size").asInt());
+        List<String> params = new ArrayList<>();
+        pre.path("parameters").fields().forEachRemaining(e -> params.add(e.getKey() + " " + e.getValue().asText()));
+        setup.add(List.of(v.label(), shards.at("/tokenizer/vocab_size").asText(),
+            fmt("%.2f", shards.path("bytes_per_token").asDouble()),
+            fmt("%.2f", tasks.at("/tokens_per_word/val_heldout").asDouble()), shards.path("context").asText(),
+            String.join(", ", params), String.valueOf(v.runs().size())));
+      }
+      doc.table(List.of("vocabulary", "ids", "bytes per token", "tokens per held-out word", "context",
+          "parameters per arm", "seeds"), setup);
+
+      // Pretraining (Fig. 3) and fine-tuning (Fig. 4) curves.
+      doc.heading(2, "Pretraining: validation loss per arm");
+      for (Vocabulary v : o.vocabularies()) {
+        XYChart chart = lineChart("Pretraining, " + v.label(), "tokens seen per arm", "validation loss (nats/token)");
+        List<List<String>> rows = new ArrayList<>();
+        for (Run run : v.runs()) {
+          for (String arm : v.arms()) {
+            List<Map<String, String>> m = csv(fs, new Path(new Path(run.pretrain(), arm), "metrics.csv"));
+            addLine(chart, arm, run, v, series(m, "tokens", "val_loss"));
+            Map<String, String> last = m.isEmpty() ? Map.of() : m.get(m.size() - 1);
+            rows.add(List.of(arm, String.valueOf(run.seed()), last.getOrDefault("round", "-"), last.getOrDefault("tokens", "-"),
+                last.getOrDefault("val_loss", "-"), last.getOrDefault("wall_s", "-")));
+          }
+        }
+        charts.add(save(fs, output, chart, "pretrain-loss-" + v.label() + ".png", doc));
+        doc.table(List.of("arm", "seed", "rounds", "tokens", "final validation loss", "wall s"), rows);
+      }
+      doc.heading(2, "Fine-tuning: language-model and task validation loss per arm");
+      for (Vocabulary v : o.vocabularies()) {
+        XYChart lm = lineChart("Fine-tuning LM loss, " + v.label(), "round", "LM validation loss");
+        XYChart task = lineChart("Fine-tuning task loss (answer tokens), " + v.label(), "round", "task validation loss");
+        List<List<String>> rows = new ArrayList<>();
+        for (Run run : v.runs()) {
+          for (String arm : v.arms()) {
+            List<Map<String, String>> m = csv(fs, new Path(new Path(run.finetune(), arm), "metrics.csv"));
+            addLine(lm, arm, run, v, series(m, "round", "lm_val_loss"));
+            addLine(task, arm, run, v, series(m, "round", "task_val_loss"));
+            Map<String, String> last = m.isEmpty() ? Map.of() : m.get(m.size() - 1);
+            rows.add(List.of(arm, String.valueOf(run.seed()), last.getOrDefault("round", "-"),
+                last.getOrDefault("lm_val_loss", "-"), last.getOrDefault("task_val_loss", "-")));
+          }
+        }
+        charts.add(save(fs, output, lm, "finetune-lm-loss-" + v.label() + ".png", doc));
+        charts.add(save(fs, output, task, "finetune-task-loss-" + v.label() + ".png", doc));
+        doc.table(List.of("arm", "seed", "rounds", "final LM loss", "final task loss"), rows);
+      }
+
+      // Exact match per task, arm and split, with intervals.
+      doc.heading(2, "Exact match per task (greedy decoding), 95% bootstrap intervals");
+      Map<String, Map<String, Double>> meanHeldOut = new LinkedHashMap<>(); // arm -> vocab -> mean over tasks
+      for (Vocabulary v : o.vocabularies()) {
+        List<Map<String, String>> results = csv(fs, new Path(v.evaluate(), "results.csv"));
+        Predicate<Map<String, String>> all = r -> r.get("tokens_bucket").equals("all");
+        Set<String> tasks = new LinkedHashSet<>();
+        results.stream().filter(all).forEach(r -> tasks.add(r.get("task")));
+        List<String> taskList = new ArrayList<>(tasks);
+        for (String split : SPLITS) {
+          IntervalChart chart = new IntervalChart("Exact match, " + SPLIT_NAMES.get(split) + ", " + v.label()
+              + " (95% intervals)", taskList);
+          for (String arm : v.arms()) {
+            double[][] acc = new double[3][taskList.size()];
+            for (double[] a : acc) java.util.Arrays.fill(a, Double.NaN);
+            for (Map<String, String> r : results) {
+              if (!all.test(r) || !r.get("arm").equals(arm) || !r.get("split").equals(split)) continue;
+              int t = taskList.indexOf(r.get("task"));
+              acc[0][t] = num(r.get("accuracy"));
+              acc[1][t] = num(r.get("ci_low"));
+              acc[2][t] = num(r.get("ci_high"));
+            }
+            chart.add(new IntervalChart.Series(arm, ARM_COLORS.getOrDefault(arm, Color.GRAY), acc[0], acc[1], acc[2]));
+          }
+          charts.add(save(fs, output, chart, "accuracy-" + v.label() + "-" + split + ".png", doc));
+        }
+        List<String> header = new ArrayList<>(List.of("task"));
+        for (String split : SPLITS) for (String arm : v.arms()) header.add(arm + ", " + SPLIT_NAMES.get(split));
+        List<List<String>> rows = new ArrayList<>();
+        for (String t : taskList) {
+          List<String> row = new ArrayList<>(List.of(t));
+          for (String split : SPLITS) {
+            for (String arm : v.arms()) {
+              row.add(results.stream().filter(r -> all.test(r) && r.get("task").equals(t) && r.get("arm").equals(arm)
+                      && r.get("split").equals(split)).findFirst()
+                  .map(r -> pct(num(r.get("accuracy"))) + " [" + pct(num(r.get("ci_low"))) + ", " + pct(num(r.get("ci_high")))
+                      + "]")
+                  .orElse("-"));
+            }
+          }
+          rows.add(row);
+        }
+        doc.heading(3, "Vocabulary " + v.label() + ": accuracy % [95% interval]");
+        doc.table(header, rows);
+        for (String arm : v.arms()) {
+          results.stream().filter(r -> all.test(r) && r.get("arm").equals(arm) && r.get("split").equals("val_heldout"))
+              .mapToDouble(r -> num(r.get("accuracy"))).average()
+              .ifPresent(mean -> meanHeldOut.computeIfAbsent(arm, k -> new LinkedHashMap<>()).put(v.label(), mean));
+        }
+      }
+
+      doc.heading(2, "Accuracy against vocabulary size");
+      XYChart byVocab = lineChart("Mean exact match over tasks, held-out words", "vocabulary size (ids, log scale)",
+          "mean accuracy");
+      byVocab.getStyler().setXAxisLogarithmic(true);
+      byVocab.getStyler().setYAxisMin(0.0);
+      List<List<String>> vocabRows = new ArrayList<>();
+      for (Map.Entry<String, Map<String, Double>> e : meanHeldOut.entrySet()) {
+        List<Double> xs = new ArrayList<>();
+        List<Double> ys = new ArrayList<>();
+        for (Map.Entry<String, Double> p : e.getValue().entrySet()) {
+          xs.add((double) vocabSizes.get(p.getKey()));
+          ys.add(p.getValue());
+          vocabRows.add(List.of(e.getKey(), p.getKey(), String.valueOf(vocabSizes.get(p.getKey())), pct(p.getValue())));
+        }
+        XYSeries s = byVocab.addSeries(e.getKey(), xs, ys);
+        s.setMarker(SeriesMarkers.CIRCLE);
+        s.setLineColor(ARM_COLORS.getOrDefault(e.getKey(), Color.GRAY));
+        s.setMarkerColor(ARM_COLORS.getOrDefault(e.getKey(), Color.GRAY));
+      }
+      charts.add(save(fs, output, byVocab, "accuracy-vs-vocabulary.png", doc));
+      doc.table(List.of("arm", "vocabulary", "ids", "mean accuracy %"), vocabRows);
+
+      doc.heading(2, "How to read this");
+      doc.paragraph("Train words appear in fine-tuning questions; held-out words never do; nonce strings are random "
+          + "consonant strings, so only spelling (not memory) can answer them. Intervals resample seeds, then questions "
+          + "within each seed. Each stage's inputs, configuration and counts are in its manifest.json; the CSV files "
+          + "behind every chart are in the run directory (notebooks/analysis.ipynb redraws them).");
+
+      doc.heading(2, "Configuration");
+      doc.code(o.confText());
+      doc.heading(2, "Environment");
+      List<List<String>> env = new ArrayList<>();
+      Manifest.versions().forEach((k, val) -> env.add(List.of(k, val)));
+      env.add(List.of("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
+          + System.getProperty("os.arch")));
+      env.add(List.of("driver cores", String.valueOf(Runtime.getRuntime().availableProcessors())));
+      env.add(List.of("driver max heap", (Runtime.getRuntime().maxMemory() >> 20) + " MiB"));
+      env.add(List.of("nd4j backend", org.nd4j.linalg.factory.Nd4j.getBackend().getClass().getSimpleName()));
+      doc.table(List.of("what", "version"), env);
+
+      write(fs, output.resolve("report.md"), doc.markdown());
+      write(fs, output.resolve("index.html"), doc.html("charsight report: " + o.name()));
+      Manifest m = new Manifest(STAGE);
+      m.put("name", o.name());
+      m.put("inputs", o.vocabularies());
+      m.put("charts", charts);
+      m.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
+      m.write(fs, output.dir());
+      output.commit();
+      LOG.info("report: {} charts -> {}", charts.size(), output.target());
+      return Map.of("charts", charts);
+    }
+  }
+
+  private static XYChart lineChart(String title, String x, String y) {
+    XYChart c = new XYChartBuilder().width(800).height(480).title(title).xAxisTitle(x).yAxisTitle(y).build();
+    c.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+    c.getStyler().setMarkerSize(5);
+    return c;
+  }
+
+  /** One line per arm and seed; seeds after the first are dashed so the arm's colour still reads. */
+  private static void addLine(XYChart chart, String arm, Run run, Vocabulary v, double[][] xy) {
+    if (xy[0].length == 0) return;
+    String name = v.runs().size() > 1 ? arm + " seed " + run.seed() : arm;
+    XYSeries s = chart.addSeries(name, xy[0], xy[1]);
+    s.setMarker(SeriesMarkers.NONE);
+    s.setLineColor(ARM_COLORS.getOrDefault(arm, Color.GRAY));
+    if (run != v.runs().get(0)) {
+      s.setLineStyle(new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f));
+    }
+  }
+
+  private static double[][] series(List<Map<String, String>> rows, String x, String y) {
+    List<double[]> points = new ArrayList<>();
+    for (Map<String, String> r : rows) {
+      double yy = num(r.get(y));
+      if (!Double.isNaN(yy)) points.add(new double[] {num(r.get(x)), yy});
+    }
+    double[][] out = new double[2][points.size()];
+    for (int i = 0; i < points.size(); i++) {
+      out[0][i] = points.get(i)[0];
+      out[1][i] = points.get(i)[1];
+    }
+    return out;
+  }
+
+  private static String save(FileSystem fs, StageOutput output, XYChart chart, String name, Doc doc) {
+    try (OutputStream os = fs.create(output.resolve(name), true)) {
+      BitmapEncoder.saveBitmap(chart, os, BitmapEncoder.BitmapFormat.PNG);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write chart " + name, e);
+    }
+    doc.image(name, chart.getTitle());
+    return name;
+  }
+
+  private static String save(FileSystem fs, StageOutput output, IntervalChart chart, String name, Doc doc) {
+    try (OutputStream os = fs.create(output.resolve(name), true)) {
+      chart.writePng(os);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write chart " + name, e);
+    }
+    doc.image(name, chart.title());
+    return name;
+  }
+
+  /** A small CSV file (one header line, no quoted commas: what charsight's stages write). */
+  static List<Map<String, String>> csv(FileSystem fs, Path p) {
+    List<Map<String, String>> rows = new ArrayList<>();
+    try (BufferedReader r = new BufferedReader(new InputStreamReader(fs.open(p), StandardCharsets.UTF_8))) {
+      String header = r.readLine();
+      if (header == null) return rows;
+      String[] keys = header.split(",");
+      for (String line; (line = r.readLine()) != null; ) {
+        if (line.isBlank()) continue;
+        String[] f = line.split(",", -1);
+        Map<String, String> row = new LinkedHashMap<>();
+        for (int i = 0; i < keys.length && i < f.length; i++) row.put(keys[i], f[i]);
+        rows.add(row);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("report: cannot read " + p, e);
+    }
+    return rows;
+  }
+
+  private static double num(String s) {
+    if (s == null || s.isEmpty()) return Double.NaN;
+    return Double.parseDouble(s);
+  }
+
+  private static String fmt(String f, double v) {
+    return String.format(Locale.ROOT, f, v);
+  }
+
+  private static String pct(double v) {
+    return Double.isNaN(v) ? "-" : fmt("%.1f", 100 * v);
+  }
+
+  private static String pp(double v) {
+    return Double.isNaN(v) ? "-" : fmt("%+.1f", 100 * v);
+  }
+
+  private static void write(FileSystem fs, Path p, String text) {
+    try (OutputStream os = fs.create(p, true)) {
+      os.write(text.getBytes(StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + p, e);
+    }
+  }
+}
