@@ -14,6 +14,7 @@ import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * A built network with what it needs to be used and reloaded: its {@link GptConfig} and the bytes
@@ -74,10 +75,30 @@ public final class LanguageModel {
     return graph.score() * batch.getFeatures().size(0) / Math.max(1, Batch.countedTokens(batch));
   }
 
-  /** Loss per counted token, without training. */
+  /**
+   * Cross-entropy per counted token (nats), without training, from the model's probabilities.
+   * Not from DL4J's score: that adds the weight-decay term, which divided by few counted tokens
+   * (a task answer) would swamp the loss, and would make a batch's loss depend on its size.
+   */
   public double loss(DataSet batch) {
-    double sum = graph.score(batch, false) * batch.getFeatures().size(0);
-    return sum / Math.max(1, Batch.countedTokens(batch));
+    INDArray probs = probabilities(batch.getFeatures());                       // [b*T, V]
+    INDArray labels = batch.getLabels();                                      // [b, 2, T]
+    long b = labels.size(0);
+    long t = labels.size(2);
+    float[] ids = labels.get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all()).dup('c')
+        .castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).data().asFloat();
+    float[] weights = labels.get(NDArrayIndex.all(), NDArrayIndex.point(1), NDArrayIndex.all()).dup('c')
+        .castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).data().asFloat();
+    double sum = 0;
+    double counted = 0;
+    for (int row = 0; row < b * t; row++) {
+      if (weights[row] == 0) continue;
+      // The softmax may round a tiny probability to 0; its loss is then that of the smallest float.
+      double p = Math.max(probs.getDouble(row, (long) ids[row]), Float.MIN_NORMAL);
+      sum -= weights[row] * Math.log(p);
+      counted += weights[row];
+    }
+    return sum / Math.max(1, counted);
   }
 
   /** Next-token probabilities [b*T, V], row b*T + t for position t of sequence b. */

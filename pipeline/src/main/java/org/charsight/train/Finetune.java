@@ -87,8 +87,12 @@ public final class Finetune {
     List<DataSet> lmVal = Pretrain.validationBatches(shards, o.valExamples());
     // An example longer than the context cannot be trained or scored whole; such examples are left out.
     String fits = "size(tokens) <= " + (ctx + 1);
+    // The same number of validation examples from every task, so that no task's loss hides another's.
+    long families = spark.read().parquet(examples).where("split = 'val_train_words'").select("task").distinct().count();
+    long perTask = Math.max(1, (o.valExamples() + families - 1) / Math.max(1, families));
     List<DataSet> taskVal = taskBatches(spark.read().parquet(examples).where("split = 'val_train_words' and " + fits)
-        .orderBy("task", "word", "phrasing").limit(o.valExamples()).collectAsList(), ctx);
+        .selectExpr("*", "row_number() over (partition by task order by word, phrasing, prompt) as pick")
+        .where("pick <= " + perTask).orderBy("task", "pick").collectAsList(), ctx);
 
     // Minibatch sources, as (hash key, window, weights) on the executors.
     JavaRDD<Tuple2<int[], float[]>> lm = spark.read().parquet(new Path(shards.dir(), "train").toString()).select("tokens")

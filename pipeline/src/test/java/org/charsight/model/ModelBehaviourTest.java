@@ -154,6 +154,37 @@ class ModelBehaviourTest {
     assertEquals(m.graph().params(), back.graph().params());
   }
 
+  /**
+   * The validation loss is the mean cross-entropy of the counted positions, whatever else is in
+   * the batch: an answer of two counted tokens scored alone or beside a full language-model window
+   * gives its own loss (DL4J's score would add weight decay divided by the counted tokens).
+   */
+  @Test
+  void lossIsMeanCrossEntropyOfCountedTokensIndependentOfBatchmates() {
+    LanguageModel m = model(Arch.CHAR);
+    java.util.Random rnd = new java.util.Random(5);
+    int[] answer = new int[T + 1];
+    int[] window = new int[T + 1];
+    for (int i = 0; i <= T; i++) {
+      answer[i] = 1 + rnd.nextInt(V - 1);
+      window[i] = 1 + rnd.nextInt(V - 1);
+    }
+    float[] answerWeights = new float[T];
+    answerWeights[T - 3] = 1;
+    answerWeights[T - 2] = 1;
+    float[] all = new float[T];
+    java.util.Arrays.fill(all, 1f);
+    DataSet alone = Batch.of(new int[][] {answer}, new float[][] {answerWeights}, T, DataType.FLOAT);
+    DataSet mixed = Batch.of(new int[][] {answer, window}, new float[][] {answerWeights, all}, T, DataType.FLOAT);
+    DataSet lm = Batch.of(new int[][] {window}, new float[][] {all}, T, DataType.FLOAT);
+
+    INDArray p = m.probabilities(alone.getFeatures());
+    double expected = -(Math.log(p.getDouble(T - 3, answer[T - 2])) + Math.log(p.getDouble(T - 2, answer[T - 1]))) / 2;
+    assertEquals(expected, m.loss(alone), 1e-5);
+    assertEquals((2 * m.loss(alone) + T * m.loss(lm)) / (2 + T), m.loss(mixed), 1e-5);
+    assertTrue(m.loss(alone) > 0 && m.loss(alone) < 2 * Math.log(V), "near log V for an untrained model: " + m.loss(alone));
+  }
+
   @Test
   void sameSeedGivesTheSameInitialisation() {
     assertEquals(model(Arch.CHAR).graph().params(), model(Arch.CHAR).graph().params());
