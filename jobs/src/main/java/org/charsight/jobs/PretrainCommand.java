@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
     description = {
         "Trains the model arms on prepare's shards with DL4J's Spark trainer.",
-        "Parameter averaging; every arm on identical minibatches. Writes <out>/<arm>/metrics.csv, checkpoint.zip,",
+        "Parameter averaging; every arm on identical minibatches. Writes <out>/<arm>/metrics.csv, checkpoint-<round>.zip,",
         "model.zip and <out>/manifest.json."})
 final class PretrainCommand extends JobCommand {
   @Option(names = "--shards", required = true, paramLabel = "<dir>", description = "a prepare output directory")

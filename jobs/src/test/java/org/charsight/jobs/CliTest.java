@@ -147,4 +147,22 @@ class CliTest {
     assertEquals(2, r.code());
     assertEquals("charsight: export: unknown --format 'gguf'; expected nanogpt", r.lastErrLine());
   }
+
+  @Test
+  void experimentChecksEveryStagesSettingsBeforeRunningAnything(@TempDir Path dir) throws Exception {
+    Path conf = Files.writeString(dir.resolve("bad.conf"),
+        "experiment { inputs = [\"" + dir + "\"], vocabularies = [bpe-300] }\nevaluate.bootstrap_resamples = 5\n");
+    Result r = run("experiment", "--conf", conf.toString(), "--out", dir.resolve("run").toString(), "--master", "local[1]");
+    assertEquals(2, r.code(), r.err());
+    assertEquals("charsight: evaluate.bootstrap_resamples: expected an integer >= 100, got 5", r.lastErrLine());
+    assertFalse(Files.exists(dir.resolve("run")), "nothing written");
+
+    Path vocab = Files.writeString(dir.resolve("vocab.conf"), "experiment.vocabularies = [bpe-300, unigram-8k]\n");
+    r = run("experiment", "--conf", vocab.toString(), "--out", dir.resolve("run").toString(), "--master", "local[1]");
+    assertEquals(2, r.code(), r.err());
+    assertEquals("charsight: experiment.vocabularies: expected bpe-<size>, gpt2 or bytes, got 'unigram-8k'", r.lastErrLine());
+    r = run("experiment", "--conf", vocab.toString(), "--force", "pretraining");
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.lastErrLine().startsWith("charsight: --force: expected one of [train-tokenizer, prepare"), r.err());
+  }
 }

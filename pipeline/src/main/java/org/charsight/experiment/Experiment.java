@@ -89,14 +89,6 @@ public final class Experiment {
     Configuration hadoop = spark.sparkContext().hadoopConfiguration();
     Path root = new Path(o.out());
     FileSystem fs = Manifest.withoutChecksums(fs(root, hadoop));
-    List<String> inputs = c.strings("experiment.inputs");
-    if (inputs.isEmpty()) {
-      if (!new java.io.File(o.defaultCorpus()).isDirectory()) {
-        throw new UserError("experiment.inputs is empty and the default corpus " + o.defaultCorpus()
-            + " is missing: run bin/charsight fetch-corpus, or set experiment.inputs to your corpus");
-      }
-      inputs = List.of(o.defaultCorpus());
-    }
     List<Vocabulary> vocabularies = new ArrayList<>();
     for (String v : c.strings("experiment.vocabularies")) vocabularies.add(Vocabulary.parse(v));
     if (vocabularies.isEmpty()) throw new UserError("experiment.vocabularies: expected at least one vocabulary");
@@ -112,13 +104,22 @@ public final class Experiment {
     if (seeds.isEmpty()) throw new UserError("experiment.seeds: expected at least one seed");
     if (new java.util.HashSet<>(seeds).size() != seeds.size()) throw new UserError("experiment.seeds: a seed is listed twice");
 
+    validate(c, vocabularies, arms, seeds);
+    List<String> inputs = c.strings("experiment.inputs");
+    if (inputs.isEmpty()) {
+      if (!new java.io.File(o.defaultCorpus()).isDirectory()) {
+        throw new UserError("experiment.inputs is empty and the default corpus " + o.defaultCorpus()
+            + " is missing: run bin/charsight fetch-corpus, or set experiment.inputs to your corpus");
+      }
+      inputs = List.of(o.defaultCorpus());
+    }
+
     Runner r = new Runner(spark, fs, root, o.force());
     r.total = 1; // the report
     for (Vocabulary v : vocabularies) r.total += (v.bpeSize() != null ? 1 : 0) + 3 + 2 * seeds.size();
     List<Report.Vocabulary> reported = new ArrayList<>();
     for (Vocabulary v : vocabularies) {
       List<String> vArms = v.arms(arms);
-      if (vArms.isEmpty()) throw new UserError("experiment.arms: no arm to train for vocabulary " + v.label());
       String tokenizer = v.fixedTokenizer();
       if (v.bpeSize() != null) {
         String out = r.path("tokenizers/" + v.label());
@@ -182,6 +183,27 @@ public final class Experiment {
     LOG.info("experiment: {} stage(s) run, {} reused, {} s; report: {}", r.ran, r.reused,
         String.format(java.util.Locale.ROOT, "%.0f", (System.nanoTime() - t0) / 1e9), new Path(report, "index.html"));
     return summary;
+  }
+
+  /**
+   * Reads every stage's settings before anything runs, so that a bad value in the evaluate
+   * section fails in a second, not after hours of pretraining. Paths are placeholders: only the
+   * conf is checked here; inputs are checked by each stage when it starts.
+   */
+  static void validate(CharsightConfig c, List<Vocabulary> vocabularies, List<String> arms, List<Long> seeds) {
+    String x = "unused";
+    for (Vocabulary v : vocabularies) {
+      if (v.bpeSize() != null) TrainTokenizer.Options.from(c.with("train_tokenizer.vocab_size", v.bpeSize()), List.of(x), x, false);
+      List<String> vArms = v.arms(arms);
+      if (vArms.isEmpty()) throw new UserError("experiment.arms: no arm to train for vocabulary " + v.label());
+      Pretrain.Options.from(c, x, x, false, false, vArms);
+    }
+    org.charsight.model.GptConfig.from(c.with("model.arch", arms.isEmpty() ? "baseline" : arms.get(0)), 512,
+        c.intAtLeast("prepare.context", 2));
+    c.openFraction("prepare.val_fraction");
+    Tasks.Options.from(c, x, x, false, null);
+    Finetune.Options.from(c, x, x, x, false);
+    Evaluate.Options.from(c, List.of(x), x, x, false);
   }
 
   private static List<String> concat(List<String> a, String b) {
@@ -288,14 +310,9 @@ public final class Experiment {
 
     private boolean hasCheckpoint(String out) {
       try {
-        for (var st : fs.listStatus(new Path(out))) {
-          if (st.isDirectory() && fs.exists(new Path(st.getPath(), "position.json"))) return true;
-        }
-        return false;
-      } catch (java.io.FileNotFoundException e) {
-        return false;
+        return fs.exists(new Path(out, Pretrain.POSITION));
       } catch (IOException e) {
-        throw new UncheckedIOException("cannot list " + out, e);
+        throw new UncheckedIOException("cannot read " + out, e);
       }
     }
 

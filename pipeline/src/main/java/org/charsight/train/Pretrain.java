@@ -106,27 +106,24 @@ public final class Pretrain {
     int ctx = shards.context();
 
     Map<Arch, LanguageModel> models = new LinkedHashMap<>();
-    int startRound = 0;
+    Position pos = o.resume() ? readPosition(fs, out) : null;
+    int startRound = pos == null ? 0 : pos.round();
     for (Arch arch : o.arms()) {
       GptConfig c = GptConfig.from(o.conf().with("model.arch", arch.confName), shards.vocabSize(), ctx);
       Path armDir = new Path(out, arch.confName);
       LanguageModel m;
-      Position pos = o.resume() ? readPosition(fs, armDir) : null;
       if (pos != null) {
-        m = loadCheckpoint(fs, armDir, shards);
+        m = loadCheckpoint(fs, armDir, shards, pos.round());
         if (!m.config().equals(c)) {
           throw new UserError(STAGE + ": the model conf differs from the checkpoint's in " + armDir + " (checkpoint: "
               + m.config() + "); resume with the conf the run started with");
         }
-        if (startRound != 0 && startRound != pos.round()) {
-          throw new UserError(STAGE + ": checkpoints of the arms disagree (" + pos.round() + " vs " + startRound
-              + " rounds); remove " + out + " or resume from a consistent run");
-        }
-        startRound = pos.round();
         LOG.info("{}: {} resumes after round {}", STAGE, arch.confName, pos.round());
       } else {
         m = LanguageModel.create(c, vocabBytes);
       }
+      // Rows logged after the checkpoint are trained again: drop them so that none appears twice.
+      trimMetrics(fs, new Path(armDir, "metrics.csv"), startRound);
       models.put(arch, m);
     }
 
@@ -168,7 +165,7 @@ public final class Pretrain {
         double valLoss = validationLoss(m, val);
         if (!Double.isFinite(train) || !Double.isFinite(valLoss)) {
           throw new UserError(STAGE + ": " + arch.confName + " loss became " + (Double.isFinite(train) ? valLoss : train)
-              + " at round " + (round + chunkRounds) + "; the last good checkpoint is kept in " + new Path(out, arch.confName)
+              + " at round " + (round + chunkRounds) + "; the last good checkpoint is kept in " + out
               + " (lower model.optim.learning_rate or raise model.optim.clip_norm)");
         }
         int done = round + chunkRounds;
@@ -182,10 +179,10 @@ public final class Pretrain {
             (to - from) * ctx / seconds, (System.nanoTime() - t0) / 1e9));
         LOG.info("{}: {} round {}/{}: train {} val {} ({} s)", STAGE, arch.confName, done, o.rounds(),
             String.format("%.4f", train), String.format("%.4f", valLoss), String.format("%.1f", seconds));
-        if (done % o.checkpointEvery() == 0 || done == o.rounds()) writeCheckpoint(fs, new Path(out, arch.confName), m, done);
         finished = done;
       }
       batches.unpersist(false);
+      if (finished % o.checkpointEvery() == 0 || finished == o.rounds()) writeCheckpoint(fs, out, models, finished);
     }
     if (order != null) order.release();
 
@@ -343,21 +340,63 @@ public final class Pretrain {
     }
   }
 
-  /** Model, updater and position, written to a temporary name and renamed: a crash leaves the last one whole. */
-  private static void writeCheckpoint(FileSystem fs, Path armDir, LanguageModel m, int round) {
-    writeModel(fs, new Path(armDir, "checkpoint.zip"), m);
+  /**
+   * Every arm's model and updater as {@code <arm>/checkpoint-<round>.zip}, then {@code position.json}
+   * naming that round: the position is the commit point, so a crash while some arms are written
+   * leaves the previous round's files, which the position still names, whole. Older files go last.
+   */
+  private static void writeCheckpoint(FileSystem fs, Path out, Map<Arch, LanguageModel> models, int round) {
+    for (Map.Entry<Arch, LanguageModel> e : models.entrySet()) {
+      writeModel(fs, new Path(new Path(out, e.getKey().confName), checkpointName(round)), e.getValue());
+    }
     try {
-      Path tmp = new Path(armDir, ".position.json.tmp");
+      Path tmp = new Path(out, ".position.json.tmp");
       try (OutputStream os = fs.create(tmp, true)) {
         os.write(Manifest.json().writeValueAsBytes(Map.of("round", round)));
       }
-      Path pos = new Path(armDir, "position.json");
+      Path pos = new Path(out, POSITION);
       fs.delete(pos, false);
-      fs.rename(tmp, pos);
+      if (!fs.rename(tmp, pos)) throw new IOException("rename " + tmp + " -> " + pos);
+      for (Arch a : models.keySet()) {
+        for (var st : fs.listStatus(new Path(out, a.confName), p -> p.getName().matches("checkpoint-\\d+\\.zip"))) {
+          if (!st.getPath().getName().equals(checkpointName(round))) fs.delete(st.getPath(), false);
+        }
+      }
     } catch (IOException e) {
-      throw new UncheckedIOException(STAGE + ": cannot write checkpoint position in " + armDir, e);
+      throw new UncheckedIOException(STAGE + ": cannot write checkpoint position in " + out, e);
     }
-    LOG.info("{}: checkpoint {} at round {}", STAGE, armDir.getName(), round);
+    LOG.info("{}: checkpoint of {} arm(s) at round {}", STAGE, models.size(), round);
+  }
+
+  /** Where the last complete checkpoint of all arms is recorded; --resume reads it. */
+  public static final String POSITION = "position.json";
+
+  static String checkpointName(int round) {
+    return "checkpoint-" + round + ".zip";
+  }
+
+  private static void trimMetrics(FileSystem fs, Path file, int round) {
+    try {
+      if (!fs.exists(file)) return;
+      List<String> keep = new ArrayList<>();
+      boolean dropped = false;
+      try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(fs.open(file), StandardCharsets.UTF_8))) {
+        for (String line; (line = r.readLine()) != null; ) {
+          boolean header = keep.isEmpty();
+          if (header || Integer.parseInt(line.substring(0, line.indexOf(','))) <= round) keep.add(line);
+          else dropped = true;
+        }
+      }
+      if (!dropped) return;
+      Path tmp = new Path(file.getParent(), "." + file.getName() + ".tmp");
+      try (OutputStream os = fs.create(tmp, true)) {
+        os.write((String.join("\n", keep) + "\n").getBytes(StandardCharsets.UTF_8));
+      }
+      fs.delete(file, false);
+      if (!fs.rename(tmp, file)) throw new IOException("rename " + tmp + " -> " + file);
+    } catch (IOException e) {
+      throw new UncheckedIOException(STAGE + ": cannot rewrite " + file, e);
+    }
   }
 
   static void writeModel(FileSystem fs, Path target, LanguageModel m) {
@@ -377,8 +416,8 @@ public final class Pretrain {
     }
   }
 
-  private static Position readPosition(FileSystem fs, Path armDir) {
-    Path pos = new Path(armDir, "position.json");
+  private static Position readPosition(FileSystem fs, Path out) {
+    Path pos = new Path(out, POSITION);
     try {
       if (!fs.exists(pos)) return null;
       try (InputStream in = fs.open(pos)) {
@@ -389,11 +428,16 @@ public final class Pretrain {
     }
   }
 
-  private static LanguageModel loadCheckpoint(FileSystem fs, Path armDir, ShardSet shards) {
+  private static LanguageModel loadCheckpoint(FileSystem fs, Path armDir, ShardSet shards, int round) {
     try {
+      Path file = new Path(armDir, checkpointName(round));
+      if (!fs.exists(file)) {
+        throw new UserError(STAGE + ": " + new Path(armDir.getParent(), POSITION) + " names round " + round + " but " + file
+            + " is missing (is this arm in the run being resumed?)");
+      }
       File local = Files.createTempFile("charsight-ckpt-", ".zip").toFile();
       try {
-        fs.copyToLocalFile(false, new Path(armDir, "checkpoint.zip"), new Path(local.toURI()), true);
+        fs.copyToLocalFile(false, file, new Path(local.toURI()), true);
         LanguageModel m = LanguageModel.load(local);
         if (m.config().vocab() != shards.vocabSize() || m.config().context() != shards.context()) {
           throw new UserError(STAGE + ": the checkpoint in " + armDir + " was trained on a vocabulary of "

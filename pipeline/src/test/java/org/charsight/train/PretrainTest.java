@@ -93,6 +93,43 @@ public class PretrainTest {
     for (int i = 0; i < ma.size(); i++) assertEquals(ma.get(i)[4], mb.get(i)[4], "val loss row " + i);
   }
 
+  /**
+   * A crash after one arm logged and checkpointed round 4 but before the other arm and the
+   * position were written: resuming goes back to round 2 for both arms, drops the logged rows
+   * after it, and still ends equal to an uninterrupted run.
+   */
+  @Test
+  void crashBetweenTheArmsCheckpointsResumesBothFromTheLastCompleteOne(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = shards(spark, dir);
+    String arms = "pretrain.arms=[baseline, char]";
+    pretrain(spark, shards, dir.resolve("straight"), false, "pretrain.rounds=4", arms);
+    pretrain(spark, shards, dir.resolve("crashed"), false, "pretrain.rounds=2", arms);
+    Path crashed = dir.resolve("crashed");
+    Files.delete(crashed.resolve("manifest.json")); // the run had not finished
+    Files.copy(crashed.resolve("baseline/checkpoint-2.zip"), crashed.resolve("baseline/checkpoint-4.zip"));
+    Files.writeString(crashed.resolve("baseline/metrics.csv"), "4,99,1,9.9,9.9,0.1,1.0,1.0\n",
+        java.nio.file.StandardOpenOption.APPEND);
+    Files.deleteIfExists(crashed.resolve("baseline/.metrics.csv.crc")); // edited behind Hadoop's back
+    assertEquals(2, new com.fasterxml.jackson.databind.ObjectMapper().readTree(crashed.resolve("position.json").toFile())
+        .path("round").asInt());
+
+    pretrain(spark, shards, crashed, true, "pretrain.rounds=4", arms);
+    for (String arm : new String[] {"baseline", "char"}) {
+      LanguageModel a = LanguageModel.load(dir.resolve("straight/" + arm + "/model.zip").toFile());
+      LanguageModel b = LanguageModel.load(crashed.resolve(arm + "/model.zip").toFile());
+      assertEquals(0.0, a.graph().params().sub(b.graph().params()).amaxNumber().doubleValue(), arm);
+      List<double[]> ma = metrics(dir.resolve("straight/" + arm + "/metrics.csv"));
+      List<double[]> mb = metrics(crashed.resolve(arm + "/metrics.csv"));
+      assertEquals(ma.size(), mb.size(), arm + ": no row twice");
+      for (int i = 0; i < ma.size(); i++) assertEquals(ma.get(i)[4], mb.get(i)[4], arm + " val loss row " + i);
+      try (var files = Files.list(crashed.resolve(arm))) {
+        assertEquals(List.of("checkpoint-4.zip"), files.map(f -> f.getFileName().toString())
+            .filter(n -> n.startsWith("checkpoint")).sorted().toList(), "older checkpoints removed");
+      }
+    }
+  }
+
   @Test
   void resumingFromOtherShardsIsRejected(@TempDir Path dir) throws IOException {
     SparkSession spark = SparkTestSession.get("local[2]");
