@@ -12,6 +12,8 @@ import org.apache.spark.sql.SparkSession;
  */
 public final class SparkSessions {
   private static final Pattern LOCAL_CLUSTER = Pattern.compile("local-cluster\\[\\s*(\\d+)\\s*,\\s*(\\d+)\\s*,\\s*(\\d+)\\s*]");
+  private static final Pattern STANDALONE = Pattern.compile("spark://([^:/,]+):(\\d+)");
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SparkSessions.class);
 
   static final String DL4J_TIME_SOURCE = "org.deeplearning4j.spark.time.TimeSource";
   static final String SYSTEM_CLOCK = "org.deeplearning4j.spark.time.SystemClockTimeSource";
@@ -43,6 +45,17 @@ public final class SparkSessions {
       b.config("spark.executor.extraClassPath", System.getProperty("java.class.path"));
       b.config("spark.executor.memory", lc.group(3) + "m");
     }
+    Matcher sa = STANDALONE.matcher(m);
+    if (sa.matches()) {
+      // An unreachable master would otherwise cost Spark's three 20-second registration attempts.
+      probe(m, sa.group(1), Integer.parseInt(sa.group(2)), conf.intAtLeast("cluster.connect_timeout_seconds", 1));
+      boolean loopback = sa.group(1).equals("127.0.0.1") || sa.group(1).equals("localhost");
+      if (loopback && !extra.containsKey("spark.executor.extraClassPath") && System.getProperty("spark.jars") == null) {
+        // A cluster on this machine (bin/cluster): its executors can read our jars where they are.
+        b.config("spark.executor.extraClassPath", System.getProperty("java.class.path"));
+        b.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1");
+      }
+    }
     String executorOpts = "";
     for (Map.Entry<String, Object> e : extra.entrySet()) {
       if (e.getKey().equals("spark.executor.extraJavaOptions")) executorOpts = String.valueOf(e.getValue());
@@ -54,6 +67,54 @@ public final class SparkSessions {
     b.config("spark.executor.extraJavaOptions", (executorOpts + " -D" + DL4J_TIME_SOURCE + "=" + SYSTEM_CLOCK).trim());
     SparkSession spark = b.getOrCreate();
     spark.sparkContext().addSparkListener(new SparkProgress(conf.longAtLeast("progress.interval_ms", 100)));
+    if (!m.startsWith("local[") && !m.equals("local")) {
+      int want = lc.matches() ? Integer.parseInt(lc.group(1)) : conf.intAtLeast("cluster.min_executors", 1);
+      awaitExecutors(spark, m, want, conf.intAtLeast("cluster.executor_wait_seconds", 1),
+          conf.longAtLeast("progress.interval_ms", 100));
+    }
     return spark;
+  }
+
+  /**
+   * Jobs size their work by the executors present (DL4J's workers, partitions), so they start only
+   * once enough have registered; a cluster without the cores or memory asked for fails with a
+   * message instead of waiting for ever.
+   */
+  static void awaitExecutors(SparkSession spark, String master, int want, int seconds, long progressMs) {
+    long start = System.nanoTime();
+    long lastLog = start;
+    while (true) {
+      int have = spark.sparkContext().getExecutorIds().size();
+      if (have >= want) return;
+      long now = System.nanoTime();
+      if (spark.sparkContext().isStopped()) {
+        throw new UserError("--master " + master + ": Spark stopped while waiting for executors (see the log above)");
+      }
+      if (now - start > seconds * 1_000_000_000L) {
+        spark.stop();
+        throw new UserError("--master " + master + ": only " + have + " of " + want + " executor(s) registered within "
+            + seconds + " s (cluster.min_executors, cluster.executor_wait_seconds); the cluster may lack the cores or"
+            + " memory asked for (spark.executor.cores, spark.executor.memory)");
+      }
+      if (now - lastLog > progressMs * 1_000_000L) {
+        LOG.info("waiting for executors: {} of {} registered ({} s)", have, want, (now - start) / 1_000_000_000L);
+        lastLog = now;
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for executors", e);
+      }
+    }
+  }
+
+  private static void probe(String master, String host, int port, int seconds) {
+    try (java.net.Socket s = new java.net.Socket()) {
+      s.connect(new java.net.InetSocketAddress(host, port), seconds * 1000);
+    } catch (java.io.IOException e) {
+      throw new UserError("--master " + master + ": cannot connect to " + host + ":" + port + " within " + seconds + " s ("
+          + e.getMessage() + "); is the master running? (bin/cluster status)");
+    }
   }
 }
