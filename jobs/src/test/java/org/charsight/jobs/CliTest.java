@@ -165,4 +165,34 @@ class CliTest {
     assertEquals(2, r.code(), r.err());
     assertTrue(r.lastErrLine().startsWith("charsight: --force: expected one of [train-tokenizer, prepare"), r.err());
   }
+
+  @Test
+  void anUnreachableMasterFailsInSecondsAndMissingExecutorsTimeOut(@TempDir Path dir) throws Exception {
+    int port;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      port = s.getLocalPort(); // closed again: nothing listens there
+    }
+    long t0 = System.nanoTime();
+    Result r = run("prepare", "--master", "spark://127.0.0.1:" + port, "--input", dir.toString(), "--out",
+        dir.resolve("out").toString());
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.lastErrLine().startsWith("charsight: --master spark://127.0.0.1:" + port + ": cannot connect to 127.0.0.1:"
+        + port + " within 5 s"), r.err());
+    assertTrue(System.nanoTime() - t0 < 15_000_000_000L, "fails in seconds, not after Spark's minute of retries");
+
+    // Spark's own refusal of the settings is one line too.
+    r = run("prepare", "--master", "local-cluster[1,1,512]", "--input", dir.toString(), "--out",
+        dir.resolve("out").toString(), "spark.conf.spark.executor.memory=2g");
+    assertEquals(2, r.code(), r.err());
+    assertEquals("charsight: --master local-cluster[1,1,512]: Spark cannot start: Asked to launch cluster with 512 MiB/worker"
+        + " but requested 2048 MiB/executor", r.lastErrLine());
+
+    // Executors that need more cores than the worker has never start: a message, not a hang.
+    r = run("prepare", "--master", "local-cluster[1,1,1024]", "--input", dir.toString(), "--out",
+        dir.resolve("out").toString(), "spark.conf.spark.executor.cores=2", "cluster.executor_wait_seconds=8");
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.lastErrLine().startsWith("charsight: --master local-cluster[1,1,1024]: only 0 of 1 executor(s) registered"
+        + " within 8 s"), r.err());
+    assertFalse(Files.exists(dir.resolve("out")));
+  }
 }

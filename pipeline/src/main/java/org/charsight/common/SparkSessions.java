@@ -65,7 +65,15 @@ public final class SparkSessions {
     // there is no internet here and clusters have synchronised clocks anyway.
     System.setProperty(DL4J_TIME_SOURCE, System.getProperty(DL4J_TIME_SOURCE, SYSTEM_CLOCK));
     b.config("spark.executor.extraJavaOptions", (executorOpts + " -D" + DL4J_TIME_SOURCE + "=" + SYSTEM_CLOCK).trim());
-    SparkSession spark = b.getOrCreate();
+    SparkSession spark;
+    try {
+      spark = b.getOrCreate();
+    } catch (RuntimeException e) {
+      throw e instanceof IllegalArgumentException ? startError(m, e) : e;
+    } catch (Exception e) { // SparkException, declared by Scala only
+      if (e instanceof org.apache.spark.SparkException) throw startError(m, e);
+      throw new IllegalStateException(e);
+    }
     spark.sparkContext().addSparkListener(new SparkProgress(conf.longAtLeast("progress.interval_ms", 100)));
     if (!m.startsWith("local[") && !m.equals("local")) {
       int want = lc.matches() ? Integer.parseInt(lc.group(1)) : conf.intAtLeast("cluster.min_executors", 1);
@@ -73,6 +81,11 @@ public final class SparkSessions {
           conf.longAtLeast("progress.interval_ms", 100));
     }
     return spark;
+  }
+
+  /** Spark's own refusals at start-up are about the master URL or spark.* settings. */
+  private static UserError startError(String master, Exception e) {
+    return new UserError("--master " + master + ": Spark cannot start: " + e.getMessage(), e);
   }
 
   /**
