@@ -43,6 +43,7 @@ public final class Evaluate {
   static final String STAGE = "evaluate";
   static final String RESULTS_HEADER = "arm,task,split,tokens_bucket,runs,n,correct,accuracy,ci_low,ci_high";
   static final String DIFFERENCES_HEADER = "arm,reference,task,split,tokens_bucket,runs,n,difference,ci_low,ci_high";
+  static final String BASELINES_HEADER = "task,split,n,most_frequent_answer,accuracy";
   /** The arm the others are compared with in differences.csv. */
   static final String REFERENCE_ARM = "baseline";
   static final StructType PREDICTIONS = new StructType()
@@ -121,7 +122,6 @@ public final class Evaluate {
       jsc.setJobDescription("greedy decoding");
       String predictions = output.resolve("predictions").toString();
       spark.createDataFrame(all, PREDICTIONS).write().parquet(predictions);
-      examples.unpersist();
 
       // Scores: small (one boolean per example), so they are summarised on the driver.
       // group (arm,task,split,bucket) -> run -> example -> correct
@@ -161,10 +161,34 @@ public final class Evaluate {
         row.put("ci_high", a.high());
         json.add(row);
       }
+      // What always giving a task's most frequent answer would score: the floor a model must beat
+      // (50% for yes/no, more for counts, where small numbers dominate).
+      StringBuilder baselines = new StringBuilder(BASELINES_HEADER).append('\n');
+      Map<String, long[]> totals = new TreeMap<>();
+      Map<String, String> majority = new TreeMap<>();
+      for (Row r : examples.groupBy("task", "split", "answer").count()
+          .orderBy(org.apache.spark.sql.functions.col("count").desc(), org.apache.spark.sql.functions.col("answer"))
+          .collectAsList()) {
+        String key = r.getString(0) + "," + r.getString(1);
+        long[] t = totals.computeIfAbsent(key, k -> new long[2]);
+        if (t[0] == 0 && t[1] == 0) {
+          t[1] = r.getLong(3);
+          majority.put(key, r.getString(2));
+        }
+        t[0] += r.getLong(3);
+      }
+      for (Map.Entry<String, long[]> e : totals.entrySet()) {
+        String answer = majority.get(e.getKey());
+        baselines.append(e.getKey()).append(String.format(java.util.Locale.ROOT, ",%d,%s,%.4f%n", e.getValue()[0],
+            answer.contains(",") || answer.contains("\"") ? "\"" + answer.replace("\"", "\"\"") + "\"" : answer,
+            (double) e.getValue()[1] / e.getValue()[0]));
+      }
+      examples.unpersist();
       String differences = differencesCsv(groups, o);
       write(output.fs(), output.resolve("results.csv"), csv.toString().getBytes(StandardCharsets.UTF_8));
       write(output.fs(), output.resolve("results_by_run.csv"), byRun.toString().getBytes(StandardCharsets.UTF_8));
       write(output.fs(), output.resolve("differences.csv"), differences.getBytes(StandardCharsets.UTF_8));
+      write(output.fs(), output.resolve("baselines.csv"), baselines.toString().getBytes(StandardCharsets.UTF_8));
       try {
         write(output.fs(), output.resolve("results.json"), Manifest.json().writeValueAsBytes(json));
       } catch (IOException e) {

@@ -104,7 +104,7 @@ public final class Experiment {
     if (seeds.isEmpty()) throw new UserError("experiment.seeds: expected at least one seed");
     if (new java.util.HashSet<>(seeds).size() != seeds.size()) throw new UserError("experiment.seeds: a seed is listed twice");
 
-    validate(c, vocabularies, arms, seeds);
+    validate(c, vocabularies, arms);
     List<String> inputs = c.strings("experiment.inputs");
     if (inputs.isEmpty()) {
       if (!new java.io.File(o.defaultCorpus()).isDirectory()) {
@@ -190,7 +190,7 @@ public final class Experiment {
    * section fails in a second, not after hours of pretraining. Paths are placeholders: only the
    * conf is checked here; inputs are checked by each stage when it starts.
    */
-  static void validate(CharsightConfig c, List<Vocabulary> vocabularies, List<String> arms, List<Long> seeds) {
+  static void validate(CharsightConfig c, List<Vocabulary> vocabularies, List<String> arms) {
     String x = "unused";
     for (Vocabulary v : vocabularies) {
       if (v.bpeSize() != null) TrainTokenizer.Options.from(c.with("train_tokenizer.vocab_size", v.bpeSize()), List.of(x), x, false);

@@ -171,8 +171,14 @@ public final class Report {
           }
           charts.add(save(fs, output, chart, "accuracy-" + v.label() + "-" + split + ".png", doc));
         }
+        // What always answering a task's most frequent answer scores: the floor to beat.
+        Path floorFile = new Path(v.evaluate(), "baselines.csv");
+        List<Map<String, String>> floors = exists(fs, floorFile) ? csv(fs, floorFile) : List.of();
         List<String> header = new ArrayList<>(List.of("task"));
-        for (String split : SPLITS) for (String arm : v.arms()) header.add(arm + ", " + SPLIT_NAMES.get(split));
+        for (String split : SPLITS) {
+          for (String arm : v.arms()) header.add(arm + ", " + SPLIT_NAMES.get(split));
+          if (!floors.isEmpty()) header.add("most frequent answer, " + SPLIT_NAMES.get(split));
+        }
         List<List<String>> rows = new ArrayList<>();
         for (String t : taskList) {
           List<String> row = new ArrayList<>(List.of(t));
@@ -184,10 +190,18 @@ public final class Report {
                       + "]")
                   .orElse("-"));
             }
+            if (!floors.isEmpty()) {
+              row.add(floors.stream().filter(f -> f.get("task").equals(t) && f.get("split").equals(split)).findFirst()
+                  .map(f -> pct(num(f.get("accuracy")))).orElse("-"));
+            }
           }
           rows.add(row);
         }
         doc.heading(3, "Vocabulary " + v.label() + ": accuracy % [95% interval]");
+        if (!floors.isEmpty()) {
+          doc.paragraph("'Most frequent answer' is what always giving the task's commonest answer in that split would "
+              + "score: the floor a model has to beat (about 50% for yes/no questions).");
+        }
         doc.table(header, rows);
         for (String arm : v.arms()) {
           results.stream().filter(r -> all.test(r) && r.get("arm").equals(arm) && r.get("split").equals("val_heldout"))
@@ -321,6 +335,14 @@ public final class Report {
       throw new UncheckedIOException("report: cannot read " + p, e);
     }
     return rows;
+  }
+
+  private static boolean exists(FileSystem fs, Path p) {
+    try {
+      return fs.exists(p);
+    } catch (IOException e) {
+      throw new UncheckedIOException("report: cannot read " + p, e);
+    }
   }
 
   private static double num(String s) {

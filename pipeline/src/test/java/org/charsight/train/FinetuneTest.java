@@ -87,6 +87,18 @@ class FinetuneTest {
           .orElseThrow(() -> new AssertionError("no difference for " + split + " in " + diffs));
       assertEquals(acc[1] - acc[0], Double.parseDouble(d.split(",")[7]), 2e-4, d);
     }
+    // The most-frequent-answer floor, checked against the answers that were asked.
+    List<String> floors = Files.readAllLines(dir.resolve("eval/baselines.csv"));
+    assertEquals("task,split,n,most_frequent_answer,accuracy", floors.get(0));
+    for (String split : new String[] {"val_train_words", "val_heldout", "val_nonce"}) {
+      String[] f = floors.stream().filter(l -> l.startsWith("reverse," + split + ",")).findFirst().orElseThrow().split(",");
+      var answers = spark.read().parquet(dir.resolve("eval/predictions").toString())
+          .where("arm = 'baseline' and run = 'seed-2' and task = 'reverse' and split = '" + split + "'")
+          .groupBy("answer").count().orderBy(org.apache.spark.sql.functions.col("count").desc()).collectAsList();
+      long n = answers.stream().mapToLong(r -> r.getLong(1)).sum();
+      assertEquals(n, Long.parseLong(f[2]), split);
+      assertEquals((double) answers.get(0).getLong(1) / n, Double.parseDouble(f[4]), 1e-4, split);
+    }
     long predictions = spark.read().parquet(dir.resolve("eval/predictions").toString()).count();
     long examples = spark.read().parquet(dir.resolve("tasks/examples").toString()).where("split <> 'train'")
         .groupBy("task", "split").count().collectAsList().stream().mapToLong(r -> Math.min(6, r.getLong(2))).sum();
