@@ -101,11 +101,12 @@ public final class Evaluate {
         jsc.hadoopConfiguration());
     SerializableHadoopConf conf = new SerializableHadoopConf(jsc.hadoopConfiguration());
     try (StageOutput output = StageOutput.begin(STAGE, o.out(), o.overwrite(), jsc.hadoopConfiguration())) {
-      // Evaluation rows, at most maxPerGroup per task and split (first by word, a fixed choice);
+      // Evaluation rows, at most maxPerGroup per task and split: a fixed choice spread over the words
+      // by a hash (the first rows by word would be a few words, several questions each);
       // "example" numbers them so that every arm and run is scored on the same, paired rows.
       var examples = spark.read().parquet(new Path(o.tasks(), "examples").toString()).where("split <> 'train'")
           .selectExpr("task", "split", "word", "word_tokens", "answer", "slice(tokens, 1, answer_start) as prompt_tokens",
-              "cast(row_number() over (partition by task, split order by word, phrasing, prompt) as int) as example")
+              "cast(row_number() over (partition by task, split order by xxhash64(word, prompt), word, phrasing, prompt) as int) as example")
           .where("example <= " + o.maxPerGroup())
           // The window above leaves spark.sql.shuffle.partitions (200) partitions, and every partition
           // loads the model: a few per core is enough.
