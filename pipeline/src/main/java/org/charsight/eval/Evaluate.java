@@ -144,8 +144,7 @@ public final class Evaluate {
         ExactMatchScorer.Accuracy a = ExactMatchScorer.accuracy(outcomes(e.getValue()), seed, o.resamples());
         csv.append(e.getKey()).append(',').append(accuracyCsv(a));
         for (Map.Entry<String, TreeMap<Integer, Boolean>> run : e.getValue().entrySet()) {
-          ExactMatchScorer.Accuracy one = ExactMatchScorer.accuracy(outcomes(Map.of(run.getKey(), run.getValue())), seed,
-              o.resamples());
+          ExactMatchScorer.Accuracy one = ExactMatchScorer.accuracy(outcomes(run.getValue()), seed, o.resamples());
           byRun.append(run.getKey()).append(',').append(e.getKey()).append(',').append(accuracyCsv(one));
         }
         String[] k = e.getKey().split(",");
@@ -243,13 +242,16 @@ public final class Evaluate {
 
   private static List<boolean[]> outcomes(Map<String, TreeMap<Integer, Boolean>> byRun) {
     List<boolean[]> out = new ArrayList<>();
-    for (TreeMap<Integer, Boolean> run : byRun.values()) {
-      boolean[] b = new boolean[run.size()];
-      int i = 0;
-      for (boolean v : run.values()) b[i++] = v;
-      out.add(b);
-    }
+    for (TreeMap<Integer, Boolean> run : byRun.values()) out.add(outcomes(run));
     return out;
+  }
+
+  /** One run's outcomes in example order. */
+  private static boolean[] outcomes(TreeMap<Integer, Boolean> run) {
+    boolean[] b = new boolean[run.size()];
+    int i = 0;
+    for (boolean v : run.values()) b[i++] = v;
+    return b;
   }
 
   private static String accuracyCsv(ExactMatchScorer.Accuracy a) {
@@ -273,8 +275,8 @@ public final class Evaluate {
         if (other == null || !other.keySet().equals(run.getValue().keySet())) {
           throw new IllegalStateException("arms were not scored on the same examples in " + run.getKey() + ", " + e.getKey());
         }
-        a.add(outcomes(Map.of(run.getKey(), run.getValue())).get(0));
-        b.add(outcomes(Map.of(run.getKey(), other)).get(0));
+        a.add(outcomes(run.getValue()));
+        b.add(outcomes(other));
       }
       ExactMatchScorer.Difference d = ExactMatchScorer.difference(a, b, o.seed() + 7919L * ++g, o.resamples());
       sb.append(k[0]).append(',').append(REFERENCE_ARM).append(',').append(k[1]).append(String.format(java.util.Locale.ROOT,

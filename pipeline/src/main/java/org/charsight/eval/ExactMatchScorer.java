@@ -40,24 +40,16 @@ public final class ExactMatchScorer {
   public static Accuracy accuracy(List<boolean[]> runs, long seed, int resamples) {
     int n = 0;
     int k = 0;
+    List<int[]> values = new ArrayList<>();
     for (boolean[] r : runs) {
+      int[] v = new int[r.length];
+      for (int i = 0; i < r.length; i++) v[i] = r[i] ? 1 : 0;
+      values.add(v);
       n += r.length;
-      for (boolean b : r) if (b) k++;
+      for (boolean x : r) if (x) k++;
     }
-    if (n == 0 || runs.stream().anyMatch(r -> r.length == 0)) {
-      return new Accuracy(runs.size(), n, k, Double.NaN, Double.NaN, Double.NaN);
-    }
-    double point = 0;
-    for (boolean[] r : runs) point += mean(r, null) / runs.size();
-    double[] stats = new double[resamples];
-    Random rnd = new Random(seed);
-    for (int s = 0; s < resamples; s++) {
-      double sum = 0;
-      for (int j = 0; j < runs.size(); j++) sum += mean(runs.get(rnd.nextInt(runs.size())), rnd);
-      stats[s] = sum / runs.size();
-    }
-    double[] ci = interval(stats);
-    return new Accuracy(runs.size(), n, k, point, ci[0], ci[1]);
+    double[] m = hierarchicalMean(values, seed, resamples);
+    return new Accuracy(runs.size(), n, k, m[0], m[1], m[2]);
   }
 
   /**
@@ -76,33 +68,34 @@ public final class ExactMatchScorer {
       diffs.add(d);
       n += d.length;
     }
-    if (n == 0 || diffs.stream().anyMatch(d -> d.length == 0)) {
-      return new Difference(a.size(), n, Double.NaN, Double.NaN, Double.NaN);
-    }
+    double[] m = hierarchicalMean(diffs, seed, resamples);
+    return new Difference(a.size(), n, m[0], m[1], m[2]);
+  }
+
+  /**
+   * {mean, 2.5% and 97.5% percentiles} of the mean over runs of each run's mean value; resamples
+   * runs, then values within each drawn run. NaN when a run (or everything) is empty.
+   */
+  private static double[] hierarchicalMean(List<int[]> runs, long seed, int resamples) {
+    if (runs.isEmpty() || runs.stream().anyMatch(r -> r.length == 0)) return new double[] {Double.NaN, Double.NaN, Double.NaN};
     double point = 0;
-    for (int[] d : diffs) point += meanDiff(d, null) / diffs.size();
+    for (int[] r : runs) point += mean(r, null) / runs.size();
     double[] stats = new double[resamples];
     Random rnd = new Random(seed);
     for (int s = 0; s < resamples; s++) {
       double sum = 0;
-      for (int j = 0; j < diffs.size(); j++) sum += meanDiff(diffs.get(rnd.nextInt(diffs.size())), rnd);
-      stats[s] = sum / diffs.size();
+      for (int j = 0; j < runs.size(); j++) sum += mean(runs.get(rnd.nextInt(runs.size())), rnd);
+      stats[s] = sum / runs.size();
     }
     double[] ci = interval(stats);
-    return new Difference(a.size(), n, point, ci[0], ci[1]);
+    return new double[] {point, ci[0], ci[1]};
   }
 
-  /** Mean of the outcomes, or of a bootstrap resample of them when {@code rnd} is given. */
-  private static double mean(boolean[] o, Random rnd) {
-    int c = 0;
-    for (int i = 0; i < o.length; i++) if (o[rnd == null ? i : rnd.nextInt(o.length)]) c++;
-    return (double) c / o.length;
-  }
-
-  private static double meanDiff(int[] d, Random rnd) {
+  /** Mean of the values, or of a bootstrap resample of them when {@code rnd} is given. */
+  private static double mean(int[] v, Random rnd) {
     long c = 0;
-    for (int i = 0; i < d.length; i++) c += d[rnd == null ? i : rnd.nextInt(d.length)];
-    return (double) c / d.length;
+    for (int i = 0; i < v.length; i++) c += v[rnd == null ? i : rnd.nextInt(v.length)];
+    return (double) c / v.length;
   }
 
   private static double[] interval(double[] stats) {

@@ -173,8 +173,7 @@ public final class Experiment {
     reportRequest.put("name", o.name());
     reportRequest.put("conf", o.confText());
     r.step("report", report, reportRequest, upstream, (overwrite, resume) -> Report.run(
-        new Report.Options(o.name(), o.confText(), reported, report, overwrite, c.longAtLeast("seed", Long.MIN_VALUE)),
-        hadoop));
+        new Report.Options(o.name(), o.confText(), reported, report, overwrite), hadoop));
     Map<String, Object> summary = new LinkedHashMap<>();
     summary.put("out", o.out());
     summary.put("stages_run", r.ran);

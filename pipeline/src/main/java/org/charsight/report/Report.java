@@ -54,8 +54,7 @@ public final class Report {
 
   public record Vocabulary(String label, String shards, String tasks, String evaluate, List<String> arms, List<Run> runs) {}
 
-  public record Options(String name, String confText, List<Vocabulary> vocabularies, String out, boolean overwrite,
-      long seed) {}
+  public record Options(String name, String confText, List<Vocabulary> vocabularies, String out, boolean overwrite) {}
 
   public static Map<String, Object> run(Options o, Configuration hadoop) {
     long t0 = System.nanoTime();
