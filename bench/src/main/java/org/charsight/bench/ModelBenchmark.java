@@ -3,51 +3,66 @@ package org.charsight.bench;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 import org.charsight.common.CharsightConfig;
 import org.charsight.model.Arch;
 import org.charsight.model.Batch;
 import org.charsight.model.GptConfig;
 import org.charsight.model.LanguageModel;
+import org.charsight.tokenize.Tokenizer;
+import org.charsight.tokenize.Tokenizers;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Training throughput and peak memory of one model configuration in this process: random tokens
- * (throughput does not depend on their values), 2 warm-up steps, then timed steps. Prints one
- * Markdown table row. Run once per configuration (bench/run model does) so peak RSS is per config.
+ * Training throughput and peak memory of one model configuration in this process, on real text:
+ * consecutive windows of a book tokenized with the given tokenizer (the char arm's cost depends on
+ * how many distinct tokens a batch holds, so random ids would misstate it), 2 warm-up steps, then
+ * timed steps, each on new windows. Prints one Markdown table row. Run once per configuration
+ * (bench/run model does) so peak RSS is per config.
  */
 public final class ModelBenchmark {
   public static void main(String[] args) throws Exception {
     Arch arch = Arch.parse("--arch", args.length > 0 ? args[0] : "baseline");
-    int vocab = args.length > 1 ? Integer.parseInt(args[1]) : 8192;
+    String tokenizer = args.length > 1 ? args[1] : "gpt2";
     int steps = args.length > 2 ? Integer.parseInt(args[2]) : 5;
+    Path text = Path.of(args.length > 3 ? args[3] : "data/corpus/moby-dick/moby-dick.txt");
     int context = 128;
     int batch = 16;
+    Tokenizer tok = Tokenizers.parse("tokenizer", tokenizer).open();
+    int vocab = tok.vocabSize();
     // conf/defaults.conf's model (d=128, 4 layers, 4 heads; char encoder as configured there).
     GptConfig c = GptConfig.from(CharsightConfig.load(null, List.of("model.arch=" + arch.confName)), vocab, context);
-    Random rnd = new Random(1);
     List<byte[]> bytes = new ArrayList<>();
-    for (int i = 0; i < vocab; i++) {
-      byte[] b = new byte[1 + rnd.nextInt(8)];
-      for (int j = 0; j < b.length; j++) b[j] = (byte) ('a' + rnd.nextInt(26));
-      bytes.add(b);
-    }
+    for (int i = 0; i < vocab; i++) bytes.add(tok.tokenBytes(i));
     LanguageModel m = LanguageModel.create(c, bytes);
-    int[][] w = new int[batch][context + 1];
-    for (int[] row : w) for (int i = 0; i < row.length; i++) row[i] = rnd.nextInt(vocab);
-    DataSet ds = Batch.of(w, context, DataType.FLOAT);
-    for (int i = 0; i < 2; i++) m.fit(ds);
+    int[] stream = tok.encode(Files.readString(text));
+    List<DataSet> batches = new ArrayList<>();
+    double distinct = 0;
+    for (int b = 0; b < steps + 2; b++) {
+      int[][] w = new int[batch][];
+      java.util.Set<Integer> seen = new java.util.HashSet<>();
+      for (int j = 0; j < batch; j++) {
+        int from = (b * batch + j) * (context + 1);
+        if (from + context + 1 > stream.length) throw new IllegalArgumentException(text + " is too short for " + steps + " steps");
+        w[j] = Arrays.copyOfRange(stream, from, from + context + 1);
+        for (int t = 0; t < context; t++) seen.add(w[j][t]);
+      }
+      distinct += seen.size() / (double) (steps + 2);
+      batches.add(Batch.of(w, context, DataType.FLOAT));
+    }
+    for (int i = 0; i < 2; i++) m.fit(batches.get(i));
     long t0 = System.nanoTime();
-    for (int i = 0; i < steps; i++) m.fit(ds);
+    for (int i = 0; i < steps; i++) m.fit(batches.get(2 + i));
     double perStep = (System.nanoTime() - t0) / 1e9 / steps;
     double tokensPerS = batch * context / perStep;
-    System.out.printf("| %s | %d | %,d | %.2f | %.0f | %.2f |%n", arch.confName, vocab, m.graph().numParams(), perStep,
-        tokensPerS, peakRssGb());
-    System.out.printf("d=%d layers=%d heads=%d T=%d batch=%d; char: %d bytes, byte embedding %d, LSTM %d%n", c.dModel(),
-        c.layers(), c.heads(), context, batch, c.maxTokenBytes(), c.byteEmbedding(), c.charHidden());
+    System.out.printf("| %s | %d | %,d | %.2f | %.0f | %.2f | %.0f of %d |%n", arch.confName, vocab, m.graph().numParams(),
+        perStep, tokensPerS, peakRssGb(), distinct, batch * context);
+    System.out.printf("d=%d layers=%d heads=%d T=%d batch=%d; char: %d bytes, byte embedding %d, LSTM %d; tokenizer %s, "
+        + "%.0f distinct tokens per batch of %d%n", c.dModel(), c.layers(), c.heads(), context, batch, c.maxTokenBytes(),
+        c.byteEmbedding(), c.charHidden(), tok.name(), distinct, batch * context);
     System.out.printf("backend: %s, threads %s%n", Nd4j.getExecutioner().getClass().getSimpleName(),
         System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
   }

@@ -12,17 +12,18 @@ import org.charsight.tokenize.TrainTokenizer;
 import org.charsight.train.Pretrain;
 
 /**
- * Spark pretraining throughput of one small model on local[1], local[2] and a two-JVM
- * local-cluster, and the share of time outside the workers' network.fit (parameter broadcast,
- * averaging, scheduling, minibatch building) at averaging frequencies 1, 5 and 20.
- * Shards: the default corpus with a 4,096-token BPE, context 64.
+ * Spark pretraining throughput of the default model (conf/defaults.conf: d=128, 4 layers, 4 heads,
+ * context 128, 16 windows per worker per minibatch; the model benchmark's configuration) on
+ * local[1], local[2] and a two-JVM local-cluster, and the share of time outside the workers'
+ * network.fit (parameter broadcast, averaging, scheduling, minibatch building) at averaging
+ * frequencies 1, 5 and 20. Shards: the default corpus with a 4,096-token BPE.
  */
 public final class PretrainBenchmark {
   public static void main(String[] args) throws Exception {
     Path corpus = Path.of(args.length > 0 ? args[0] : "data/corpus");
     Path work = Files.createTempDirectory("charsight-bench-pretrain-");
     CharsightConfig base = CharsightConfig.load(null, List.of("progress.interval_ms=600000",
-        "train_tokenizer.vocab_size=4096", "prepare.context=64", "prepare.val_fraction=0.02"));
+        "train_tokenizer.vocab_size=4096", "prepare.context=128", "prepare.val_fraction=0.02"));
     SparkSession prep = SparkSessions.start("bench-prep", "local[2]", base);
     TrainTokenizer.run(prep, TrainTokenizer.Options.from(base, List.of(corpus.toString()), work.resolve("tok").toString(),
         false), Map.of());
@@ -39,8 +40,8 @@ public final class PretrainBenchmark {
     for (String[] r : runs) {
       int freq = Integer.parseInt(r[1]);
       int rounds = Math.max(2, 40 / freq); // about the same number of minibatches per run
-      CharsightConfig c = CharsightConfig.load(null, List.of("progress.interval_ms=600000", "model.d_model=64",
-          "model.layers=2", "model.heads=4", "pretrain.arms=[baseline]", "pretrain.batch_per_worker=16",
+      CharsightConfig c = CharsightConfig.load(null, List.of("progress.interval_ms=600000",
+          "pretrain.arms=[baseline]", "pretrain.batch_per_worker=16",
           "pretrain.averaging_frequency=" + freq, "pretrain.rounds=" + rounds, "pretrain.val_every=" + rounds,
           "pretrain.checkpoint_every=" + rounds, "pretrain.val_windows=16", "pretrain.training_stats=true",
           "spark.conf.spark.executor.memory=2g"));

@@ -3,7 +3,6 @@ package org.charsight.experiment;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -14,6 +13,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
+import org.charsight.common.AtomicFiles;
 import org.charsight.common.CharsightConfig;
 import org.charsight.common.Manifest;
 import org.charsight.common.UserError;
@@ -338,14 +338,8 @@ public final class Experiment {
     }
 
     private void writeJson(Path p, JsonNode node) {
-      Path tmp = new Path(p.getParent(), "." + p.getName() + ".tmp");
       try {
-        fs.mkdirs(p.getParent());
-        try (OutputStream os = fs.create(tmp, true)) {
-          Manifest.json().writeValue(os, node);
-        }
-        if (fs.exists(p)) fs.delete(p, false);
-        if (!fs.rename(tmp, p)) throw new IOException("rename " + tmp + " -> " + p + " returned false");
+        AtomicFiles.write(fs, p, Manifest.json().writeValueAsBytes(node));
       } catch (IOException e) {
         throw new UncheckedIOException("cannot write " + p, e);
       }

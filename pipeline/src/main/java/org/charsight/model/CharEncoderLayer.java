@@ -16,13 +16,17 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * <p>Input is the token ids {@code [b, 1, T]}; the bytes come from a constant {@code [V, C]} table
  * (the char decomposition in vocab.parquet), right-aligned with PAD before short tokens. Pad steps
- * leave the LSTM state untouched (masked update), so the final state is the state at the token's
- * true length and padding is ignored exactly. Special tokens have no bytes: all pad, zero state.
+ * keep the LSTM state at exactly zero (closed input gate), so the final state is the state after the
+ * token's own bytes and padding is ignored exactly. Special tokens have no bytes: all pad, zero state.
+ *
+ * <p>The LSTM runs once per distinct token id of the batch (ND4J's unique), and a selection
+ * matmul copies the results to the positions: in text a batch repeats its tokens, so this is about
+ * a third of the work of running it per position (bench/README.md).
  *
  * <p>DL4J-specific choices (see the notes on M2.1): the LSTM is unrolled over C steps with plain
  * ops (the fused lstmLayer op leaks native memory every step); bytes are embedded as
- * one-hot(257) x E because gather's backprop on a parameter fails; the input gets an exact-zero
- * gradient path because DL4J always asks for one.
+ * one-hot(257) x E and positions are selected by a 0/1 matmul because gather's backprop fails;
+ * the input gets an exact-zero gradient path because DL4J always asks for one.
  */
 public class CharEncoderLayer extends SameDiffLayerFix {
   public static final int PAD = 256;
@@ -82,40 +86,61 @@ public class CharEncoderLayer extends SameDiffLayerFix {
     int c = maxBytes;
     long h = hidden;
     SDVariable ids = sd.reshape(tokens, -1).castTo(DataType.INT);                          // [N = b*T]
-    SDVariable bytes = sd.gather(sd.constant("byteTable", Nd4j.createFromArray(table)), ids, 0); // [N, C]
-    SDVariable oneHot = sd.oneHot(sd.reshape(bytes, -1), PAD + 1, -1, 1.0, 0.0, tokens.dataType()); // [N*C, 257]
-    SDVariable real = sd.reshape(oneHot.get(SDIndex.all(), SDIndex.point(PAD)).rsub(1.0), -1, c); // [N, C] 1 = byte
-    SDVariable x = sd.reshape(sd.mmul(oneHot, p.get("byteEmbedding")), -1, c, byteEmbedding);   // [N, C, e]
+    // Once per distinct token of the batch, not per position: in text a batch repeats its tokens
+    // (about 3 positions per distinct token at 2,048 positions), and the LSTM is the arm's cost.
+    SDVariable[] unique = new org.nd4j.linalg.api.ops.impl.transforms.custom.Unique(sd, ids).outputVariables();
+    SDVariable distinct = unique[0];                                                        // [U]
+    SDVariable position = unique[1];                                                        // [N] -> row of distinct
+    SDVariable bytes = sd.gather(sd.constant("byteTable", Nd4j.createFromArray(table)), distinct, 0); // [U, C]
+    SDVariable oneHot = sd.oneHot(sd.reshape(bytes, -1), PAD + 1, -1, 1.0, 0.0, tokens.dataType()); // [U*C, 257]
+    // The input side of every gate, for all C steps in one matmul; the loop keeps only what must be
+    // sequential.
+    SDVariable xGates = SdOps.dense(sd, sd.mmul(oneHot, p.get("byteEmbedding")), p.get("lstmInput"), p.get("lstmBias"));
+    // Pad steps close the input gate. Bytes are right-aligned, so pads come first, while state and
+    // cell are still zero: with no input they stay exactly zero (f * 0 + 0 * g, o * tanh(0)) and
+    // the token's first real byte starts from the zero state, as if the pads were not there. No
+    // per-step masking needed. -1e4 saturates the sigmoid to exactly 0 in float and double, and
+    // its gradient with it.
+    SDVariable padRows = oneHot.get(SDIndex.all(), SDIndex.interval(PAD, PAD + 1));          // [U*C, 1]
+    xGates = sd.reshape(xGates.add(padRows.mul(sd.constant("closeInputGate", closeInputGate(h, tokens.dataType())))),
+        -1, c, 4 * h);                                                                        // [U, C, 4h]
 
+    // unstack and split (not strided slices): their backward passes are one stack / concat, where a
+    // slice's would fill a zero array of the whole input per step.
+    SDVariable[] steps = sd.unstack(xGates, 1, c);                                           // C x [U, 4h]
     SDVariable state = null;
     SDVariable cell = null;
     for (int t = 0; t < c; t++) {
-      SDVariable xt = x.get(SDIndex.all(), SDIndex.point(t), SDIndex.all());            // [N, e]
-      SDVariable m = sd.reshape(real.get(SDIndex.all(), SDIndex.point(t)), -1, 1);       // [N, 1]
-      SDVariable gates = SdOps.dense(sd, xt, p.get("lstmInput"), p.get("lstmBias"));   // [N, 4h]
-      if (state != null) gates = gates.add(sd.mmul(state, p.get("lstmRecurrent")));
-      SDVariable in = sd.nn.sigmoid(gates.get(SDIndex.all(), SDIndex.interval(0L, h)));
-      SDVariable candidate = sd.math.tanh(gates.get(SDIndex.all(), SDIndex.interval(2 * h, 3 * h)));
-      SDVariable out = sd.nn.sigmoid(gates.get(SDIndex.all(), SDIndex.interval(3 * h, 4 * h)));
-      boolean last = t == c - 1;
-      if (cell == null) {
-        // Zero initial state: no forget gate at t = 0. (SameDiff must not see unused variables: it
-        // would take one for the loss, so nothing is computed that the output does not need.)
-        SDVariable newCell = in.mul(candidate);
-        state = out.mul(sd.math.tanh(newCell)).mul(m);
-        if (!last) cell = newCell.mul(m);
+      SDVariable out;
+      if (state == null) {
+        // Zero initial state: no recurrent term and no forget gate at t = 0. Only what the output
+        // needs is computed: SameDiff would take an unused variable for the loss.
+        SDVariable gates = steps[t];                                                           // i, f, g, o
+        SDVariable in = sd.nn.sigmoid(gates.get(SDIndex.all(), SDIndex.interval(0L, h)));
+        SDVariable candidate = sd.math.tanh(gates.get(SDIndex.all(), SDIndex.interval(2 * h, 3 * h)));
+        out = sd.nn.sigmoid(gates.get(SDIndex.all(), SDIndex.interval(3 * h, 4 * h)));
+        cell = in.mul(candidate);
       } else {
-        SDVariable forget = sd.nn.sigmoid(gates.get(SDIndex.all(), SDIndex.interval(h, 2 * h)));
-        SDVariable newCell = forget.mul(cell).add(in.mul(candidate));
-        SDVariable keep = m.rsub(1.0);
-        // A pad step carries state and cell through unchanged.
-        state = out.mul(sd.math.tanh(newCell)).mul(m).add(state.mul(keep));
-        if (!last) cell = newCell.mul(m).add(cell.mul(keep));
+        SDVariable[] g = sd.split(steps[t].add(sd.mmul(state, p.get("lstmRecurrent"))), 4, 1);  // i, f, g, o
+        cell = sd.nn.sigmoid(g[1]).mul(cell).add(sd.nn.sigmoid(g[0]).mul(sd.math.tanh(g[2])));
+        out = sd.nn.sigmoid(g[3]);
       }
+      state = out.mul(sd.math.tanh(cell));
     }
-    SDVariable proj = SdOps.dense(sd, state, p.get("proj"), p.get("projBias"));         // [N, d]
+    // Back to positions by a [N, U] selection matrix: gather here fails the gradient check on M2.1
+    // (repeated rows).
+    SDVariable rows = sd.range(sd.constant(0), sd.sizeAt(distinct, 0), sd.constant(1), DataType.INT); // [U]
+    SDVariable select = sd.eq(sd.reshape(position, -1, 1), sd.reshape(rows, 1, -1)).castTo(tokens.dataType()); // [N, U]
+    SDVariable proj = sd.mmul(select, SdOps.dense(sd, state, p.get("proj"), p.get("projBias")));   // [N, d]
     SDVariable result = SdOps.ncw(sd, proj, seqLen, d);                                  // [b, d, T]
     // Named explicitly: DL4J feeds the incoming gradient as "<output name>-grad".
     return sd.math.add("charEmbedding", result, tokens.sum().mul(0.0));
+  }
+
+  /** [1, 4h]: -1e4 on the input gate, 0 elsewhere. */
+  private static INDArray closeInputGate(long h, DataType type) {
+    INDArray row = Nd4j.zeros(type, 1, 4 * h);
+    row.get(org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.interval(0, h)).assign(-1e4);
+    return row;
   }
 }

@@ -17,6 +17,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
+import org.charsight.common.AtomicFiles;
 import org.charsight.common.CharsightConfig;
 import org.charsight.common.Manifest;
 import org.charsight.common.UserError;
@@ -328,13 +329,10 @@ public final class Pretrain {
       try (InputStream in = fs.open(file)) {
         old = in.readAllBytes();
       }
-      Path tmp = new Path(file.getParent(), "." + file.getName() + ".tmp");
-      try (OutputStream os = fs.create(tmp, true)) {
-        os.write(old);
-        os.write((row + "\n").getBytes(StandardCharsets.UTF_8));
-      }
-      fs.delete(file, false);
-      fs.rename(tmp, file);
+      byte[] add = (row + "\n").getBytes(StandardCharsets.UTF_8);
+      byte[] all = java.util.Arrays.copyOf(old, old.length + add.length);
+      System.arraycopy(add, 0, all, old.length, add.length);
+      AtomicFiles.write(fs, file, all);
     } catch (IOException e) {
       throw new UncheckedIOException(STAGE + ": cannot write " + file, e);
     }
@@ -350,13 +348,7 @@ public final class Pretrain {
       writeModel(fs, new Path(new Path(out, e.getKey().confName), checkpointName(round)), e.getValue());
     }
     try {
-      Path tmp = new Path(out, ".position.json.tmp");
-      try (OutputStream os = fs.create(tmp, true)) {
-        os.write(Manifest.json().writeValueAsBytes(Map.of("round", round)));
-      }
-      Path pos = new Path(out, POSITION);
-      fs.delete(pos, false);
-      if (!fs.rename(tmp, pos)) throw new IOException("rename " + tmp + " -> " + pos);
+      AtomicFiles.write(fs, new Path(out, POSITION), Manifest.json().writeValueAsBytes(Map.of("round", round)));
       for (Arch a : models.keySet()) {
         for (var st : fs.listStatus(new Path(out, a.confName), p -> p.getName().matches("checkpoint-\\d+\\.zip"))) {
           if (!st.getPath().getName().equals(checkpointName(round))) fs.delete(st.getPath(), false);
@@ -388,12 +380,7 @@ public final class Pretrain {
         }
       }
       if (!dropped) return;
-      Path tmp = new Path(file.getParent(), "." + file.getName() + ".tmp");
-      try (OutputStream os = fs.create(tmp, true)) {
-        os.write((String.join("\n", keep) + "\n").getBytes(StandardCharsets.UTF_8));
-      }
-      fs.delete(file, false);
-      if (!fs.rename(tmp, file)) throw new IOException("rename " + tmp + " -> " + file);
+      AtomicFiles.write(fs, file, (String.join("\n", keep) + "\n").getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new UncheckedIOException(STAGE + ": cannot rewrite " + file, e);
     }
