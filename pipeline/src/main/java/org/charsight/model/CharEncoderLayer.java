@@ -89,8 +89,8 @@ public class CharEncoderLayer extends SameDiffLayerFix {
     // Once per distinct token of the batch, not per position: in text a batch repeats its tokens
     // (about 3 positions per distinct token at 2,048 positions), and the LSTM is the arm's cost.
     SDVariable[] unique = new org.nd4j.linalg.api.ops.impl.transforms.custom.Unique(sd, ids).outputVariables();
-    SDVariable distinct = unique[0];                                                        // [U]
-    SDVariable position = unique[1];                                                        // [N] -> row of distinct
+    SDVariable distinct = unique[0];                                                        // [U] ids
+    SDVariable position = unique[1];                                                        // [N] -> 0..U-1
     SDVariable bytes = sd.gather(sd.constant("byteTable", Nd4j.createFromArray(table)), distinct, 0); // [U, C]
     SDVariable oneHot = sd.oneHot(sd.reshape(bytes, -1), PAD + 1, -1, 1.0, 0.0, tokens.dataType()); // [U*C, 257]
     // The input side of every gate, for all C steps in one matmul; the loop keeps only what must be
@@ -129,8 +129,11 @@ public class CharEncoderLayer extends SameDiffLayerFix {
     }
     // Back to positions by a [N, U] selection matrix: gather here fails the gradient check on M2.1
     // (repeated rows).
-    SDVariable rows = sd.range(sd.constant(0), sd.sizeAt(distinct, 0), sd.constant(1), DataType.INT); // [U]
-    SDVariable select = sd.eq(sd.reshape(position, -1, 1), sd.reshape(rows, 1, -1)).castTo(tokens.dataType()); // [N, U]
+    // (Row numbers as a cumulative sum of ones: sizeAt, range and onesLike log a warning each time
+    // the graph is built.)
+    DataType type = tokens.dataType();
+    SDVariable rows = sd.cumsum(distinct.castTo(type).mul(0.0).add(1.0), false, false, 0).sub(1.0); // [U] 0..U-1
+    SDVariable select = sd.eq(sd.reshape(position.castTo(type), -1, 1), sd.reshape(rows, 1, -1)).castTo(type); // [N, U]
     SDVariable proj = sd.mmul(select, SdOps.dense(sd, state, p.get("proj"), p.get("projBias")));   // [N, d]
     SDVariable result = SdOps.ncw(sd, proj, seqLen, d);                                  // [b, d, T]
     // Named explicitly: DL4J feeds the incoming gradient as "<output name>-grad".
