@@ -39,7 +39,7 @@ public final class PretrainBenchmark {
     System.out.println("|---|---|---|---|---|");
     for (String[] r : runs) {
       int freq = Integer.parseInt(r[1]);
-      int rounds = Math.max(2, 40 / freq); // about the same number of minibatches per run
+      int rounds = Math.max(4, 80 / freq); // about the same number of minibatches per run
       CharsightConfig c = CharsightConfig.load(null, List.of("progress.interval_ms=600000",
           "pretrain.arms=[baseline]", "pretrain.batch_per_worker=16",
           "pretrain.averaging_frequency=" + freq, "pretrain.rounds=" + rounds, "pretrain.val_every=" + rounds,
