@@ -13,7 +13,7 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class Batch {
   private Batch() {}
 
-  /** features [b, 1, T] token ids; labels [b, 2, T] (next id, weight). */
+  /** features [b, 1, T] token ids; labels [b, 2, T] (next id, weight 0 or 1). */
   public static DataSet of(int[][] windows, float[][] weights, int seqLen, DataType type) {
     int b = windows.length;
     float[] f = new float[b * seqLen];
@@ -24,8 +24,14 @@ public final class Batch {
       for (int t = 0; t < seqLen; t++) {
         f[i * seqLen + t] = t < w.length ? w[t] : 0;
         if (t < n) {
+          float weight = weights == null ? 1f : weights[i][t];
+          // The output layer scales a position's logits by its weight (SparseSoftmaxLoss): only 0
+          // and 1 mean "ignored" and "counted"; anything else would silently change the softmax.
+          if (weight != 0f && weight != 1f) {
+            throw new IllegalArgumentException("label weight must be 0 or 1, got " + weight + " at window " + i + " position " + t);
+          }
           l[(i * 2) * seqLen + t] = w[t + 1];
-          l[(i * 2 + 1) * seqLen + t] = weights == null ? 1f : weights[i][t];
+          l[(i * 2 + 1) * seqLen + t] = weight;
         }
       }
     }

@@ -3,6 +3,7 @@ package org.charsight.model;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
@@ -188,5 +189,13 @@ class ModelBehaviourTest {
   @Test
   void sameSeedGivesTheSameInitialisation() {
     assertEquals(model(Arch.CHAR).graph().params(), model(Arch.CHAR).graph().params());
+  }
+
+  @Test
+  void labelWeightsOtherThanZeroOrOneAreRefused() {
+    int[][] w = {{1, 2, 3, 4}};
+    assertEquals(2.0, Batch.countedTokens(Batch.of(w, new float[][] {{0, 1, 1}}, 3, DataType.FLOAT)), 0);
+    var e = assertThrows(IllegalArgumentException.class, () -> Batch.of(w, new float[][] {{0, 0.5f, 1}}, 3, DataType.FLOAT));
+    assertTrue(e.getMessage().contains("0.5"), e.getMessage());
   }
 }
