@@ -16,6 +16,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -43,7 +44,7 @@ public final class Evaluate {
   static final String STAGE = "evaluate";
   static final String RESULTS_HEADER = "arm,task,split,tokens_bucket,runs,n,correct,accuracy,ci_low,ci_high";
   static final String DIFFERENCES_HEADER = "arm,reference,task,split,tokens_bucket,runs,n,difference,ci_low,ci_high";
-  static final String BASELINES_HEADER = "task,split,n,most_frequent_answer,accuracy";
+  static final String BASELINES_HEADER = "task,split,n,most_frequent_answer,accuracy,letters_only_accuracy";
   /** The arm the others are compared with in differences.csv. */
   static final String REFERENCE_ARM = "baseline";
   static final StructType PREDICTIONS = new StructType()
@@ -177,11 +178,14 @@ public final class Evaluate {
         }
         t[0] += r.getLong(3);
       }
+      Map<String, Double> lettersOnly = lettersOnlyFloor(spark, new Path(o.tasks(), "examples").toString(), o.maxPerGroup());
       for (Map.Entry<String, long[]> e : totals.entrySet()) {
         String answer = majority.get(e.getKey());
-        baselines.append(e.getKey()).append(String.format(java.util.Locale.ROOT, ",%d,%s,%.4f%n", e.getValue()[0],
+        Double letters = lettersOnly.get(e.getKey());
+        baselines.append(e.getKey()).append(String.format(java.util.Locale.ROOT, ",%d,%s,%.4f,%s%n", e.getValue()[0],
             answer.contains(",") || answer.contains("\"") ? "\"" + answer.replace("\"", "\"\"") + "\"" : answer,
-            (double) e.getValue()[1] / e.getValue()[0]));
+            (double) e.getValue()[1] / e.getValue()[0],
+            letters == null ? "" : String.format(java.util.Locale.ROOT, "%.4f", letters)));
       }
       examples.unpersist();
       String differences = differencesCsv(groups, o);
@@ -260,6 +264,38 @@ public final class Evaluate {
   }
 
   /** Each arm minus the reference arm on the same examples of the same runs (paired bootstrap). */
+  /**
+   * Per "task,split": the accuracy of answering each evaluated question from the letters it names
+   * alone (the commonest training answer for that task and letters; the task's commonest training
+   * answer for letters training never asked). A model that learned letter statistics rather than
+   * spelling reaches this floor, e.g. "does it contain q?" -> no. Empty for tasks made before the
+   * letters column existed.
+   */
+  static Map<String, Double> lettersOnlyFloor(SparkSession spark, String examples, int maxPerGroup) {
+    Dataset<Row> all = spark.read().parquet(examples);
+    if (!Arrays.asList(all.columns()).contains("letters")) return Map.of();
+    Dataset<Row> train = all.where("split = 'train'");
+    Dataset<Row> byLetters = train.groupBy("task", "letters", "answer").count()
+        .selectExpr("task as l_task", "letters as l_letters", "answer as guess",
+            "row_number() over (partition by task, letters order by count desc, answer) as r")
+        .where("r = 1").drop("r");
+    Dataset<Row> byTask = train.groupBy("task", "answer").count()
+        .selectExpr("task as t_task", "answer as task_guess", "row_number() over (partition by task order by count desc, answer) as r")
+        .where("r = 1").drop("r");
+    Dataset<Row> asked = all.where("split <> 'train'")
+        .selectExpr("task", "split", "letters", "answer",
+            "row_number() over (partition by task, split order by xxhash64(word, prompt), word, phrasing, prompt) as example")
+        .where("example <= " + maxPerGroup);
+    Map<String, Double> out = new TreeMap<>();
+    for (Row r : asked.join(byLetters, org.apache.spark.sql.functions.expr("task = l_task and letters = l_letters"), "left")
+        .join(byTask, org.apache.spark.sql.functions.expr("task = t_task"), "left")
+        .selectExpr("task", "split", "cast(coalesce(answer = coalesce(guess, task_guess), false) as double) as ok")
+        .groupBy("task", "split").avg("ok").collectAsList()) {
+      out.put(r.getString(0) + "," + r.getString(1), r.getDouble(2));
+    }
+    return out;
+  }
+
   private static String differencesCsv(Map<String, Map<String, TreeMap<Integer, Boolean>>> groups, Options o) {
     StringBuilder sb = new StringBuilder(DIFFERENCES_HEADER).append('\n');
     int g = 0;

@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.HashMap;
 import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Row;
@@ -64,7 +66,23 @@ class TasksTest {
       assertEquals("Question: " + r.getAs("prompt") + "\nAnswer:", tok.decode(Arrays.copyOfRange(t, 0, start)));
       assertEquals(" " + r.getAs("answer"), tok.decode(Arrays.copyOfRange(t, start, t.length - 1)));
       assertEquals(tok.endOfText(), t[t.length - 1]);
+      // letters = the quoted single letters of the question, in order (x, then y)
+      StringBuilder quoted = new StringBuilder();
+      var m = java.util.regex.Pattern.compile("\"([a-z])\"").matcher((String) r.getAs("prompt"));
+      while (m.find()) quoted.append(m.group(1));
+      String letters = r.getAs("letters");
+      assertEquals(letters.length(), quoted.length(), r.toString());
+      for (char ch : letters.toCharArray()) assertTrue(quoted.indexOf(String.valueOf(ch)) >= 0, r.toString());
     }
+    // contains_char: "yes" and "no" equally often for every letter in every split, so that the
+    // letter alone does not tell the answer.
+    Map<String, int[]> answers = new HashMap<>();
+    for (Row r : rows) {
+      if (!"contains_char".equals(r.getAs("task"))) continue;
+      answers.computeIfAbsent(r.getAs("split") + " " + r.getAs("letters"), k -> new int[2])["yes".equals(r.getAs("answer")) ? 0 : 1]++;
+    }
+    assertFalse(answers.isEmpty());
+    answers.forEach((k, v) -> assertEquals(v[0], v[1], "yes/no for " + k));
     assertFalse(trainWords.isEmpty() || heldOut.isEmpty() || nonce.isEmpty());
     for (String w : heldOut) assertFalse(trainWords.contains(w), "held-out word in training rows: " + w);
     Set<String> corpusWords = new HashSet<>(trainWords);
@@ -79,6 +97,7 @@ class TasksTest {
         assertTrue(m.at("/counts/" + t.confName + "/" + split).asLong() > 0, t.confName + " " + split);
       }
     }
+    assertTrue(m.at("/contains_char_dropped_to_balance_letters").asLong() > 0, "contains_char drawn per word is unbalanced");
     assertTrue(m.at("/tokens_per_word/val_nonce").asDouble() > m.at("/tokens_per_word/val_train_words").asDouble(),
         "nonce strings break into more tokens than frequent words");
   }
