@@ -263,7 +263,6 @@ public final class Evaluate {
         a.low(), a.high());
   }
 
-  /** Each arm minus the reference arm on the same examples of the same runs (paired bootstrap). */
   /**
    * Per "task,split": the accuracy of answering each evaluated question from the letters it names
    * alone (the commonest training answer for that task and letters; the task's commonest training
@@ -296,6 +295,7 @@ public final class Evaluate {
     return out;
   }
 
+  /** Each arm minus the reference arm on the same examples of the same runs (paired bootstrap). */
   private static String differencesCsv(Map<String, Map<String, TreeMap<Integer, Boolean>>> groups, Options o) {
     StringBuilder sb = new StringBuilder(DIFFERENCES_HEADER).append('\n');
     int g = 0;

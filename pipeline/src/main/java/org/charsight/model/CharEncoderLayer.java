@@ -87,7 +87,7 @@ public class CharEncoderLayer extends SameDiffLayerFix {
     long h = hidden;
     SDVariable ids = sd.reshape(tokens, -1).castTo(DataType.INT);                          // [N = b*T]
     // Once per distinct token of the batch, not per position: in text a batch repeats its tokens
-    // (about 3 positions per distinct token at 2,048 positions), and the LSTM is the arm's cost.
+    // (2,048 positions hold about 780 distinct ones), and the LSTM is the arm's cost.
     SDVariable[] unique = new org.nd4j.linalg.api.ops.impl.transforms.custom.Unique(sd, ids).outputVariables();
     SDVariable distinct = unique[0];                                                        // [U] ids
     SDVariable position = unique[1];                                                        // [N] -> 0..U-1
@@ -128,9 +128,8 @@ public class CharEncoderLayer extends SameDiffLayerFix {
       state = out.mul(sd.math.tanh(cell));
     }
     // Back to positions by a [N, U] selection matrix: gather here fails the gradient check on M2.1
-    // (repeated rows).
-    // (Row numbers as a cumulative sum of ones: sizeAt, range and onesLike log a warning each time
-    // the graph is built.)
+    // (repeated rows). Row numbers are a cumulative sum of ones: sizeAt, range and onesLike log a
+    // warning each time the graph is built.
     DataType type = tokens.dataType();
     SDVariable rows = sd.cumsum(distinct.castTo(type).mul(0.0).add(1.0), false, false, 0).sub(1.0); // [U] 0..U-1
     SDVariable select = sd.eq(sd.reshape(position.castTo(type), -1, 1), sd.reshape(rows, 1, -1)).castTo(type); // [N, U]

@@ -147,6 +147,10 @@ public final class Tasks {
       long dropped = before - spark.read().parquet(output.resolve("examples").toString())
           .where("task = 'contains_char' and split = 'train'").count();
       made.unpersist();
+      if (before > 0 && dropped == before) {
+        LOG.warn("{}: no training contains_char question is left after balancing yes/no per letter ({} drawn); "
+            + "use more words or tasks.examples_per_word", STAGE, before);
+      }
 
       Map<String, Object> counts = new LinkedHashMap<>();
       for (Row r : spark.read().parquet(output.resolve("examples").toString()).groupBy("task", "split").count()
