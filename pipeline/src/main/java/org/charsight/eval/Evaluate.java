@@ -102,15 +102,10 @@ public final class Evaluate {
         jsc.hadoopConfiguration());
     SerializableHadoopConf conf = new SerializableHadoopConf(jsc.hadoopConfiguration());
     try (StageOutput output = StageOutput.begin(STAGE, o.out(), o.overwrite(), jsc.hadoopConfiguration())) {
-      // Evaluation rows, at most maxPerGroup per task and split: a fixed choice spread over the words
-      // by a hash (the first rows by word would be a few words, several questions each);
-      // "example" numbers them so that every arm and run is scored on the same, paired rows.
-      var examples = spark.read().parquet(new Path(o.tasks(), "examples").toString()).where("split <> 'train'")
-          .selectExpr("task", "split", "word", "word_tokens", "answer", "slice(tokens, 1, answer_start) as prompt_tokens",
-              "cast(row_number() over (partition by task, split order by xxhash64(word, prompt), word, phrasing, prompt) as int) as example")
-          .where("example <= " + o.maxPerGroup())
-          // The window above leaves spark.sql.shuffle.partitions (200) partitions, and every partition
-          // loads the model: a few per core is enough.
+      Dataset<Row> allExamples = spark.read().parquet(new Path(o.tasks(), "examples").toString());
+      var examples = evaluationRows(allExamples, o.maxPerGroup())
+          // The window in evaluationRows leaves spark.sql.shuffle.partitions (200) partitions, and
+          // every partition loads the model: a few per core is enough.
           .coalesce(Math.max(1, jsc.defaultParallelism() * 2)).cache();
       List<JavaRDD<Row>> parts = new ArrayList<>();
       for (Map.Entry<String, String> run : runs.entrySet()) {
@@ -178,7 +173,8 @@ public final class Evaluate {
         }
         t[0] += r.getLong(3);
       }
-      Map<String, Double> lettersOnly = lettersOnlyFloor(spark, new Path(o.tasks(), "examples").toString(), o.maxPerGroup());
+      Map<String, Double> lettersOnly = hasLetters(examples)
+          ? lettersOnlyFloor(allExamples.where("split = 'train'"), examples) : Map.of();
       for (Map.Entry<String, long[]> e : totals.entrySet()) {
         String answer = majority.get(e.getKey());
         Double letters = lettersOnly.get(e.getKey());
@@ -264,16 +260,32 @@ public final class Evaluate {
   }
 
   /**
-   * Per "task,split": the accuracy of answering each evaluated question from the letters it names
-   * alone (the commonest training answer for that task and letters; the task's commonest training
-   * answer for letters training never asked). A model that learned letter statistics rather than
-   * spelling reaches this floor, e.g. "does it contain q?" -> no. Empty for tasks made before the
-   * letters column existed.
+   * The evaluated questions, at most maxPerGroup per task and split: a fixed choice spread over the
+   * words by a hash (the first rows by word would be a few words, several questions each);
+   * "example" numbers them so that every arm and run is scored on the same, paired rows. Columns,
+   * read by position: task, split, word, word_tokens, answer, prompt_tokens, example, then letters
+   * where the tasks have them.
    */
-  static Map<String, Double> lettersOnlyFloor(SparkSession spark, String examples, int maxPerGroup) {
-    Dataset<Row> all = spark.read().parquet(examples);
-    if (!Arrays.asList(all.columns()).contains("letters")) return Map.of();
-    Dataset<Row> train = all.where("split = 'train'");
+  static Dataset<Row> evaluationRows(Dataset<Row> examples, int maxPerGroup) {
+    List<String> columns = new ArrayList<>(List.of("task", "split", "word", "word_tokens", "answer",
+        "slice(tokens, 1, answer_start) as prompt_tokens",
+        "cast(row_number() over (partition by task, split order by xxhash64(word, prompt), word, phrasing, prompt) as int) as example"));
+    if (hasLetters(examples)) columns.add("letters");
+    return examples.where("split <> 'train'").selectExpr(columns.toArray(new String[0])).where("example <= " + maxPerGroup);
+  }
+
+  private static boolean hasLetters(Dataset<Row> rows) {
+    return Arrays.asList(rows.columns()).contains("letters");
+  }
+
+  /**
+   * Per "task,split": the accuracy of answering each evaluated question ({@code asked}, from
+   * {@link #evaluationRows}) from the letters it names alone: the commonest {@code train} answer
+   * for that task and letters, or the task's commonest training answer for letters training never
+   * asked. A model that learned letter statistics rather than spelling reaches this floor, e.g.
+   * "does it contain q?" -> no. Tasks made before the letters column existed have none.
+   */
+  static Map<String, Double> lettersOnlyFloor(Dataset<Row> train, Dataset<Row> asked) {
     Dataset<Row> byLetters = train.groupBy("task", "letters", "answer").count()
         .selectExpr("task as l_task", "letters as l_letters", "answer as guess",
             "row_number() over (partition by task, letters order by count desc, answer) as r")
@@ -281,10 +293,6 @@ public final class Evaluate {
     Dataset<Row> byTask = train.groupBy("task", "answer").count()
         .selectExpr("task as t_task", "answer as task_guess", "row_number() over (partition by task order by count desc, answer) as r")
         .where("r = 1").drop("r");
-    Dataset<Row> asked = all.where("split <> 'train'")
-        .selectExpr("task", "split", "letters", "answer",
-            "row_number() over (partition by task, split order by xxhash64(word, prompt), word, phrasing, prompt) as example")
-        .where("example <= " + maxPerGroup);
     Map<String, Double> out = new TreeMap<>();
     for (Row r : asked.join(byLetters, org.apache.spark.sql.functions.expr("task = l_task and letters = l_letters"), "left")
         .join(byTask, org.apache.spark.sql.functions.expr("task = t_task"), "left")

@@ -34,7 +34,8 @@ class LettersOnlyFloorTest {
     String examples = dir.resolve("examples").toString();
     spark.createDataFrame(rows, Tasks.SCHEMA).write().partitionBy("split").parquet(examples);
 
-    Map<String, Double> floor = Evaluate.lettersOnlyFloor(spark, examples, 100);
+    var all = spark.read().parquet(examples);
+    Map<String, Double> floor = Evaluate.lettersOnlyFloor(all.where("split = 'train'"), Evaluate.evaluationRows(all, 100));
     assertEquals(3.0 / 5, floor.get("contains_char,val_heldout"), 1e-9);
     assertEquals(2.0 / 3, floor.get("contains_char,val_nonce"), 1e-9);
     assertEquals(2, floor.size(), floor.toString());
