@@ -140,17 +140,11 @@ public final class Tasks {
           });
       Map<String, Object> cute = new LinkedHashMap<>();
       if (!o.cuteFiles().isEmpty()) rows = rows.union(cuteRows(spark, o, spec, cute));
+      // Cached: the examples are counted before balancing and written after it.
       Dataset<Row> made = spark.createDataFrame(rows, SCHEMA).cache();
-      long before = made.where("task = 'contains_char' and split = 'train'").count();
-      Dataset<Row> kept = balanceContains(made);
-      kept.write().partitionBy("split").parquet(output.resolve("examples").toString());
-      long dropped = before - spark.read().parquet(output.resolve("examples").toString())
-          .where("task = 'contains_char' and split = 'train'").count();
+      long drawn = made.where("task = 'contains_char' and split = 'train'").count();
+      balanceContains(made).write().partitionBy("split").parquet(output.resolve("examples").toString());
       made.unpersist();
-      if (before > 0 && dropped == before) {
-        LOG.warn("{}: no training contains_char question is left after balancing yes/no per letter ({} drawn); "
-            + "use more words or tasks.examples_per_word", STAGE, before);
-      }
 
       Map<String, Object> counts = new LinkedHashMap<>();
       for (Row r : spark.read().parquet(output.resolve("examples").toString()).groupBy("task", "split").count()
@@ -173,7 +167,16 @@ public final class Tasks {
       if (!cute.isEmpty()) m.put("cute", cute);
       m.put("counts", counts);
       m.put("tokens_per_word", tokensPerWord);
-      if (o.families().contains(CharTask.CONTAINS_CHAR)) m.put("contains_char_dropped_to_balance_letters", dropped);
+      if (o.families().contains(CharTask.CONTAINS_CHAR)) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> contains = (Map<String, Object>) counts.getOrDefault("contains_char", Map.of());
+        long dropped = drawn - (long) contains.getOrDefault("train", 0L);
+        m.put("contains_char_dropped_to_balance_letters", dropped);
+        if (drawn > 0 && dropped == drawn) {
+          LOG.warn("{}: no training contains_char question is left after balancing yes/no per letter ({} drawn); "
+              + "use more words or tasks.examples_per_word", STAGE, drawn);
+        }
+      }
       m.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
       m.write(output.fs(), output.dir());
       output.commit();
