@@ -43,10 +43,9 @@ public final class ExactMatchScorer {
     List<int[]> values = new ArrayList<>();
     for (boolean[] r : runs) {
       int[] v = new int[r.length];
-      for (int i = 0; i < r.length; i++) v[i] = r[i] ? 1 : 0;
+      for (int i = 0; i < r.length; i++) k += v[i] = r[i] ? 1 : 0;
       values.add(v);
       n += r.length;
-      for (boolean x : r) if (x) k++;
     }
     double[] m = hierarchicalMean(values, seed, resamples);
     return new Accuracy(runs.size(), n, k, m[0], m[1], m[2]);
