@@ -21,6 +21,16 @@ public final class StableHash {
     return mix(h);
   }
 
+  /** The same hash over a sequence of ints (token ids): a row's key that does not depend on where the row is stored. */
+  public static long hash64(long seed, int[] values) {
+    long h = 0xcbf29ce484222325L ^ mix(seed);
+    for (int v : values) {
+      h ^= v & 0xffffffffL;
+      h *= 0x100000001b3L;
+    }
+    return mix(h ^ values.length);
+  }
+
   public static long mix(long z) {
     z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
     z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
@@ -30,5 +40,9 @@ public final class StableHash {
   /** A uniform number in [0, 1) derived from the hash: 53 random bits, like {@code Random.nextDouble}. */
   public static double unit(long seed, String s) {
     return (hash64(seed, s) >>> 11) * 0x1.0p-53;
+  }
+
+  public static double unit(long seed, int[] values) {
+    return (hash64(seed, values) >>> 11) * 0x1.0p-53;
   }
 }

@@ -208,25 +208,33 @@ public final class Finetune {
     return out;
   }
 
+  /**
+   * Each row kept with probability p, decided by a hash of its tokens rather than by Spark's
+   * {@code sample}, whose choice depends on how the input happens to be split into files and
+   * partitions: the same tasks and seed must give the same fine-tuning wherever they are stored.
+   */
   private static JavaRDD<Tuple2<int[], float[]>> sample(JavaRDD<Tuple2<int[], float[]>> rdd, double p, long seed) {
-    return p >= 1 ? rdd : rdd.sample(false, p, seed);
+    return p >= 1 ? rdd : rdd.filter(t -> StableHash.unit(seed, t._1()) < p);
   }
 
   private static JavaRDD<DataSet> batches(JavaRDD<Tuple2<int[], float[]>> items, long seed, int batch, int ctx,
       int partitions) {
-    JavaPairRDD<Long, Tuple2<int[], float[]>> ranked = items
-        .mapToPair(t -> new Tuple2<>(StableHash.mix(seed ^ java.util.Arrays.hashCode(t._1())), t))
+    JavaPairRDD<Long, Tuple2<Long, Tuple2<int[], float[]>>> ranked = items
+        .mapToPair(t -> new Tuple2<>(StableHash.hash64(seed, t._1()), t))
         .sortByKey()
         .zipWithIndex()
-        .mapToPair(t -> new Tuple2<>(t._2() / batch, t._1()._2()));
+        .mapToPair(t -> new Tuple2<>(t._2() / batch, new Tuple2<>(t._2(), t._1()._2())));
     return ranked.groupByKey(partitions).mapValues(group -> {
-      List<Tuple2<int[], float[]>> list = new ArrayList<>();
+      // a shuffle hands a group over in no fixed order: put the rows back in rank order
+      List<Tuple2<Long, Tuple2<int[], float[]>>> list = new ArrayList<>();
       group.forEach(list::add);
+      list.sort((a, b) -> Long.compare(a._1(), b._1()));
       int[][] w = new int[list.size()][];
       float[][] weights = new float[list.size()][];
       for (int i = 0; i < w.length; i++) {
-        w[i] = list.get(i)._1();
-        weights[i] = list.get(i)._2() != null ? list.get(i)._2() : ones(ctx);
+        Tuple2<int[], float[]> row = list.get(i)._2();
+        w[i] = row._1();
+        weights[i] = row._2() != null ? row._2() : ones(ctx);
       }
       return Batch.of(w, weights, ctx, DataType.FLOAT);
     }).sortByKey(true, partitions).values();

@@ -56,6 +56,27 @@ class FinetuneTest {
     Finetune.run(spark, Finetune.Options.from(c.with("seed", 2).with("finetune.rounds", 4), dir.resolve("pre").toString(),
         dir.resolve("tasks").toString(), dir.resolve("ft2").toString(), false));
 
+    // The same examples stored in other files and partitions fine-tune to the same losses: which rows a
+    // round samples and how they are batched must not depend on the storage layout.
+    Path moved = dir.resolve("tasks-moved");
+    try (var files = Files.walk(dir.resolve("tasks"))) {
+      for (Path f : files.filter(f -> !f.toString().contains("/examples")).toList()) {
+        Files.copy(f, moved.resolve(dir.resolve("tasks").relativize(f).toString()));
+      }
+    }
+    spark.read().parquet(dir.resolve("tasks/examples").toString()).orderBy("prompt").repartition(5)
+        .write().parquet(moved.resolve("examples").toString());
+    // Small rounds, so that each takes a sample of the examples rather than all of them.
+    CharsightConfig small = c.with("finetune.batch_per_worker", 2).with("finetune.rounds", 2).with("finetune.val_every", 2);
+    for (String layout : new String[] {"tasks", "tasks-moved"}) {
+      Finetune.run(spark, Finetune.Options.from(small, dir.resolve("pre").toString(), dir.resolve(layout).toString(),
+          dir.resolve("ft-" + layout).toString(), false));
+    }
+    for (String arm : new String[] {"baseline", "char"}) {
+      assertEquals(losses(dir.resolve("ft-tasks/" + arm + "/metrics.csv")),
+          losses(dir.resolve("ft-tasks-moved/" + arm + "/metrics.csv")), arm + ": same examples in another layout");
+    }
+
     // Evaluate the fine-tuned arms: every arm x task x split gets a result with an interval.
     CharsightConfig ec = CharsightConfig.load(null, List.of("evaluate.max_examples_per_task_split=6",
         "evaluate.max_new_tokens=12", "evaluate.bootstrap_resamples=200"));
@@ -106,5 +127,10 @@ class FinetuneTest {
     long examples = spark.read().parquet(dir.resolve("tasks/examples").toString()).where("split <> 'train'")
         .groupBy("task", "split").count().collectAsList().stream().mapToLong(r -> Math.min(6, r.getLong(2))).sum();
     assertEquals(2 * 2 * examples, predictions, "every evaluation example answered by both arms of both runs");
+  }
+
+  /** The metrics rows without their wall-clock column. */
+  private static List<String> losses(Path metrics) throws IOException {
+    return Files.readAllLines(metrics).stream().map(l -> l.substring(0, l.lastIndexOf(','))).toList();
   }
 }
