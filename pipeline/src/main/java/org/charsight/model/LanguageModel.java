@@ -9,12 +9,19 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntPredicate;
 import org.charsight.common.UserError;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.samediff.AbstractSameDiffLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.schedule.ISchedule;
 
 /**
  * A built network with what it needs to be used and reloaded: its {@link GptConfig} and the bytes
@@ -62,6 +69,31 @@ public final class LanguageModel {
 
   public List<byte[]> vocabBytes() {
     return vocabBytes;
+  }
+
+  /**
+   * Gives every layer a new learning-rate schedule (warm-up to {@code peak}, cosine decay to
+   * {@code floor} over {@code steps}) that starts at the network's current iteration: fine-tuning's
+   * own rate, instead of the pretraining schedule's floor where a loaded model would otherwise stay.
+   * The Adam moments are kept. Every layer gets an equal schedule, so DL4J's grouping of parameters
+   * into updater blocks, and with it the layout of the saved updater state, does not change.
+   */
+  public void startLearningRateSchedule(double peak, double floor, int warmup, int steps) {
+    ISchedule schedule = new WarmupCosineSchedule(peak, floor, warmup, steps, graph.getConfiguration().getIterationCount());
+    // The configuration is what a Spark trainer serialises for its workers; the layers' own configs
+    // are what the local updater reads. Set both (they are usually the same objects).
+    for (GraphVertex v : graph.getConfiguration().getVertices().values()) {
+      if (v instanceof LayerVertex lv) setSchedule(lv.getLayerConf().getLayer(), schedule);
+    }
+    for (org.deeplearning4j.nn.api.Layer l : graph.getLayers()) setSchedule(l.conf().getLayer(), schedule);
+  }
+
+  private static void setSchedule(Layer layer, ISchedule schedule) {
+    List<IUpdater> updaters = layer instanceof BaseLayer b ? Arrays.asList(b.getIUpdater(), b.getBiasUpdater())
+        : layer instanceof AbstractSameDiffLayer d ? Arrays.asList(d.getUpdater(), d.getBiasUpdater()) : List.of();
+    for (IUpdater u : updaters) {
+      if (u != null && u.hasLearningRate()) u.setLrAndSchedule(Double.NaN, schedule);
+    }
   }
 
   /** Tokens longer than model.max_token_bytes, whose first bytes the char encoder does not see. */

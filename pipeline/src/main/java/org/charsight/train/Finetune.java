@@ -48,16 +48,30 @@ public final class Finetune {
   private Finetune() {}
 
   public record Options(String pretrained, String tasks, String out, boolean overwrite, int rounds, int batchPerWorker,
-      int averagingFrequency, double lmFraction, int valEvery, int valExamples, long seed) {
+      int averagingFrequency, double lmFraction, int valEvery, int valExamples, double learningRate,
+      double minLearningRate, int warmupSteps, long seed) {
 
     public static Options from(CharsightConfig c, String pretrained, String tasks, String out, boolean overwrite) {
       if (pretrained == null || tasks == null || out == null) {
         throw new UserError(STAGE + ": --from, --tasks and --out are required");
       }
+      double lr = c.number("finetune.learning_rate");
+      double minLr = c.number("finetune.min_learning_rate");
+      if (!(lr > 0)) throw new UserError("finetune.learning_rate: expected a number above 0, got " + lr);
+      if (!(minLr >= 0 && minLr <= lr)) {
+        throw new UserError("finetune.min_learning_rate: expected a number from 0 to finetune.learning_rate (" + lr + "), got "
+            + minLr);
+      }
       return new Options(pretrained, tasks, out, overwrite, c.intAtLeast("finetune.rounds", 1),
           c.intAtLeast("finetune.batch_per_worker", 1), c.intAtLeast("finetune.averaging_frequency", 1),
           c.openFraction("finetune.lm_fraction"), c.intAtLeast("finetune.val_every", 1),
-          c.intAtLeast("finetune.val_examples", 1), c.longAtLeast("seed", Long.MIN_VALUE));
+          c.intAtLeast("finetune.val_examples", 1), lr, minLr, c.intAtLeast("finetune.warmup_steps", 0),
+          c.longAtLeast("seed", Long.MIN_VALUE));
+    }
+
+    /** Optimiser steps of the whole fine-tuning: each round, every worker fits averaging_frequency minibatches. */
+    int steps() {
+      return rounds * averagingFrequency;
     }
   }
 
@@ -121,7 +135,9 @@ public final class Finetune {
       } catch (IOException e) {
         throw new UncheckedIOException(STAGE + ": cannot read the pretrained " + name + " model", e);
       }
-      models.put(name, LanguageModel.load(local));
+      LanguageModel model = LanguageModel.load(local);
+      model.startLearningRateSchedule(o.learningRate(), o.minLearningRate(), o.warmupSteps(), o.steps());
+      models.put(name, model);
       if (!local.delete()) LOG.warn("{}: could not delete {}", STAGE, local);
       Path metrics = new Path(new Path(out, name), "metrics.csv");
       try (OutputStream os = fs.create(metrics, false)) {
@@ -168,6 +184,8 @@ public final class Finetune {
     manifest.put("arms", new ArrayList<>(models.keySet()));
     manifest.put("rounds", o.rounds());
     manifest.put("lm_fraction", o.lmFraction());
+    manifest.put("learning_rate", Map.of("peak", o.learningRate(), "floor", o.minLearningRate(), "warmup_steps",
+        o.warmupSteps(), "steps", o.steps()));
     manifest.put("seed", o.seed());
     manifest.put("task_examples_used", taskCount);
     manifest.put("task_examples_too_long", allTrain - taskCount);

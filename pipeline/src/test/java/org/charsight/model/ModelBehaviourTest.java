@@ -11,6 +11,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.samediff.AbstractSameDiffLayer;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
@@ -21,6 +25,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
 
 class ModelBehaviourTest {
   static final int V = 40;
@@ -184,6 +189,37 @@ class ModelBehaviourTest {
     assertEquals(expected, m.loss(alone), 1e-5);
     assertEquals((2 * m.loss(alone) + T * m.loss(lm)) / (2 + T), m.loss(mixed), 1e-5);
     assertTrue(m.loss(alone) > 0 && m.loss(alone) < 2 * Math.log(V), "near log V for an untrained model: " + m.loss(alone));
+  }
+
+  @Test
+  void aNewScheduleStartsAtTheCurrentStepAndReachesTheWorkersConfiguration() {
+    LanguageModel m = model(Arch.CHAR);
+    java.util.Random rnd = new java.util.Random(9);
+    DataSet batch = Batch.of(TinyModels.randomWindows(rnd, 4, T + 1, V), T, DataType.FLOAT);
+    for (int i = 0; i < 3; i++) m.fit(batch);
+    // A zero rate freezes every parameter (Adam and the decoupled weight decay both scale with it) ...
+    m.startLearningRateSchedule(0, 0, 1, 10);
+    INDArray before = m.graph().params().dup();
+    m.fit(batch);
+    assertEquals(before, m.graph().params(), "a zero learning rate changed parameters: some layer kept its old schedule");
+    // ... and a new one, starting at this step, moves them again.
+    m.startLearningRateSchedule(1e-2, 1e-3, 1, 10);
+    m.fit(batch);
+    assertNotEquals(before, m.graph().params());
+    // What a Spark trainer ships to its workers carries the same schedule.
+    var workers = ComputationGraphConfiguration.fromJson(m.graph().getConfiguration().toJson());
+    var expected = new WarmupCosineSchedule(1e-2, 1e-3, 1, 10, 4);
+    int checked = 0;
+    for (var v : workers.getVertices().values()) {
+      if (!(v instanceof LayerVertex lv)) continue;
+      var layer = lv.getLayerConf().getLayer();
+      var u = layer instanceof BaseLayer b ? b.getIUpdater()
+          : ((AbstractSameDiffLayer) layer).getUpdater();
+      if (u == null || !u.hasLearningRate()) continue;
+      assertEquals(expected, ((Adam) u).getLearningRateSchedule(), layer.getLayerName());
+      checked++;
+    }
+    assertTrue(checked >= 3, "layers checked: " + checked);
   }
 
   @Test
