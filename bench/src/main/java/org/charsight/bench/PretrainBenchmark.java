@@ -19,8 +19,29 @@ import org.charsight.train.Pretrain;
  * frequencies 1, 5 and 20. Shards: the default corpus with a 4,096-token BPE.
  */
 public final class PretrainBenchmark {
+  /**
+   * Arguments, all optional: a corpus directory, {@code --runs master:frequency,...} to measure only
+   * those, and {@code key=value} conf overrides for the training runs (e.g. a Spark setting).
+   */
   public static void main(String[] args) throws Exception {
-    Path corpus = Path.of(args.length > 0 ? args[0] : "data/corpus");
+    String corpusArg = "data/corpus";
+    String[][] runs = {
+        {"local[1]", "5"}, {"local[2]", "5"}, {"local-cluster[2,1,2048]", "5"},
+        {"local-cluster[2,1,2048]", "1"}, {"local-cluster[2,1,2048]", "20"}};
+    List<String> overrides = new java.util.ArrayList<>();
+    for (int i = 0; i < args.length; i++) {
+      if (args[i].equals("--runs")) {
+        runs = java.util.Arrays.stream(args[++i].split(",(?![^\\[]*\\])")).map(r -> {
+          int colon = r.lastIndexOf(':');
+          return new String[] {r.substring(0, colon), r.substring(colon + 1)};
+        }).toArray(String[][]::new); // commas inside local-cluster[...] do not separate runs
+      } else if (args[i].contains("=")) {
+        overrides.add(args[i]);
+      } else {
+        corpusArg = args[i];
+      }
+    }
+    Path corpus = Path.of(corpusArg);
     Path work = Files.createTempDirectory("charsight-bench-pretrain-");
     CharsightConfig base = CharsightConfig.load(null, List.of("progress.interval_ms=600000",
         "train_tokenizer.vocab_size=4096", "prepare.context=128", "prepare.val_fraction=0.02"));
@@ -32,19 +53,18 @@ public final class PretrainBenchmark {
         Map.of());
     prep.stop();
 
-    String[][] runs = {
-        {"local[1]", "5"}, {"local[2]", "5"}, {"local-cluster[2,1,2048]", "5"},
-        {"local-cluster[2,1,2048]", "1"}, {"local-cluster[2,1,2048]", "20"}};
     System.out.println("| master | averaging frequency | rounds | tokens/s (train) | share outside network.fit |");
     System.out.println("|---|---|---|---|---|");
     for (String[] r : runs) {
       int freq = Integer.parseInt(r[1]);
       int rounds = Math.max(4, 80 / freq); // about the same number of minibatches per run
-      CharsightConfig c = CharsightConfig.load(null, List.of("progress.interval_ms=600000",
+      List<String> conf = new java.util.ArrayList<>(List.of("progress.interval_ms=600000",
           "pretrain.arms=[baseline]", "pretrain.batch_per_worker=16",
           "pretrain.averaging_frequency=" + freq, "pretrain.rounds=" + rounds, "pretrain.val_every=" + rounds,
           "pretrain.checkpoint_every=" + rounds, "pretrain.val_windows=16", "pretrain.training_stats=true",
           "spark.conf.spark.executor.memory=2g"));
+      conf.addAll(overrides);
+      CharsightConfig c = CharsightConfig.load(null, conf);
       SparkSession spark = SparkSessions.start("bench-pretrain", r[0], c);
       try {
         if (r[0].startsWith("local-cluster")) awaitExecutors(spark, 2);

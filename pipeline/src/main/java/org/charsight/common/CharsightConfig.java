@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigRenderOptions;
+import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueFactory;
 import java.nio.file.Files;
@@ -182,7 +183,9 @@ public final class CharsightConfig {
     List<String> keys = new ArrayList<>();
     for (Map.Entry<String, ConfigValue> e : config.getConfig(path).entrySet()) keys.add(e.getKey());
     keys.sort(null);
-    for (String k : keys) out.put(k, config.getConfig(path).getValue(k).unwrapped());
+    // A key written quoted ("spark.executor.memory" = 4g) comes back as a quoted path; Spark wants
+    // the plain dotted name either way.
+    for (String k : keys) out.put(String.join(".", ConfigUtil.splitPath(k)), config.getConfig(path).getValue(k).unwrapped());
     return out;
   }
 

@@ -42,6 +42,15 @@ class CharsightConfigTest {
   }
 
   @Test
+  void quotedSparkKeysReachSparkUnquoted(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path f = java.nio.file.Files.writeString(dir.resolve("c.conf"),
+        "spark.conf { \"spark.executor.memory\" = 4g }\n");
+    var section = CharsightConfig.load(f, List.of()).section("spark.conf");
+    assertEquals("4g", section.get("spark.executor.memory"), section.toString());
+    assertEquals("org.apache.spark.serializer.KryoSerializer", section.get("spark.serializer"), "the default serializer");
+  }
+
+  @Test
   void typedGettersNameTheKeyAndTheExpectation() {
     CharsightConfig c = CharsightConfig.load(null, List.of("prepare.context=1", "prepare.val_fraction=1.5", "seed=abc"));
     assertEquals("prepare.context: expected an integer >= 2, got 1",
