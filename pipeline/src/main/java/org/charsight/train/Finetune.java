@@ -69,10 +69,6 @@ public final class Finetune {
           c.longAtLeast("seed", Long.MIN_VALUE));
     }
 
-    /** Optimiser steps of the whole fine-tuning: each round, every worker fits averaging_frequency minibatches. */
-    int steps() {
-      return rounds * averagingFrequency;
-    }
   }
 
   public static Map<String, Object> run(SparkSession spark, Options o) {
@@ -125,6 +121,9 @@ public final class Finetune {
           allTrain - taskCount, allTrain, ctx);
     }
 
+    int workers = jsc.defaultParallelism();
+    long perRound = (long) workers * o.batchPerWorker() * o.averagingFrequency();
+    int steps = expectedSteps(o, workers, lmCount, taskCount);
     Map<String, LanguageModel> models = new LinkedHashMap<>();
     for (JsonNode arm : pre.path("arms")) {
       String name = arm.asText();
@@ -136,7 +135,7 @@ public final class Finetune {
         throw new UncheckedIOException(STAGE + ": cannot read the pretrained " + name + " model", e);
       }
       LanguageModel model = LanguageModel.load(local);
-      model.startLearningRateSchedule(o.learningRate(), o.minLearningRate(), o.warmupSteps(), o.steps());
+      model.startLearningRateSchedule(o.learningRate(), o.minLearningRate(), o.warmupSteps(), steps);
       models.put(name, model);
       if (!local.delete()) LOG.warn("{}: could not delete {}", STAGE, local);
       Path metrics = new Path(new Path(out, name), "metrics.csv");
@@ -147,11 +146,9 @@ public final class Finetune {
       }
     }
 
-    int workers = jsc.defaultParallelism();
-    long perChunk = (long) workers * o.batchPerWorker() * o.averagingFrequency() * o.valEvery();
     for (int round = 0; round < o.rounds(); round += o.valEvery()) {
       int chunkRounds = Math.min(o.valEvery(), o.rounds() - round);
-      long want = perChunk / o.valEvery() * chunkRounds;
+      long want = perRound * chunkRounds;
       long seed = StableHash.mix(o.seed() + round);
       double pLm = Math.min(1, o.lmFraction() * want / Math.max(1, lmCount));
       double pTask = Math.min(1, (1 - o.lmFraction()) * want / Math.max(1, taskCount));
@@ -185,7 +182,7 @@ public final class Finetune {
     manifest.put("rounds", o.rounds());
     manifest.put("lm_fraction", o.lmFraction());
     manifest.put("learning_rate", Map.of("peak", o.learningRate(), "floor", o.minLearningRate(), "warmup_steps",
-        o.warmupSteps(), "steps", o.steps()));
+        o.warmupSteps(), "steps", steps));
     manifest.put("seed", o.seed());
     manifest.put("task_examples_used", taskCount);
     manifest.put("task_examples_too_long", allTrain - taskCount);
@@ -197,6 +194,22 @@ public final class Finetune {
     manifest.forEach(m::put);
     m.write(fs, out);
     return manifest;
+  }
+
+  /**
+   * Optimiser steps (per worker) the whole fine-tuning will take, for the length of its learning-rate
+   * schedule: each chunk of rounds asks for workers x batch x frequency rows per round but can take no
+   * more rows than there are, so a small task set gives fewer steps than rounds x frequency.
+   */
+  static int expectedSteps(Options o, int workers, long lmCount, long taskCount) {
+    long perRound = (long) workers * o.batchPerWorker() * o.averagingFrequency();
+    long steps = 0;
+    for (int round = 0; round < o.rounds(); round += o.valEvery()) {
+      long want = perRound * Math.min(o.valEvery(), o.rounds() - round);
+      double rows = Math.min(o.lmFraction() * want, lmCount) + Math.min((1 - o.lmFraction()) * want, taskCount);
+      steps += (long) Math.ceil(rows / o.batchPerWorker() / workers);
+    }
+    return (int) Math.min(Integer.MAX_VALUE, Math.max(1, steps));
   }
 
   /** A task example as a training window: loss only where the next token is part of the answer. */

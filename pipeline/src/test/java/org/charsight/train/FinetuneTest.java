@@ -28,6 +28,17 @@ class FinetuneTest {
   }
 
   @Test
+  void theScheduleLastsAsManyStepsAsTheRowsAllow() {
+    // 2 workers x 4 rows x frequency 2 = 16 rows per round; chunks of 5 rounds ask for 80 rows each.
+    Finetune.Options o = Finetune.Options.from(CharsightConfig.load(null, List.of("finetune.rounds=10",
+        "finetune.val_every=5", "finetune.batch_per_worker=4", "finetune.averaging_frequency=2", "finetune.lm_fraction=0.1")),
+        "pre", "tasks", "out", false);
+    assertEquals(20, Finetune.expectedSteps(o, 2, 1000, 1000), "enough rows: rounds x frequency");
+    // 20 task rows: each chunk takes 8 LM + 20 task rows = 28 rows = 4 minibatches per worker (rounded up)
+    assertEquals(8, Finetune.expectedSteps(o, 2, 1000, 20));
+  }
+
+  @Test
   void bothArmsFinetuneOnTasksAndTaskLossFalls(@TempDir Path dir) throws IOException {
     SparkSession spark = SparkTestSession.get("local[2]");
     Path shards = PretrainTest.shards(spark, dir, 64); // questions and answers need more than 32 tokens
