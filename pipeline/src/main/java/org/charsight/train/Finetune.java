@@ -68,7 +68,6 @@ public final class Finetune {
           c.intAtLeast("finetune.val_examples", 1), lr, minLr, c.intAtLeast("finetune.warmup_steps", 0),
           c.longAtLeast("seed", Long.MIN_VALUE));
     }
-
   }
 
   public static Map<String, Object> run(SparkSession spark, Options o) {
