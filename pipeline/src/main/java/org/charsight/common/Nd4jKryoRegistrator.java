@@ -80,8 +80,7 @@ public final class Nd4jKryoRegistrator implements KryoRegistrator {
       for (long s : shape) out.writeLong(s, true);
       out.writeBoolean(a.isEmpty());
       if (a.isEmpty()) return;
-      ByteBuffer bytes = a.data().asNio().duplicate();
-      bytes.position(0).limit(Math.toIntExact(a.length() * type.width()));
+      ByteBuffer bytes = rawBytes(a);
       byte[] chunk = new byte[Math.min(CHUNK, bytes.remaining())];
       while (bytes.hasRemaining()) {
         int n = Math.min(chunk.length, bytes.remaining());
@@ -97,8 +96,7 @@ public final class Nd4jKryoRegistrator implements KryoRegistrator {
       for (int i = 0; i < shape.length; i++) shape[i] = in.readLong(true);
       if (in.readBoolean()) return Nd4j.create(dataType, shape);
       INDArray a = Nd4j.createUninitializedDetached(dataType, shape);
-      ByteBuffer bytes = a.data().asNio().duplicate();
-      bytes.position(0).limit(Math.toIntExact(a.length() * dataType.width()));
+      ByteBuffer bytes = rawBytes(a);
       byte[] chunk = new byte[Math.min(CHUNK, bytes.remaining())];
       while (bytes.hasRemaining()) {
         int n = Math.min(chunk.length, bytes.remaining());
@@ -106,6 +104,13 @@ public final class Nd4jKryoRegistrator implements KryoRegistrator {
         bytes.put(chunk, 0, n);
       }
       return a;
+    }
+
+    /** The array's elements as bytes, over its own off-heap memory (a C-ordered array, offset 0). */
+    private static ByteBuffer rawBytes(INDArray a) {
+      ByteBuffer bytes = a.data().asNio().duplicate();
+      bytes.position(0).limit(Math.toIntExact(a.length() * a.dataType().width()));
+      return bytes;
     }
 
     /** The bytes go as the machine holds them; every platform nd4j-native is built for is little-endian. */
