@@ -121,7 +121,6 @@ public final class Finetune {
     }
 
     int workers = jsc.defaultParallelism();
-    long perRound = (long) workers * o.batchPerWorker() * o.averagingFrequency();
     int steps = expectedSteps(o, workers, lmCount, taskCount);
     Map<String, LanguageModel> models = new LinkedHashMap<>();
     for (JsonNode arm : pre.path("arms")) {
@@ -147,7 +146,7 @@ public final class Finetune {
 
     for (int round = 0; round < o.rounds(); round += o.valEvery()) {
       int chunkRounds = Math.min(o.valEvery(), o.rounds() - round);
-      long want = perRound * chunkRounds;
+      long want = rowsWanted(o, workers, chunkRounds);
       long seed = StableHash.mix(o.seed() + round);
       double pLm = Math.min(1, o.lmFraction() * want / Math.max(1, lmCount));
       double pTask = Math.min(1, (1 - o.lmFraction()) * want / Math.max(1, taskCount));
@@ -201,14 +200,18 @@ public final class Finetune {
    * more rows than there are, so a small task set gives fewer steps than rounds x frequency.
    */
   static int expectedSteps(Options o, int workers, long lmCount, long taskCount) {
-    long perRound = (long) workers * o.batchPerWorker() * o.averagingFrequency();
     long steps = 0;
     for (int round = 0; round < o.rounds(); round += o.valEvery()) {
-      long want = perRound * Math.min(o.valEvery(), o.rounds() - round);
+      long want = rowsWanted(o, workers, Math.min(o.valEvery(), o.rounds() - round));
       double rows = Math.min(o.lmFraction() * want, lmCount) + Math.min((1 - o.lmFraction()) * want, taskCount);
       steps += (long) Math.ceil(rows / o.batchPerWorker() / workers);
     }
     return (int) Math.min(Integer.MAX_VALUE, Math.max(1, steps));
+  }
+
+  /** Rows a chunk of rounds asks for: every worker fits averaging_frequency minibatches per round. */
+  private static long rowsWanted(Options o, int workers, int rounds) {
+    return (long) workers * o.batchPerWorker() * o.averagingFrequency() * rounds;
   }
 
   /** A task example as a training window: loss only where the next token is part of the answer. */
