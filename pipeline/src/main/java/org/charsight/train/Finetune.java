@@ -155,9 +155,9 @@ public final class Finetune {
       for (Map.Entry<String, LanguageModel> e : models.entrySet()) {
         jsc.setJobDescription("finetune " + e.getKey() + " rounds " + (round + 1) + "-" + (round + chunkRounds));
         SparkComputationGraph net = new SparkComputationGraph(jsc, e.getValue().graph(),
-            new ParameterAveragingTrainingMaster.Builder(o.batchPerWorker()).batchSizePerWorker(o.batchPerWorker())
-                .averagingFrequency(o.averagingFrequency()).saveUpdater(true).rngSeed(seed)
-                .rddTrainingApproach(RDDTrainingApproach.Direct).repartionData(Repartition.Always).build());
+            new StepKeepingTrainingMaster(new ParameterAveragingTrainingMaster.Builder(o.batchPerWorker())
+                .batchSizePerWorker(o.batchPerWorker()).averagingFrequency(o.averagingFrequency()).saveUpdater(true)
+                .rngSeed(seed).rddTrainingApproach(RDDTrainingApproach.Direct).repartionData(Repartition.Always)));
         net.fit(batches);
         LanguageModel m = LanguageModel.wrap(e.getValue(), net.getNetwork());
         e.setValue(m);

@@ -249,7 +249,7 @@ public final class Pretrain {
   }
 
   private static ParameterAveragingTrainingMaster trainingMaster(Options o, int round) {
-    return new ParameterAveragingTrainingMaster.Builder(o.batchPerWorker())
+    return new StepKeepingTrainingMaster(new ParameterAveragingTrainingMaster.Builder(o.batchPerWorker())
         .batchSizePerWorker(o.batchPerWorker())
         .averagingFrequency(o.averagingFrequency())
         .workerPrefetchNumBatches(o.prefetch())
@@ -257,8 +257,7 @@ public final class Pretrain {
         .rddTrainingApproach(o.approach())
         .repartionData(o.repartition())
         .rngSeed(org.charsight.common.StableHash.mix(o.seed() + round))
-        .collectTrainingStats(o.trainingStats())
-        .build();
+        .collectTrainingStats(o.trainingStats()));
   }
 
   static FileSystem fileSystem(SparkSession spark, String out) {

@@ -76,9 +76,14 @@ class Nd4jKryoRegistratorTest {
         java.util.stream.IntStream.range(0, 40).mapToObj(i -> i == 0 ? new byte[0] : new byte[] {(byte) ('a' + i % 26)})
             .toList());
     var g = model.graph();
+    // Workers continue the learning-rate schedule from the step count the configuration carries.
+    g.getConfiguration().setIterationCount(37);
+    g.getConfiguration().setEpochCount(2);
     NetBroadcastTuple tuple = new NetBroadcastTuple(g.getConfiguration(), g.params(), g.getUpdater().getStateViewArray());
     NetBroadcastTuple t = roundTrip(tuple);
     assertEquals(g.getConfiguration().toJson(), t.getGraphConfiguration().toJson());
+    assertEquals(37, t.getGraphConfiguration().getIterationCount());
+    assertEquals(2, t.getGraphConfiguration().getEpochCount());
     assertEquals(g.params(), t.getParameters());
     assertEquals(g.getUpdater().getStateViewArray(), t.getUpdaterState());
   }
