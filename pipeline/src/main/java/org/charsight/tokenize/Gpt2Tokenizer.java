@@ -17,7 +17,7 @@ public final class Gpt2Tokenizer extends JtokkitTokenizer {
   }
 
   private Gpt2Tokenizer(Encoding encoding) {
-    super(encoding, byteTable(encoding));
+    super(encoding, PreSplit.GPT2, byteTable(encoding));
   }
 
   private static byte[][] byteTable(Encoding encoding) {

@@ -2,16 +2,38 @@ package org.charsight.tokenize;
 
 import com.knuddels.jtokkit.api.Encoding;
 import com.knuddels.jtokkit.api.IntArrayList;
+import java.util.Arrays;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
-/** A tokenizer whose BPE runs in JTokkit: encoding, decoding and the per-id byte table. */
+/**
+ * A tokenizer whose BPE runs in JTokkit: encoding, decoding and the per-id byte table.
+ *
+ * <p>Encoding gives exactly JTokkit's {@code encodeOrdinary}, faster: the text is cut into chunks
+ * here (by {@link Gpt2Chunks} for GPT-2's pattern, else by the same regex JTokkit uses), and each
+ * chunk's tokens come from a per-thread {@link ChunkCache} or, the first time, from JTokkit. BPE
+ * never merges across chunks, and a chunk cut out of the text is cut by the pattern into itself, so
+ * encoding chunk by chunk is encoding the text. {@code JtokkitTokenizerTest} compares the two.
+ */
 abstract class JtokkitTokenizer implements Tokenizer {
+  /** 2^18 slots, 128k chunks, about 15 MB per thread when full. */
+  private static final int CACHE_SLOTS = 1 << 18;
+
   private final Encoding encoding;
   private final byte[][] bytesById;
+  private final boolean gpt2Pattern;
+  private final Pattern pattern;
+  private final ThreadLocal<ChunkCache> cache = ThreadLocal.withInitial(() -> new ChunkCache(CACHE_SLOTS));
 
-  /** @param bytesById bytes of every id, empty for special tokens; its length is the vocabulary size */
-  JtokkitTokenizer(Encoding encoding, byte[][] bytesById) {
+  /**
+   * @param regex the pre-split pattern {@code encoding} was built with
+   * @param bytesById bytes of every id, empty for special tokens; its length is the vocabulary size
+   */
+  JtokkitTokenizer(Encoding encoding, String regex, byte[][] bytesById) {
     this.encoding = encoding;
     this.bytesById = bytesById;
+    this.gpt2Pattern = regex.equals(PreSplit.GPT2);
+    this.pattern = PreSplit.compile(regex);
   }
 
   @Override
@@ -21,6 +43,38 @@ abstract class JtokkitTokenizer implements Tokenizer {
 
   @Override
   public int[] encode(String text) {
+    Tokens out = new Tokens(text.length() / 3 + 8);
+    ChunkCache chunks = cache.get();
+    if (gpt2Pattern) {
+      for (int start = 0, n = text.length(); start < n; ) {
+        int end = Gpt2Chunks.end(text, start);
+        encodeChunk(text, start, end, chunks, out);
+        start = end;
+      }
+    } else {
+      Matcher m = pattern.matcher(text);
+      while (m.find()) encodeChunk(text, m.start(), m.end(), chunks, out);
+    }
+    return out.toArray();
+  }
+
+  private void encodeChunk(String text, int from, int to, ChunkCache chunks, Tokens out) {
+    if (to - from > ChunkCache.MAX_CHUNK_CHARS) {
+      out.addAll(encoding.encodeOrdinary(text.substring(from, to)).toArray());
+      return;
+    }
+    int hash = ChunkCache.hash(text, from, to);
+    int[] tokens = chunks.get(text, from, to, hash);
+    if (tokens == null) {
+      String chunk = text.substring(from, to);
+      tokens = encoding.encodeOrdinary(chunk).toArray();
+      chunks.put(chunk, hash, tokens);
+    }
+    out.addAll(tokens);
+  }
+
+  /** JTokkit's encoding, chunk cache and scanner bypassed: what the tests and benchmark compare with. */
+  int[] encodeWithJtokkit(String text) {
     return encoding.encodeOrdinary(text).toArray();
   }
 
@@ -34,5 +88,24 @@ abstract class JtokkitTokenizer implements Tokenizer {
     IntArrayList list = new IntArrayList(to - from);
     for (int i = from; i < to; i++) list.add(ids[i]);
     return encoding.decodeBytes(list);
+  }
+
+  private static final class Tokens {
+    private int[] a;
+    private int size;
+
+    Tokens(int capacity) {
+      a = new int[capacity];
+    }
+
+    void addAll(int[] t) {
+      if (size + t.length > a.length) a = Arrays.copyOf(a, Math.max(a.length * 2, size + t.length));
+      System.arraycopy(t, 0, a, size, t.length);
+      size += t.length;
+    }
+
+    int[] toArray() {
+      return Arrays.copyOf(a, size);
+    }
   }
 }

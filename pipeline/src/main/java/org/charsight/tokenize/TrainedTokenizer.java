@@ -106,11 +106,11 @@ public final class TrainedTokenizer extends JtokkitTokenizer {
   private final double bytesPerTokenHint;
 
   /** The two files, checked and turned into what the tokenizer holds. */
-  private record Parsed(String name, Encoding encoding, byte[][] bytesById, Map<Integer, String> specials, int endOfText,
-      double bytesPerTokenHint) {}
+  private record Parsed(String name, String regex, Encoding encoding, byte[][] bytesById, Map<Integer, String> specials,
+      int endOfText, double bytesPerTokenHint) {}
 
   private TrainedTokenizer(Parsed p) {
-    super(p.encoding(), p.bytesById());
+    super(p.encoding(), p.regex(), p.bytesById());
     this.name = p.name();
     this.specials = p.specials();
     this.endOfText = p.endOfText();
@@ -152,7 +152,7 @@ public final class TrainedTokenizer extends JtokkitTokenizer {
         .registerGptBytePairEncoding(new GptBytePairEncodingParams(name, PreSplit.compile(regex), ranks, special))
         .getEncoding(name)
         .orElseThrow();
-    return new Parsed(name, encoding, bytesById, specials, special.get(END_OF_TEXT),
+    return new Parsed(name, regex, encoding, bytesById, specials, special.get(END_OF_TEXT),
         info.path("bytes_per_token").asDouble(4.0));
   }
 
