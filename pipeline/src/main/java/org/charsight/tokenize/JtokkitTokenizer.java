@@ -13,7 +13,9 @@ import java.util.regex.Pattern;
  * here (by {@link Gpt2Chunks} for GPT-2's pattern, else by the same regex JTokkit uses), and each
  * chunk's tokens come from a per-thread {@link ChunkCache} or, the first time, from JTokkit. BPE
  * never merges across chunks, and a chunk cut out of the text is cut by the pattern into itself, so
- * encoding chunk by chunk is encoding the text. {@code JtokkitTokenizerTest} compares the two.
+ * encoding chunk by chunk is encoding the text; {@code FastEncodingTest} compares the two. Both
+ * steps read a copy of the text's chars (one bulk copy; {@code String.charAt} checks the string's
+ * encoding on every call).
  */
 abstract class JtokkitTokenizer implements Tokenizer {
   /** 2^18 slots, 128k chunks, about 15 MB per thread when full. */
@@ -23,7 +25,7 @@ abstract class JtokkitTokenizer implements Tokenizer {
   private final byte[][] bytesById;
   private final boolean gpt2Pattern;
   private final Pattern pattern;
-  private final ThreadLocal<ChunkCache> cache = ThreadLocal.withInitial(() -> new ChunkCache(CACHE_SLOTS));
+  private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
   /**
    * @param regex the pre-split pattern {@code encoding} was built with
@@ -43,32 +45,34 @@ abstract class JtokkitTokenizer implements Tokenizer {
 
   @Override
   public int[] encode(String text) {
-    Tokens out = new Tokens(text.length() / 3 + 8);
-    ChunkCache chunks = cache.get();
+    int n = text.length();
+    Scratch w = scratch.get();
+    char[] chars = w.chars(n);
+    text.getChars(0, n, chars, 0);
+    Tokens out = new Tokens(n / 3 + 8);
     if (gpt2Pattern) {
-      for (int start = 0, n = text.length(); start < n; ) {
-        int end = Gpt2Chunks.end(text, start);
-        encodeChunk(text, start, end, chunks, out);
+      for (int start = 0; start < n; ) {
+        int end = Gpt2Chunks.end(chars, start, n);
+        encodeChunk(chars, start, end, w.cache, out);
         start = end;
       }
     } else {
       Matcher m = pattern.matcher(text);
-      while (m.find()) encodeChunk(text, m.start(), m.end(), chunks, out);
+      while (m.find()) encodeChunk(chars, m.start(), m.end(), w.cache, out);
     }
     return out.toArray();
   }
 
-  private void encodeChunk(String text, int from, int to, ChunkCache chunks, Tokens out) {
+  private void encodeChunk(char[] text, int from, int to, ChunkCache cache, Tokens out) {
     if (to - from > ChunkCache.MAX_CHUNK_CHARS) {
-      out.addAll(encoding.encodeOrdinary(text.substring(from, to)).toArray());
+      out.addAll(encoding.encodeOrdinary(new String(text, from, to - from)).toArray());
       return;
     }
     int hash = ChunkCache.hash(text, from, to);
-    int[] tokens = chunks.get(text, from, to, hash);
+    int[] tokens = cache.get(text, from, to, hash);
     if (tokens == null) {
-      String chunk = text.substring(from, to);
-      tokens = encoding.encodeOrdinary(chunk).toArray();
-      chunks.put(chunk, hash, tokens);
+      tokens = encoding.encodeOrdinary(new String(text, from, to - from)).toArray();
+      cache.put(Arrays.copyOfRange(text, from, to), hash, tokens);
     }
     out.addAll(tokens);
   }
@@ -88,6 +92,22 @@ abstract class JtokkitTokenizer implements Tokenizer {
     IntArrayList list = new IntArrayList(to - from);
     for (int i = from; i < to; i++) list.add(ids[i]);
     return encoding.decodeBytes(list);
+  }
+
+  /** What one thread reuses from text to text: its chunk cache and a buffer for the text's chars. */
+  private static final class Scratch {
+    /** Buffers up to this size are kept for the next text; a larger text gets its own. */
+    private static final int KEEP_CHARS = 1 << 20;
+
+    final ChunkCache cache = new ChunkCache(CACHE_SLOTS);
+    private char[] chars = new char[4096];
+
+    char[] chars(int n) {
+      if (n <= chars.length) return chars;
+      if (n > KEEP_CHARS) return new char[n];
+      chars = new char[Math.max(n, Math.min(KEEP_CHARS, chars.length * 2))];
+      return chars;
+    }
   }
 
   private static final class Tokens {
