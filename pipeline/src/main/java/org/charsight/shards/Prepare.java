@@ -13,20 +13,20 @@ import java.util.Map;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.parquet.hadoop.metadata.CompressionCodecName;
 import org.apache.spark.Partitioner;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.rdd.PartitionPruningRDD;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.charsight.common.CharsightConfig;
 import org.charsight.common.Manifest;
+import org.charsight.common.SerializableHadoopConf;
 import org.charsight.common.StableHash;
 import org.charsight.common.StageOutput;
 import org.charsight.common.UserError;
@@ -416,16 +416,29 @@ public final class Prepare {
     JavaRDD<Tokenized> mine = JavaRDD.fromRDD(
         PartitionPruningRDD.create(ordered.rdd(), new PartitionRange(first, first + count)),
         ordered.classTag());
-    JavaRDD<Row> rows = mine
-        .mapPartitionsWithIndex((p, docs) -> pack(p, docs, where.value(), ctx), true)
-        .map(w -> RowFactory.create(w.index(), w.docFirst(), w.docLast(), w.tokens()));
     String dir = output.resolve(split).toString();
-    // Token ids are near-random ints: a dictionary costs time and saves little over plain + zstd.
-    spark.createDataFrame(rows, WINDOW_SCHEMA).write()
-        .option("compression", parquetCodec(o.compression()))
-        .option("parquet.enable.dictionary", "false")
-        .parquet(dir);
+    SerializableHadoopConf hadoop = new SerializableHadoopConf(jsc.hadoopConfiguration());
+    CompressionCodecName codec = CompressionCodecName.fromConf(parquetCodec(o.compression()));
+    try {
+      output.fs().mkdirs(new Path(dir));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create " + dir, e);
+    }
+    mine.mapPartitionsWithIndex((p, docs) -> {
+      Iterator<Window> windows = pack(p, docs, where.value(), ctx);
+      if (windows.hasNext()) writeShard(hadoop.get(), new Path(dir), p, windows, codec);
+      return java.util.Collections.emptyIterator();
+    }, true).count();
     int files = renameParts(output.fs(), new Path(dir));
+    if (files == 0) {
+      // No windows at all: one empty shard, so readers still find the schema.
+      try {
+        writeShard(jsc.hadoopConfiguration(), new Path(dir), 0, java.util.Collections.emptyIterator(), codec);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot write an empty shard in " + dir, e);
+      }
+      files = renameParts(output.fs(), new Path(dir));
+    }
     where.destroy();
 
     Map<String, Object> c = new LinkedHashMap<>();
@@ -457,6 +470,22 @@ public final class Prepare {
     return out.iterator();
   }
 
+  /**
+   * Partition {@code p}'s shard, as {@code part-<p>-0.parquet} for {@link #renameParts}. Written under
+   * a hidden attempt name and renamed, so a retried task replaces a failed attempt's partial file.
+   */
+  private static void writeShard(org.apache.hadoop.conf.Configuration conf, Path dir, int p, Iterator<Window> windows,
+      CompressionCodecName codec) throws IOException {
+    org.apache.spark.TaskContext task = org.apache.spark.TaskContext.get();
+    long attempt = task == null ? 0 : task.taskAttemptId();
+    Path tmp = new Path(dir, String.format(".attempt-%05d-%d.parquet", p, attempt));
+    Path target = new Path(dir, String.format("part-%05d-0.parquet", p));
+    FileSystem fs = dir.getFileSystem(conf);
+    ShardWriter.write(conf, tmp, windows, codec);
+    if (fs.exists(target)) fs.delete(target, false);
+    if (!fs.rename(tmp, target)) throw new IOException("cannot rename " + tmp + " to " + target);
+  }
+
   static String parquetCodec(String conf) {
     return conf.equals("none") ? "uncompressed" : conf;
   }
@@ -472,6 +501,8 @@ public final class Prepare {
         if (!fs.rename(parts[i].getPath(), target)) throw new IOException("rename failed: " + parts[i].getPath());
       }
       fs.delete(new Path(dir, "_SUCCESS"), false);
+      // What failed task attempts left behind.
+      for (FileStatus f : fs.listStatus(dir, p -> p.getName().startsWith(".attempt-"))) fs.delete(f.getPath(), false);
       return parts.length;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot name shards in " + dir, e);

@@ -85,6 +85,9 @@ class PrepareTest {
     assertEquals(expected.size(), m.at("/counts/total/documents").asLong());
     assertTrue(m.at("/counts/val/documents").asLong() > 0, "a 20% validation share of 37 paragraphs is not empty");
     for (String split : Prepare.SPLITS) {
+      // Written by Parquet's own writer, read back by Spark as the documented schema (Spark makes
+      // every column it reads from files nullable).
+      assertEquals(Prepare.WINDOW_SCHEMA.asNullable(), spark.read().parquet(out.resolve(split).toString()).schema());
       List<Shards.WindowRow> w = Shards.windows(spark, out.toString(), split);
       assertEquals(m.at("/counts/" + split + "/windows").asLong(), w.size());
       assertEquals(m.at("/counts/" + split + "/tokens").asLong(), Shards.stream(w).length);
