@@ -2,30 +2,35 @@ package org.charsight.tokenize;
 
 import com.knuddels.jtokkit.api.Encoding;
 import com.knuddels.jtokkit.api.IntArrayList;
-import java.util.Arrays;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.charsight.tokenize.ChunkCache.Tokens;
 
 /**
  * A tokenizer whose BPE runs in JTokkit: encoding, decoding and the per-id byte table.
  *
  * <p>Encoding gives exactly JTokkit's {@code encodeOrdinary}, faster: the text is cut into chunks
  * here (by {@link Gpt2Chunks} for GPT-2's pattern, else by the same regex JTokkit uses), and each
- * chunk's tokens come from a per-thread {@link ChunkCache} or, the first time, from JTokkit. BPE
+ * chunk's tokens come from a {@link ChunkCache} or, the first time, from JTokkit. BPE
  * never merges across chunks, and a chunk cut out of the text is cut by the pattern into itself, so
  * encoding chunk by chunk is encoding the text; {@code FastEncodingTest} compares the two. Both
  * steps read a copy of the text's chars (one bulk copy; {@code String.charAt} checks the string's
  * encoding on every call).
  */
 abstract class JtokkitTokenizer implements Tokenizer {
-  /** 2^18 slots, 128k chunks, about 15 MB per thread when full. */
-  private static final int CACHE_SLOTS = 1 << 18;
+  /** 2^17 slots, 64k chunks (the default corpus has 45k distinct), 2 MB of slots per concurrent call. */
+  private static final int CACHE_SLOTS = 1 << 17;
 
   private final Encoding encoding;
   private final byte[][] bytesById;
   private final boolean gpt2Pattern;
   private final Pattern pattern;
-  private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+  /**
+   * Caches lent to encode calls, one per concurrent call. Not per thread: Spark's executors start
+   * new task threads freely, and a cache per thread was refilled from scratch for many tasks.
+   */
+  private final ConcurrentLinkedDeque<Scratch> scratch = new ConcurrentLinkedDeque<>();
 
   /**
    * @param regex the pre-split pattern {@code encoding} was built with
@@ -45,8 +50,17 @@ abstract class JtokkitTokenizer implements Tokenizer {
 
   @Override
   public int[] encode(String text) {
+    Scratch w = scratch.pollFirst();
+    if (w == null) w = new Scratch();
+    try {
+      return encode(text, w);
+    } finally {
+      scratch.offerFirst(w);
+    }
+  }
+
+  private int[] encode(String text, Scratch w) {
     int n = text.length();
-    Scratch w = scratch.get();
     char[] chars = w.chars(n);
     text.getChars(0, n, chars, 0);
     Tokens out = new Tokens(n / 3 + 8);
@@ -69,11 +83,9 @@ abstract class JtokkitTokenizer implements Tokenizer {
       return;
     }
     int hash = ChunkCache.hash(text, from, to);
-    int[] tokens = cache.get(text, from, to, hash);
-    if (tokens == null) {
-      tokens = encoding.encodeOrdinary(new String(text, from, to - from)).toArray();
-      cache.put(Arrays.copyOfRange(text, from, to), hash, tokens);
-    }
+    if (cache.appendTo(text, from, to, hash, out)) return;
+    int[] tokens = encoding.encodeOrdinary(new String(text, from, to - from)).toArray();
+    cache.put(text, from, to, hash, tokens);
     out.addAll(tokens);
   }
 
@@ -94,7 +106,7 @@ abstract class JtokkitTokenizer implements Tokenizer {
     return encoding.decodeBytes(list);
   }
 
-  /** What one thread reuses from text to text: its chunk cache and a buffer for the text's chars. */
+  /** What an encode call reuses from earlier ones: a chunk cache and a buffer for the text's chars. */
   private static final class Scratch {
     /** Buffers up to this size are kept for the next text; a larger text gets its own. */
     private static final int KEEP_CHARS = 1 << 20;
@@ -107,25 +119,6 @@ abstract class JtokkitTokenizer implements Tokenizer {
       if (n > KEEP_CHARS) return new char[n];
       chars = new char[Math.max(n, Math.min(KEEP_CHARS, chars.length * 2))];
       return chars;
-    }
-  }
-
-  private static final class Tokens {
-    private int[] a;
-    private int size;
-
-    Tokens(int capacity) {
-      a = new int[capacity];
-    }
-
-    void addAll(int[] t) {
-      if (size + t.length > a.length) a = Arrays.copyOf(a, Math.max(a.length * 2, size + t.length));
-      System.arraycopy(t, 0, a, size, t.length);
-      size += t.length;
-    }
-
-    int[] toArray() {
-      return Arrays.copyOf(a, size);
     }
   }
 }
