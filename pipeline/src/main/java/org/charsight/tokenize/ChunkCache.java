@@ -48,18 +48,7 @@ final class ChunkCache {
     return h ^ (h >>> 16);
   }
 
-  /** The tokens of {@code text[from, to)}, or null when not cached. */
-  int[] get(char[] text, int from, int to, int hash) {
-    int slot = find(text, from, to, hash);
-    if (slots[slot + LENGTH] == 0) return null;
-    int token = slots[slot + TOKEN];
-    return token >= 0 ? new int[] {token} : multi[-1 - token];
-  }
-
-  /**
-   * Appends the tokens of {@code text[from, to)} to {@code out} and returns true, or returns false
-   * when not cached. Saves the array {@link #get} makes for a single token.
-   */
+  /** Appends the tokens of {@code text[from, to)} to {@code out} and returns true; false when not cached. */
   boolean appendTo(char[] text, int from, int to, int hash, Tokens out) {
     int slot = find(text, from, to, hash);
     if (slots[slot + LENGTH] == 0) return false;
