@@ -51,7 +51,11 @@ public final class CorpusReader {
     if (!lineFiles.isEmpty()) {
       List<Split> splits = InputFiles.splits(lineFiles, opts.splitBytes());
       long bytes = lineFiles.stream().mapToLong(InputFile::length).sum();
-      int tasks = (int) Math.max(jsc.defaultParallelism(), (bytes + opts.partitionBytes() - 1) / opts.partitionBytes());
+      // A multiple of the cores, so no core idles through a last round of one task (3 tasks on 2
+      // cores took as long as 4).
+      int cores = jsc.defaultParallelism();
+      long wanted = Math.max(cores, (bytes + opts.partitionBytes() - 1) / opts.partitionBytes());
+      int tasks = (int) ((wanted + cores - 1) / cores * cores);
       List<List<Split>> groups = new ArrayList<>(InputFiles.group(splits, tasks));
       SerializableHadoopConf conf = new SerializableHadoopConf(hadoop);
       docs = jsc.parallelize(groups, groups.size()).flatMap(group -> readGroup(stage, group, opts, conf.get()));
