@@ -176,10 +176,12 @@ public final class Prepare {
             + "later stages need validation windows", docs[0] + docs[1], valFraction);
       }
 
-      jsc.setJobDescription("write vocab");
       String vocabDir = output.resolve("vocab.parquet").toString();
-      VocabTable.write(spark, tok, vocabDir, parquetCodec(o.compression()));
-      renameParts(output.fs(), new Path(vocabDir));
+      try {
+        VocabTable.write(jsc.hadoopConfiguration(), tok, vocabDir, CompressionCodecName.fromConf(parquetCodec(o.compression())));
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot write " + vocabDir, e);
+      }
 
       long[] histogram = new long[HISTOGRAM_BUCKETS];
       long textBytes = 0, textTokens = 0, documents = 0, invalid = 0, sourceBytes = 0, empty = 0;

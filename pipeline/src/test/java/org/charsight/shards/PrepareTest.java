@@ -206,7 +206,9 @@ class PrepareTest {
     Path out = dir.resolve("out");
     prepare(spark, List.of(in.toString()), out, false, "prepare.val_fraction=0.01");
     Tokenizer tok = new Tokenizers.Spec("gpt2").open();
-    List<Row> rows = spark.read().parquet(out.resolve("vocab.parquet").toString()).orderBy("token_id").collectAsList();
+    var vocab = spark.read().parquet(out.resolve("vocab.parquet").toString());
+    assertEquals(VocabTable.SCHEMA.asNullable(), vocab.schema());
+    List<Row> rows = vocab.orderBy("token_id").collectAsList();
     assertEquals(50257, rows.size());
     for (int id : new int[] {0, 15496, 995, 31373, 50255}) {
       Row r = rows.get(id);
@@ -218,6 +220,13 @@ class PrepareTest {
     }
     assertEquals(" world", rows.get(995).getString(rows.get(995).fieldIndex("text")));
     assertTrue(rows.get(50256).getBoolean(rows.get(50256).fieldIndex("special")));
+    int partial = 0;
+    for (Row r : rows) {
+      String expected = r.getBoolean(5) ? tok.specialText(r.getInt(0)) : org.charsight.corpus.Utf8.strict((byte[]) r.get(1));
+      assertEquals(expected, r.getString(2), "text of token " + r.getInt(0));
+      if (expected == null) partial++;
+    }
+    assertTrue(partial > 100, "tokens holding part of a character have no text: " + partial);
   }
 
   @Test
