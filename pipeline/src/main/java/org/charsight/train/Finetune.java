@@ -148,9 +148,9 @@ public final class Finetune {
       int chunkRounds = Math.min(o.valEvery(), o.rounds() - round);
       long want = rowsWanted(o, workers, chunkRounds);
       long seed = StableHash.mix(o.seed() + round);
-      double pLm = Math.min(1, o.lmFraction() * want / Math.max(1, lmCount));
-      double pTask = Math.min(1, (1 - o.lmFraction()) * want / Math.max(1, taskCount));
-      JavaRDD<Tuple2<int[], float[]>> mix = sample(lm, pLm, seed).union(sample(task, pTask, seed + 1));
+      double pLm = o.lmFraction() * want / Math.max(1, lmCount);
+      double pTask = (1 - o.lmFraction()) * want / Math.max(1, taskCount);
+      JavaRDD<Tuple2<Integer, Tuple2<int[], float[]>>> mix = sample(lm, pLm, seed).union(sample(task, pTask, seed + 1));
       JavaRDD<DataSet> batches = batches(mix, seed, o.batchPerWorker(), ctx, workers).cache();
       for (Map.Entry<String, LanguageModel> e : models.entrySet()) {
         jsc.setJobDescription("finetune " + e.getKey() + " rounds " + (round + 1) + "-" + (round + chunkRounds));
@@ -196,14 +196,14 @@ public final class Finetune {
 
   /**
    * Optimiser steps (per worker) the whole fine-tuning will take, for the length of its learning-rate
-   * schedule: each chunk of rounds asks for workers x batch x frequency rows per round but can take no
-   * more rows than there are, so a small task set gives fewer steps than rounds x frequency.
+   * schedule: each chunk of rounds asks for workers x batch x frequency rows per round, repeating rows
+   * when there are fewer (see {@link #sample}), so about rounds x frequency.
    */
   static int expectedSteps(Options o, int workers, long lmCount, long taskCount) {
     long steps = 0;
     for (int round = 0; round < o.rounds(); round += o.valEvery()) {
       long want = rowsWanted(o, workers, Math.min(o.valEvery(), o.rounds() - round));
-      double rows = Math.min(o.lmFraction() * want, lmCount) + Math.min((1 - o.lmFraction()) * want, taskCount);
+      double rows = (lmCount > 0 ? o.lmFraction() * want : 0) + (taskCount > 0 ? (1 - o.lmFraction()) * want : 0);
       steps += (long) Math.ceil(rows / o.batchPerWorker() / workers);
     }
     return (int) Math.min(Integer.MAX_VALUE, Math.max(1, steps));
@@ -246,14 +246,28 @@ public final class Finetune {
    * {@code sample}, whose choice depends on how the input happens to be split into files and
    * partitions: the same tasks and seed must give the same fine-tuning wherever they are stored.
    */
-  private static JavaRDD<Tuple2<int[], float[]>> sample(JavaRDD<Tuple2<int[], float[]>> rdd, double p, long seed) {
-    return p >= 1 ? rdd : rdd.filter(t -> StableHash.unit(seed, t._1()) < p);
+  /**
+   * Each row floor(p) times, and once more when a hash of its tokens and the seed falls below the
+   * fraction left: a chunk that asks for more rows than there are goes over them again, as epochs
+   * do, so {@code finetune.rounds} is honoured however few the task rows. Rows carry their copy
+   * number, which {@link #batches} ranks them by, so copies do not share a minibatch.
+   */
+  private static JavaRDD<Tuple2<Integer, Tuple2<int[], float[]>>> sample(JavaRDD<Tuple2<int[], float[]>> rdd, double p,
+      long seed) {
+    int whole = (int) Math.floor(p);
+    double rest = p - whole;
+    return rdd.flatMap(t -> {
+      int copies = whole + (rest > 0 && StableHash.unit(seed + whole, t._1()) < rest ? 1 : 0);
+      List<Tuple2<Integer, Tuple2<int[], float[]>>> out = new ArrayList<>(copies);
+      for (int c = 0; c < copies; c++) out.add(new Tuple2<>(c, t));
+      return out.iterator();
+    });
   }
 
-  private static JavaRDD<DataSet> batches(JavaRDD<Tuple2<int[], float[]>> items, long seed, int batch, int ctx,
-      int partitions) {
+  private static JavaRDD<DataSet> batches(JavaRDD<Tuple2<Integer, Tuple2<int[], float[]>>> items, long seed, int batch,
+      int ctx, int partitions) {
     JavaPairRDD<Long, Tuple2<Long, Tuple2<int[], float[]>>> ranked = items
-        .mapToPair(t -> new Tuple2<>(StableHash.hash64(seed, t._1()), t))
+        .mapToPair(c -> new Tuple2<>(StableHash.hash64(seed + c._1() * 0x9E3779B97F4A7C15L, c._2()._1()), c._2()))
         .sortByKey()
         .zipWithIndex()
         .mapToPair(t -> new Tuple2<>(t._2() / batch, new Tuple2<>(t._2(), t._1()._2())));

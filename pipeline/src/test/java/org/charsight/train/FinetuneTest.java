@@ -28,14 +28,14 @@ class FinetuneTest {
   }
 
   @Test
-  void theScheduleLastsAsManyStepsAsTheRowsAllow() {
+  void theScheduleLastsRoundsTimesFrequencyStepsHoweverFewTheRows() {
     // 2 workers x 4 rows x frequency 2 = 16 rows per round; chunks of 5 rounds ask for 80 rows each.
     Finetune.Options o = Finetune.Options.from(CharsightConfig.load(null, List.of("finetune.rounds=10",
         "finetune.val_every=5", "finetune.batch_per_worker=4", "finetune.averaging_frequency=2", "finetune.lm_fraction=0.1")),
         "pre", "tasks", "out", false);
     assertEquals(20, Finetune.expectedSteps(o, 2, 1000, 1000), "enough rows: rounds x frequency");
-    // 20 task rows: each chunk takes 8 LM + 20 task rows = 28 rows = 4 minibatches per worker (rounded up)
-    assertEquals(8, Finetune.expectedSteps(o, 2, 1000, 20));
+    assertEquals(20, Finetune.expectedSteps(o, 2, 1000, 20), "20 task rows are repeated to fill the rounds");
+    assertEquals(18, Finetune.expectedSteps(o, 2, 0, 20), "no LM rows: the task share alone");
   }
 
   @Test
@@ -63,9 +63,15 @@ class FinetuneTest {
       assertTrue(Files.exists(dir.resolve("ft/" + arm + "/model.zip")));
     }
 
-    // A second run (another seed, fewer rounds) so that evaluation pools two runs.
-    Finetune.run(spark, Finetune.Options.from(c.with("seed", 2).with("finetune.rounds", 4), dir.resolve("pre").toString(),
-        dir.resolve("tasks").toString(), dir.resolve("ft2").toString(), false));
+    // A second run (another seed, fewer rounds) so that evaluation pools two runs. Its rounds ask for
+    // 2 workers x 16 rows x frequency 2 x 4 rounds = 256 rows, three times the task rows there are:
+    // they are repeated, and all 4 rounds (8 steps) run; taking each row once would give 2 rounds.
+    Finetune.run(spark, Finetune.Options.from(c.with("seed", 2).with("finetune.rounds", 4).with("finetune.batch_per_worker", 16),
+        dir.resolve("pre").toString(), dir.resolve("tasks").toString(), dir.resolve("ft2").toString(), false));
+    List<String> pre = Files.readAllLines(dir.resolve("pre/baseline/metrics.csv"));
+    List<String> ft2 = Files.readAllLines(dir.resolve("ft2/baseline/metrics.csv"));
+    int steps = Integer.parseInt(ft2.get(ft2.size() - 1).split(",")[1]) - Integer.parseInt(pre.get(pre.size() - 1).split(",")[1]);
+    assertTrue(steps >= 8 && steps <= 10, "fine-tuning steps taken: " + steps);
 
     // The same examples stored in other files and partitions fine-tune to the same losses: which rows a
     // round samples and how they are batched must not depend on the storage layout.
