@@ -242,15 +242,12 @@ public final class Finetune {
   }
 
   /**
-   * Each row kept with probability p, decided by a hash of its tokens rather than by Spark's
-   * {@code sample}, whose choice depends on how the input happens to be split into files and
-   * partitions: the same tasks and seed must give the same fine-tuning wherever they are stored.
-   */
-  /**
    * Each row floor(p) times, and once more when a hash of its tokens and the seed falls below the
    * fraction left: a chunk that asks for more rows than there are goes over them again, as epochs
-   * do, so {@code finetune.rounds} is honoured however few the task rows. Rows carry their copy
-   * number, which {@link #batches} ranks them by, so copies do not share a minibatch.
+   * do, so {@code finetune.rounds} is honoured however few the task rows. A hash rather than Spark's
+   * {@code sample}, whose choice depends on how the input happens to be split into files and
+   * partitions: the same tasks and seed must give the same fine-tuning wherever they are stored.
+   * Rows carry their copy number, which {@link #batches} ranks them by, so copies are spread apart.
    */
   private static JavaRDD<Tuple2<Integer, Tuple2<int[], float[]>>> sample(JavaRDD<Tuple2<int[], float[]>> rdd, double p,
       long seed) {
