@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -178,7 +179,7 @@ public final class Prepare {
 
       String vocabDir = output.resolve("vocab.parquet").toString();
       try {
-        VocabTable.write(jsc.hadoopConfiguration(), tok, vocabDir, CompressionCodecName.fromConf(parquetCodec(o.compression())));
+        VocabTable.write(jsc.hadoopConfiguration(), tok, vocabDir, parquetCodec(o.compression()));
       } catch (IOException e) {
         throw new UncheckedIOException("cannot write " + vocabDir, e);
       }
@@ -420,7 +421,7 @@ public final class Prepare {
         ordered.classTag());
     String dir = output.resolve(split).toString();
     SerializableHadoopConf hadoop = new SerializableHadoopConf(jsc.hadoopConfiguration());
-    CompressionCodecName codec = CompressionCodecName.fromConf(parquetCodec(o.compression()));
+    CompressionCodecName codec = parquetCodec(o.compression());
     try {
       output.fs().mkdirs(new Path(dir));
     } catch (IOException e) {
@@ -429,13 +430,13 @@ public final class Prepare {
     mine.mapPartitionsWithIndex((p, docs) -> {
       Iterator<Window> windows = pack(p, docs, where.value(), ctx);
       if (windows.hasNext()) writeShard(hadoop.get(), new Path(dir), p, windows, codec);
-      return java.util.Collections.emptyIterator();
+      return Collections.emptyIterator();
     }, true).count();
     int files = renameParts(output.fs(), new Path(dir));
     if (files == 0) {
       // No windows at all: one empty shard, so readers still find the schema.
       try {
-        writeShard(jsc.hadoopConfiguration(), new Path(dir), 0, java.util.Collections.emptyIterator(), codec);
+        writeShard(jsc.hadoopConfiguration(), new Path(dir), 0, Collections.emptyIterator(), codec);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot write an empty shard in " + dir, e);
       }
@@ -488,8 +489,9 @@ public final class Prepare {
     if (!fs.rename(tmp, target)) throw new IOException("cannot rename " + tmp + " to " + target);
   }
 
-  static String parquetCodec(String conf) {
-    return conf.equals("none") ? "uncompressed" : conf;
+  /** {@code prepare.compression} (checked by {@link Options#from}) as Parquet's codec. */
+  static CompressionCodecName parquetCodec(String conf) {
+    return CompressionCodecName.fromConf(conf.equals("none") ? "uncompressed" : conf);
   }
 
   /** Gives Spark's part files stable names (part-00000.parquet) so reruns produce the same listing. */
