@@ -20,7 +20,6 @@ import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.rdd.PartitionPruningRDD;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
@@ -165,12 +164,7 @@ public final class Prepare {
       }
 
       // 2. Cut each split's stream into windows and write them.
-      Map<String, Object> counts = new LinkedHashMap<>();
-      for (int v = 0; v < 2; v++) {
-        int first = v == 0 ? 0 : parts[0];
-        List<PartitionSummary> summaries = all.subList(first, first + parts[v]);
-        counts.put(SPLITS[v], writeSplit(spark, SPLITS[v], ordered, first, summaries, o, output));
-      }
+      Map<String, Object> counts = writeSplits(spark, ordered, parts[0], all, o, output);
       ordered.unpersist(false);
       if (tokens[1] == 0) {
         LOG.warn("prepare: the validation split is empty ({} documents x prepare.val_fraction={}); "
@@ -388,70 +382,64 @@ public final class Prepare {
     }
   }
 
-  /** Keeps partitions [from, to) of an RDD. */
-  static final class PartitionRange extends scala.runtime.AbstractFunction1<Object, Object> implements java.io.Serializable {
-    private final int from;
-    private final int to;
-
-    PartitionRange(int from, int to) {
-      this.from = from;
-      this.to = to;
-    }
-
-    @Override
-    public Object apply(Object index) {
-      int i = (Integer) index;
-      return i >= from && i < to;
-    }
-  }
-
-  private static Map<String, Object> writeSplit(SparkSession spark, String split, JavaRDD<Tokenized> ordered, int first,
-      List<PartitionSummary> summaries, Options o, StageOutput output) {
+  /**
+   * Writes both splits' shards in one Spark job (partitions {@code [0, trainParts)} are the train
+   * split's, the rest the validation split's), so the small validation split does not wait for the
+   * train split's slowest task and costs no job of its own. Returns the counts per split.
+   */
+  private static Map<String, Object> writeSplits(SparkSession spark, JavaRDD<Tokenized> ordered, int trainParts,
+      List<PartitionSummary> all, Options o, StageOutput output) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     int ctx = o.context();
-    Placement placement = Placement.of(summaries, ctx);
-    int count = summaries.size();
-    Broadcast<Placement> where = jsc.broadcast(placement);
-
-    jsc.setJobDescription("write " + split + " shards");
-    // Only this split's partitions, renumbered from 0, so each becomes one shard in stream order
-    // (and Spark writes no empty placeholder file for another split's partition 0).
-    JavaRDD<Tokenized> mine = JavaRDD.fromRDD(
-        PartitionPruningRDD.create(ordered.rdd(), new PartitionRange(first, first + count)),
-        ordered.classTag());
-    String dir = output.resolve(split).toString();
+    List<List<PartitionSummary>> summaries = List.of(all.subList(0, trainParts), all.subList(trainParts, all.size()));
+    Placement[] placements = {Placement.of(summaries.get(0), ctx), Placement.of(summaries.get(1), ctx)};
+    Broadcast<Placement[]> where = jsc.broadcast(placements);
+    String[] dirs = new String[2];
+    for (int v = 0; v < 2; v++) {
+      dirs[v] = output.resolve(SPLITS[v]).toString();
+      try {
+        output.fs().mkdirs(new Path(dirs[v]));
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot create " + dirs[v], e);
+      }
+    }
     SerializableHadoopConf hadoop = new SerializableHadoopConf(jsc.hadoopConfiguration());
     CompressionCodecName codec = parquetCodec(o.compression());
-    try {
-      output.fs().mkdirs(new Path(dir));
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot create " + dir, e);
-    }
-    mine.mapPartitionsWithIndex((p, docs) -> {
-      Iterator<Window> windows = pack(p, docs, where.value(), ctx);
-      if (windows.hasNext()) writeShard(hadoop.get(), new Path(dir), p, windows, codec);
+
+    jsc.setJobDescription("write train and val shards");
+    // Each partition becomes one shard of its split, numbered from 0 within the split, in stream order.
+    ordered.mapPartitionsWithIndex((p, docs) -> {
+      int v = p < trainParts ? 0 : 1;
+      int local = p - (v == 0 ? 0 : trainParts);
+      Iterator<Window> windows = pack(local, docs, where.value()[v], ctx);
+      if (windows.hasNext()) writeShard(hadoop.get(), new Path(dirs[v]), local, windows, codec);
       return Collections.emptyIterator();
     }, true).count();
-    int files = renameParts(output.fs(), new Path(dir));
-    if (files == 0) {
-      // No windows at all: one empty shard, so readers still find the schema.
-      try {
-        writeShard(jsc.hadoopConfiguration(), new Path(dir), 0, Collections.emptyIterator(), codec);
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot write an empty shard in " + dir, e);
-      }
-      files = renameParts(output.fs(), new Path(dir));
-    }
     where.destroy();
 
-    Map<String, Object> c = new LinkedHashMap<>();
-    c.put("documents", summaries.stream().mapToLong(PartitionSummary::documents).sum());
-    c.put("text_bytes", summaries.stream().mapToLong(PartitionSummary::textBytes).sum());
-    c.put("tokens", placement.total());
-    c.put("text_tokens", summaries.stream().mapToLong(PartitionSummary::textTokens).sum());
-    c.put("windows", WindowPacker.windowCount(placement.total(), ctx));
-    c.put("shards", files);
-    return c;
+    Map<String, Object> counts = new LinkedHashMap<>();
+    for (int v = 0; v < 2; v++) {
+      int files = renameParts(output.fs(), new Path(dirs[v]));
+      if (files == 0) {
+        // No windows at all: one empty shard, so readers still find the schema.
+        try {
+          writeShard(jsc.hadoopConfiguration(), new Path(dirs[v]), 0, Collections.emptyIterator(), codec);
+        } catch (IOException e) {
+          throw new UncheckedIOException("cannot write an empty shard in " + dirs[v], e);
+        }
+        files = renameParts(output.fs(), new Path(dirs[v]));
+      }
+      List<PartitionSummary> mine = summaries.get(v);
+      Map<String, Object> c = new LinkedHashMap<>();
+      c.put("documents", mine.stream().mapToLong(PartitionSummary::documents).sum());
+      c.put("text_bytes", mine.stream().mapToLong(PartitionSummary::textBytes).sum());
+      c.put("tokens", placements[v].total());
+      c.put("text_tokens", mine.stream().mapToLong(PartitionSummary::textTokens).sum());
+      c.put("windows", WindowPacker.windowCount(placements[v].total(), ctx));
+      c.put("shards", files);
+      counts.put(SPLITS[v], c);
+    }
+    return counts;
   }
 
   private static Iterator<Window> pack(int p, Iterator<Tokenized> docs, Placement where, int ctx) {
