@@ -68,7 +68,6 @@ public final class Manifest {
     }
   }
 
-  /** Versions of charsight and what it is built on, as pinned in the pom (filtered into a resource). */
   /**
    * Manifests are small JSON files people read and sometimes edit; on the local file system a
    * hidden .crc beside them would make an edited manifest unreadable, so none is written or checked.
@@ -77,6 +76,7 @@ public final class Manifest {
     return fs instanceof LocalFileSystem local ? local.getRawFileSystem() : fs;
   }
 
+  /** Versions of charsight and what it is built on, as pinned in the pom (filtered into a resource). */
   public static Map<String, String> versions() {
     Map<String, String> v = new LinkedHashMap<>();
     Properties built = new Properties();
