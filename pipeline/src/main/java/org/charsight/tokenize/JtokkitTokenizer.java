@@ -19,7 +19,7 @@ import org.charsight.tokenize.ChunkCache.Tokens;
  * encoding on every call).
  */
 abstract class JtokkitTokenizer implements Tokenizer {
-  /** 2^17 slots, 64k chunks (the default corpus has 45k distinct), 2 MB of slots per concurrent call. */
+  /** 2^17 slots, 64k chunks (the default corpus has 45k distinct), 4 MB of slots per concurrent call. */
   private static final int CACHE_SLOTS = 1 << 17;
 
   private final Encoding encoding;

@@ -2,6 +2,7 @@ package org.charsight.tokenize;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -137,6 +138,44 @@ class FastEncodingTest {
       assertEquals(i < 4, hit, "chunk " + i);
       if (hit) assertArrayEquals(i % 2 == 0 ? new int[] {i} : new int[] {i, i}, out.toArray());
     }
+  }
+
+  /**
+   * Keys short enough to live in their slot and keys kept in the pool, all under one hash so every
+   * lookup has to compare chars: each key finds its own tokens, and a key one char away (in any
+   * position, including chars 0 and U+FFFF that an int packing could confuse with padding) misses.
+   */
+  @Test
+  void keysInTheSlotAndInThePoolAreComparedCharByChar() {
+    ChunkCache c = new ChunkCache(256);
+    Random rnd = new Random(7);
+    int hash = 42;
+    List<char[]> keys = new ArrayList<>();
+    for (int len = 1; len <= ChunkCache.INLINE_CHARS * 2 + 1; len++) {
+      char[] k = new char[len];
+      for (int i = 0; i < len; i++) k[i] = switch (rnd.nextInt(4)) {
+        case 0 -> (char) 0;
+        case 1 -> (char) 0xFFFF;
+        default -> (char) ('a' + rnd.nextInt(26));
+      };
+      keys.add(k);
+      c.put(k, 0, len, hash, new int[] {len, -len});
+    }
+    for (char[] k : keys) {
+      ChunkCache.Tokens out = new ChunkCache.Tokens(1);
+      assertTrue(c.appendTo(k, 0, k.length, hash, out), "length " + k.length);
+      assertArrayEquals(new int[] {k.length, -k.length}, out.toArray());
+      for (int i = 0; i < k.length; i++) {
+        char[] other = k.clone();
+        other[i] = other[i] == 0 ? 'z' : (char) 0;
+        assertFalse(c.appendTo(other, 0, other.length, hash, new ChunkCache.Tokens(1)), "length " + k.length + ", char " + i);
+      }
+    }
+    // A key in the middle of a longer text is read from that range only.
+    char[] text = ("xy" + new String(keys.get(4)) + "zw").toCharArray();
+    ChunkCache.Tokens out = new ChunkCache.Tokens(1);
+    assertTrue(c.appendTo(text, 2, 2 + keys.get(4).length, hash, out));
+    assertArrayEquals(new int[] {5, -5}, out.toArray());
   }
 
   private static String resource(String name) throws IOException {
