@@ -76,6 +76,19 @@ public final class Manifest {
     return fs instanceof LocalFileSystem local ? local.getRawFileSystem() : fs;
   }
 
+  /**
+   * A path as a full URI (a relative local path against the working directory), for manifests:
+   * stages that follow a recorded path may run elsewhere (another directory, a cluster's driver).
+   */
+  public static String qualified(String path, Configuration conf) {
+    Path p = new Path(path);
+    try {
+      return p.getFileSystem(conf).makeQualified(p).toString();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot resolve " + path, e);
+    }
+  }
+
   /** Versions of charsight and what it is built on, as pinned in the pom (filtered into a resource). */
   public static Map<String, String> versions() {
     Map<String, String> v = new LinkedHashMap<>();

@@ -25,9 +25,12 @@ public final class ShardSet {
   }
 
   public static ShardSet open(SparkSession spark, String dir) {
-    return new ShardSet(spark, dir, Manifest.read(dir, spark.sparkContext().hadoopConfiguration(), Prepare.STAGE));
+    org.apache.hadoop.conf.Configuration conf = spark.sparkContext().hadoopConfiguration();
+    JsonNode manifest = Manifest.read(dir, conf, Prepare.STAGE);
+    return new ShardSet(spark, Manifest.qualified(dir, conf), manifest);
   }
 
+  /** The directory as a full URI (file:/..., hdfs://...), so manifests that record it work from any directory. */
   public String dir() {
     return dir;
   }

@@ -159,7 +159,7 @@ public final class Tasks {
         tokensPerWord.put(r.getString(0), r.getDouble(1));
       }
       Manifest m = new Manifest(STAGE);
-      m.put("shards", o.shards());
+      m.put("shards", shards.dir());
       m.put("tokenizer", shards.manifest().get("tokenizer"));
       m.put("word_source", o.wordsFile() != null ? o.wordsFile() : "corpus");
       m.put("words", Map.of("train", train.size(), "held_out", heldOut.size(), "nonce", nonce.size()));

@@ -54,16 +54,19 @@ public final class Tokenizers {
 
   private static Spec trained(String key, String dir, Configuration conf) {
     Path p = new Path(dir);
+    String qualified;
     try {
       FileSystem fs = p.getFileSystem(conf);
       if (!fs.exists(new Path(p, TrainedTokenizer.INFO_FILE))) {
         throw new UserError(key + ": unknown tokenizer '" + dir
             + "'; expected gpt2, bytes or the output directory of train-tokenizer");
       }
+      // Manifests record it and later stages open it again, perhaps from another working directory.
+      qualified = fs.makeQualified(p).toString();
     } catch (IOException | IllegalArgumentException e) {
       throw new UserError(key + ": cannot read tokenizer '" + dir + "': " + e.getMessage(), e);
     }
-    return new Spec(dir, TrainedTokenizer.Files.read(dir, conf));
+    return new Spec(qualified, TrainedTokenizer.Files.read(dir, conf));
   }
 
   private static Tokenizer create(Spec spec) {

@@ -188,7 +188,7 @@ public final class Pretrain {
     if (order != null) order.release();
 
     Map<String, Object> manifest = new LinkedHashMap<>();
-    manifest.put("shards", o.shards());
+    manifest.put("shards", shards.dir());
     manifest.put("tokenizer", shards.manifest().get("tokenizer"));
     manifest.put("context", ctx);
     manifest.put("arms", o.arms().stream().map(a -> a.confName).toList());

@@ -88,6 +88,9 @@ class TrainTokenizerTest {
     JsonNode m = Manifest.read(out.toString(), new Configuration(), "prepare");
     assertEquals(600, m.at("/tokenizer/vocab_size").asInt());
     assertEquals(598, m.at("/tokenizer/end_of_text").asInt());
+    // Later stages open the tokenizer from this record, perhaps from another working directory.
+    assertEquals(tok.toUri().toString().replaceFirst("^file:///", "file:/").replaceFirst("/$", ""),
+        m.at("/tokenizer/spec").asText());
   }
 
   @Test

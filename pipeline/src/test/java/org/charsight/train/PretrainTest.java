@@ -73,6 +73,9 @@ public class PretrainTest {
       assertEquals(arm, m.config().arch().confName);
     }
     assertTrue(Files.readString(dir.resolve("run/manifest.json")).contains("\"stage\" : \"pretrain\""));
+    // finetune follows this record, perhaps from another working directory
+    assertEquals("file:" + shards, org.charsight.common.Manifest.json().readTree(dir.resolve("run/manifest.json").toFile())
+        .path("shards").asText());
   }
 
   @Test
