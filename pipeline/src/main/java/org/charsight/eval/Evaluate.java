@@ -44,6 +44,7 @@ public final class Evaluate {
   static final String STAGE = "evaluate";
   static final String RESULTS_HEADER = "arm,task,split,tokens_bucket,runs,n,correct,accuracy,ci_low,ci_high";
   static final String DIFFERENCES_HEADER = "arm,reference,task,split,tokens_bucket,runs,n,difference,ci_low,ci_high";
+  static final String BY_QUESTION_HEADER = "arm,task,split,question,runs,n,correct,accuracy,ci_low,ci_high";
   static final String BASELINES_HEADER = "task,split,n,most_frequent_answer,accuracy,letters_only_accuracy";
   /** The arm the others are compared with in differences.csv. */
   static final String REFERENCE_ARM = "baseline";
@@ -123,11 +124,21 @@ public final class Evaluate {
       // Scores: small (one boolean per example), so they are summarised on the driver.
       // group (arm,task,split,bucket) -> run -> example -> correct
       Map<String, Map<String, TreeMap<Integer, Boolean>>> groups = new TreeMap<>();
+      // The same by whether training asked the question: group (arm,task,split,trained|new) -> ...
+      Map<String, Boolean> asked = hasLetters(examples)
+          ? questionTrained(allExamples.where("split = 'train'"), examples) : Map.of();
+      Map<String, Map<String, TreeMap<Integer, Boolean>>> byQuestion = new TreeMap<>();
       for (Row r : spark.read().parquet(predictions).select("run", "arm", "task", "split", "word_tokens", "example", "correct")
           .collectAsList()) {
         String bucket = ExactMatchScorer.tokensBucket(r.getInt(4));
         for (String b : new String[] {bucket, "all"}) {
           groups.computeIfAbsent(r.getString(1) + "," + r.getString(2) + "," + r.getString(3) + "," + b, k -> new TreeMap<>())
+              .computeIfAbsent(r.getString(0), k -> new TreeMap<>()).put(r.getInt(5), r.getBoolean(6));
+        }
+        Boolean trained = asked.get(r.getString(2) + "," + r.getString(3) + "," + r.getInt(5));
+        if (trained != null) {
+          byQuestion.computeIfAbsent(r.getString(1) + "," + r.getString(2) + "," + r.getString(3) + ","
+                  + (trained ? "trained" : "new"), k -> new TreeMap<>())
               .computeIfAbsent(r.getString(0), k -> new TreeMap<>()).put(r.getInt(5), r.getBoolean(6));
         }
       }
@@ -185,10 +196,19 @@ public final class Evaluate {
       }
       examples.unpersist();
       String differences = differencesCsv(groups, o);
+      StringBuilder questions = new StringBuilder(BY_QUESTION_HEADER).append('\n');
+      for (Map.Entry<String, Map<String, TreeMap<Integer, Boolean>>> e : byQuestion.entrySet()) {
+        long seed = o.seed() + g++;
+        questions.append(e.getKey()).append(',').append(accuracyCsv(ExactMatchScorer.accuracy(outcomes(e.getValue()), seed,
+            o.resamples())));
+      }
       write(output.fs(), output.resolve("results.csv"), csv.toString().getBytes(StandardCharsets.UTF_8));
       write(output.fs(), output.resolve("results_by_run.csv"), byRun.toString().getBytes(StandardCharsets.UTF_8));
       write(output.fs(), output.resolve("differences.csv"), differences.getBytes(StandardCharsets.UTF_8));
       write(output.fs(), output.resolve("baselines.csv"), baselines.toString().getBytes(StandardCharsets.UTF_8));
+      if (!byQuestion.isEmpty()) {
+        write(output.fs(), output.resolve("results_by_question.csv"), questions.toString().getBytes(StandardCharsets.UTF_8));
+      }
       try {
         write(output.fs(), output.resolve("results.json"), Manifest.json().writeValueAsBytes(json));
       } catch (IOException e) {
@@ -299,6 +319,23 @@ public final class Evaluate {
         .selectExpr("task", "split", "cast(coalesce(answer = coalesce(guess, task_guess), false) as double) as ok")
         .groupBy("task", "split").avg("ok").collectAsList()) {
       out.put(r.getString(0) + "," + r.getString(1), r.getDouble(2));
+    }
+    return out;
+  }
+
+  /**
+   * Per "task,split,example" of the evaluated questions ({@code asked}, from {@link #evaluationRows}):
+   * whether training asked the same question of the same word (same letters, any phrasing). On
+   * training words this separates answers a model can have memorised from new questions about words
+   * it was trained on; for tasks that name no letters every question about a training word was asked.
+   */
+  static Map<String, Boolean> questionTrained(Dataset<Row> train, Dataset<Row> asked) {
+    Dataset<Row> trained = train.selectExpr("task as q_task", "word as q_word", "letters as q_letters").distinct();
+    Map<String, Boolean> out = new java.util.HashMap<>();
+    for (Row r : asked.join(trained, org.apache.spark.sql.functions.expr("task = q_task and word = q_word and letters = q_letters"),
+            "left")
+        .selectExpr("task", "split", "example", "q_task is not null").collectAsList()) {
+      out.put(r.getString(0) + "," + r.getString(1) + "," + r.getInt(2), r.getBoolean(3));
     }
     return out;
   }

@@ -14,7 +14,7 @@ import org.charsight.testing.SparkTestSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The letters-only floor on hand-made examples, against counts worked out by hand. */
+/** The letters-only floor and which questions training asked, on hand-made examples, against answers worked out by hand. */
 class LettersOnlyFloorTest {
 
   @Test
@@ -39,6 +39,38 @@ class LettersOnlyFloorTest {
     assertEquals(3.0 / 5, floor.get("contains_char,val_heldout"), 1e-9);
     assertEquals(2.0 / 3, floor.get("contains_char,val_nonce"), 1e-9);
     assertEquals(2, floor.size(), floor.toString());
+  }
+
+  @Test
+  void aQuestionIsTrainedWhenTrainingAskedItOfTheSameWordInAnyPhrasing(@TempDir Path dir) {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    List<Row> rows = new ArrayList<>();
+    rows.add(question("contains_char", "train", "cat", 0, "a", "yes"));
+    rows.add(question("contains_char", "train", "cat", 1, "z", "no"));
+    rows.add(question("spell", "train", "cat", 0, "", "c a t"));
+    rows.add(question("contains_char", "val_train_words", "cat", 4, "a", "yes")); // asked, in another phrasing
+    rows.add(question("contains_char", "val_train_words", "cat", 0, "b", "no")); // a new letter for a known word
+    rows.add(question("contains_char", "val_heldout", "dog", 0, "z", "no")); // the letter was asked of another word
+    rows.add(question("spell", "val_train_words", "cat", 2, "", "c a t"));
+    rows.add(question("spell", "val_heldout", "dog", 0, "", "d o g"));
+    String examples = dir.resolve("examples").toString();
+    spark.createDataFrame(rows, Tasks.SCHEMA).write().partitionBy("split").parquet(examples);
+
+    var all = spark.read().parquet(examples);
+    var asked = Evaluate.evaluationRows(all, 100);
+    Map<String, Boolean> trained = Evaluate.questionTrained(all.where("split = 'train'"), asked);
+    Map<String, Boolean> byWordAndLetters = new java.util.TreeMap<>();
+    for (Row r : asked.selectExpr("task", "split", "example", "word", "letters").collectAsList()) {
+      byWordAndLetters.put(r.getString(0) + "," + r.getString(3) + "," + r.getString(4),
+          trained.get(r.getString(0) + "," + r.getString(1) + "," + r.getInt(2)));
+    }
+    assertEquals(Map.of("contains_char,cat,a", true, "contains_char,cat,b", false, "contains_char,dog,z", false,
+        "spell,cat,", true, "spell,dog,", false), byWordAndLetters);
+  }
+
+  private static Row question(String task, String split, String word, int phrasing, String letters, String answer) {
+    return RowFactory.create(task, split, word, phrasing, phrasing < 4, "Q " + phrasing + " " + word + " " + letters, answer,
+        new int[] {1, 2, 3}, 2, 1, letters);
   }
 
   private static void add(List<Row> rows, String split, String letter, String... answers) {

@@ -125,6 +125,19 @@ class FinetuneTest {
           .orElseThrow(() -> new AssertionError("no difference for " + split + " in " + diffs));
       assertEquals(acc[1] - acc[0], Double.parseDouble(d.split(",")[7]), 2e-4, d);
     }
+    // Every question about a training word of reverse (which names no letters) was asked in training;
+    // none about a held-out word was.
+    List<String> byQuestion = Files.readAllLines(dir.resolve("eval/results_by_question.csv"));
+    assertEquals("arm,task,split,question,runs,n,correct,accuracy,ci_low,ci_high", byQuestion.get(0));
+    for (String arm : new String[] {"baseline", "char"}) {
+      String all = results.stream().filter(l -> l.startsWith(arm + ",reverse,val_train_words,all,")).findFirst().orElseThrow();
+      String trained = byQuestion.stream().filter(l -> l.startsWith(arm + ",reverse,val_train_words,trained,")).findFirst()
+          .orElseThrow(() -> new AssertionError("no trained row in " + byQuestion));
+      assertEquals(List.of(all.split(",")).subList(4, 8), List.of(trained.split(",")).subList(4, 8),
+          "same runs, n, correct and accuracy: " + trained);
+      assertTrue(byQuestion.stream().anyMatch(l -> l.startsWith(arm + ",reverse,val_heldout,new,")), byQuestion.toString());
+      assertTrue(byQuestion.stream().noneMatch(l -> l.startsWith(arm + ",reverse,val_heldout,trained,")), byQuestion.toString());
+    }
     // The most-frequent-answer floor, checked against the answers that were asked.
     List<String> floors = Files.readAllLines(dir.resolve("eval/baselines.csv"));
     assertEquals("task,split,n,most_frequent_answer,accuracy,letters_only_accuracy", floors.get(0));
