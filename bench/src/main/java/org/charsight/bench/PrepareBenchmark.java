@@ -12,13 +12,11 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.apache.spark.sql.SparkSession;
@@ -57,50 +55,50 @@ public final class PrepareBenchmark {
     List<String> texts = new ArrayList<>();
     long read = readAll(input, texts);
     Encoding jtokkit = Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.R50K_BASE);
+    Function<String, int[]> reference = t -> jtokkit.encodeOrdinary(t).toArray();
     Tokenizer tok = new Tokenizers.Spec("gpt2").open();
-    double raw = rawEncodeMBps(texts, read, t -> jtokkit.encodeOrdinary(t).toArray());
-    double own = rawEncodeMBps(texts, read, tok::encode);
     for (String t : texts) {
       String n = TextNormalizer.normalize(t);
       if (!java.util.Arrays.equals(jtokkit.encodeOrdinary(n).toArray(), tok.encode(n))) {
         throw new IllegalStateException("charsight's gpt2 encoding differs from JTokkit's");
       }
     }
-    System.out.printf("raw JTokkit r50k encodeOrdinary, 1 thread: %.2f MB/s (the reference)%n", raw);
+    double own = read / 1e6 / best(ROUNDS, () -> rawPassSeconds(texts, tok::encode, 1));
     System.out.printf("raw charsight gpt2 encode (scanner + chunk cache, same tokens), 1 thread: %.2f MB/s%n", own);
 
-    // The same JTokkit loop on as many threads as each master has cores: on machines whose vCPUs
-    // share physical cores, two busy threads get less than twice one, and this shows how much less.
-    Map<Integer, Double> rawOnCores = new TreeMap<>();
-    for (int c : cores) {
-      rawOnCores.put(c, rawEncodeMBps(texts, read, t -> jtokkit.encodeOrdinary(t).toArray(), c));
-      System.out.printf("raw JTokkit r50k encodeOrdinary, %d thread(s) at once: %.2f MB/s in total, %.2f per thread%n", c,
-          rawOnCores.get(c), rawOnCores.get(c) / c);
-    }
-
-    System.out.println("| master | best wall s of 3 (prepare) | MB/s | MB/s per core | per core vs raw JTokkit"
-        + " | raw JTokkit per thread, as many threads as cores | per core vs that | per core vs raw charsight |");
-    System.out.println("|---|---|---|---|---|---|---|---|");
+    // This machine's speed drifts by +-20% over minutes (shared host), so the stage and the raw loops
+    // are measured in alternation, ROUNDS times each, and each side's best is compared: a slow minute
+    // cannot favour one side. Beside the single-thread reference, the raw loop also runs on as many
+    // threads as the master has cores: where vCPUs share physical cores, two busy threads get less
+    // than twice one, and that column shows how much less.
+    System.out.println("| master | best wall s (prepare) | MB/s | MB/s per core | raw JTokkit MB/s, 1 thread | per core vs raw JTokkit"
+        + " | raw JTokkit MB/s per thread, as many threads as cores | per core vs that | per core vs raw charsight |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|");
     for (int c : cores) {
       CharsightConfig conf = CharsightConfig.load(null, List.of("progress.interval_ms=600000"));
       SparkSession spark = SparkSessions.start("bench", "local[" + c + "]", conf);
       try {
         // A whole warm-up run, so JIT compilation and Spark's first-job costs are not billed to the
-        // measurement (the raw loops' best pass comes after two others, too).
+        // measurement (the raw loops are warmed by their own first passes, which the best discards).
         Prepare.run(spark, Prepare.Options.from(conf, List.of(input.toString()), work.resolve("warm-" + c).toString(), true),
             Map.of());
-        // Best of three, as for the raw loop, so both sides are measured the same way.
-        double s = Double.MAX_VALUE;
-        for (int run = 0; run < 3; run++) {
+        double stage = Double.MAX_VALUE;
+        double one = Double.MAX_VALUE;
+        double many = Double.MAX_VALUE;
+        for (int round = 0; round < ROUNDS; round++) {
+          one = Math.min(one, rawPassSeconds(texts, reference, 1));
+          if (c > 1) many = Math.min(many, rawPassSeconds(texts, reference, c));
           long t0 = System.nanoTime();
           Prepare.run(spark, Prepare.Options.from(conf, List.of(input.toString()), work.resolve("out-" + c).toString(),
               true), Map.of());
-          s = Math.min(s, (System.nanoTime() - t0) / 1e9);
+          stage = Math.min(stage, (System.nanoTime() - t0) / 1e9);
         }
-        double mbps = bytes / 1e6 / s;
-        double rawPerThread = rawOnCores.get(c) / c;
-        System.out.printf("| local[%d] | %.1f | %.2f | %.2f | %.0f%% | %.2f | %.0f%% | %.0f%% |%n", c, s, mbps, mbps / c,
-            100 * mbps / c / raw, rawPerThread, 100 * mbps / c / rawPerThread, 100 * mbps / c / own);
+        if (c == 1) many = one;
+        double mbps = bytes / 1e6 / stage;
+        double raw = read / 1e6 / one;
+        double rawPerThread = read / 1e6 / many / c;
+        System.out.printf("| local[%d] | %.1f | %.2f | %.2f | %.2f | %.0f%% | %.2f | %.0f%% | %.0f%% |%n", c, stage, mbps,
+            mbps / c, raw, 100 * mbps / c / raw, rawPerThread, 100 * mbps / c / rawPerThread, 100 * mbps / c / own);
       } finally {
         spark.stop();
       }
@@ -140,34 +138,37 @@ public final class PrepareBenchmark {
     return bytes;
   }
 
-  /** Best of three passes of a plain loop: normalise, encode, on one thread. */
-  static double rawEncodeMBps(List<String> texts, long bytes, Function<String, int[]> encode) {
-    return rawEncodeMBps(texts, bytes, encode, 1);
+  /** Runs of each measured side; the best is kept. */
+  static final int ROUNDS = 5;
+
+  static double best(int rounds, java.util.function.DoubleSupplier seconds) {
+    double best = Double.MAX_VALUE;
+    for (int i = 0; i < rounds; i++) best = Math.min(best, seconds.getAsDouble());
+    return best;
   }
 
   /**
-   * Best of three passes of the plain loop on {@code threads} threads at once, each over every
-   * threads-th document: what the machine gives the loop when that many cores are busy, in total MB/s.
+   * Seconds for one pass of the plain loop (normalise, encode) over every document, on
+   * {@code threads} threads at once, each over every threads-th document.
    */
-  static double rawEncodeMBps(List<String> texts, long bytes, Function<String, int[]> encode, int threads) {
-    double best = Double.MAX_VALUE;
-    AtomicLong sink = new AtomicLong();
+  static double rawPassSeconds(List<String> texts, Function<String, int[]> encode, int threads) {
     ExecutorService pool = Executors.newFixedThreadPool(threads);
     try {
-      for (int pass = 0; pass < 3; pass++) {
-        List<Callable<Long>> work = new ArrayList<>();
-        for (int k = 0; k < threads; k++) {
-          int first = k;
-          work.add(() -> {
-            long n = 0;
-            for (int i = first; i < texts.size(); i += threads) n += encode.apply(TextNormalizer.normalize(texts.get(i))).length;
-            return n;
-          });
-        }
-        long t0 = System.nanoTime();
-        for (Future<Long> f : pool.invokeAll(work)) sink.addAndGet(f.get());
-        best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+      List<Callable<Long>> work = new ArrayList<>();
+      for (int k = 0; k < threads; k++) {
+        int first = k;
+        work.add(() -> {
+          long n = 0;
+          for (int i = first; i < texts.size(); i += threads) n += encode.apply(TextNormalizer.normalize(texts.get(i))).length;
+          return n;
+        });
       }
+      long t0 = System.nanoTime();
+      long tokens = 0;
+      for (Future<Long> f : pool.invokeAll(work)) tokens += f.get();
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      if (tokens == 0) throw new IllegalStateException("nothing encoded");
+      return seconds;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted", e);
@@ -176,8 +177,6 @@ public final class PrepareBenchmark {
     } finally {
       pool.shutdownNow();
     }
-    if (sink.get() == 0) throw new IllegalStateException("nothing encoded");
-    return bytes / 1e6 / best;
   }
 
   static void deleteTree(Path p) {
