@@ -125,7 +125,7 @@ public final class Evaluate {
       // group (arm,task,split,bucket) -> run -> example -> correct
       Map<String, Map<String, TreeMap<Integer, Boolean>>> groups = new TreeMap<>();
       // The same by whether training asked the question: group (arm,task,split,trained|new) -> ...
-      Map<String, Boolean> asked = hasLetters(examples)
+      Map<String, Boolean> askedInTraining = hasLetters(examples)
           ? questionTrained(allExamples.where("split = 'train'"), examples) : Map.of();
       Map<String, Map<String, TreeMap<Integer, Boolean>>> byQuestion = new TreeMap<>();
       for (Row r : spark.read().parquet(predictions).select("run", "arm", "task", "split", "word_tokens", "example", "correct")
@@ -135,7 +135,7 @@ public final class Evaluate {
           groups.computeIfAbsent(r.getString(1) + "," + r.getString(2) + "," + r.getString(3) + "," + b, k -> new TreeMap<>())
               .computeIfAbsent(r.getString(0), k -> new TreeMap<>()).put(r.getInt(5), r.getBoolean(6));
         }
-        Boolean trained = asked.get(r.getString(2) + "," + r.getString(3) + "," + r.getInt(5));
+        Boolean trained = askedInTraining.get(r.getString(2) + "," + r.getString(3) + "," + r.getInt(5));
         if (trained != null) {
           byQuestion.computeIfAbsent(r.getString(1) + "," + r.getString(2) + "," + r.getString(3) + ","
                   + (trained ? "trained" : "new"), k -> new TreeMap<>())
