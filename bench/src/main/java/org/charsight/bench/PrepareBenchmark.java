@@ -17,6 +17,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.DoubleSupplier;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.apache.spark.sql.SparkSession;
@@ -29,10 +30,10 @@ import org.charsight.tokenize.Tokenizers;
 
 /**
  * prepare's end-to-end throughput per core (read, normalise, split, sort, tokenize, pack, Parquet
- * write) beside raw single-thread encode loops over the same text, in the same JVM: JTokkit's own
- * (the reference) and charsight's (the same tokens, faster), which the stage uses.
- * The corpus can be repeated (as distinct documents) so Spark's fixed costs are amortised as on a
- * real corpus.
+ * write) beside raw encode loops over the same text, in the same JVM and in alternation with the
+ * stage: JTokkit's own (the reference, on one thread and on as many threads as the master has cores)
+ * and charsight's (the same tokens, faster), which the stage uses. The corpus can be repeated (as
+ * distinct documents) so Spark's fixed costs are amortised as on a real corpus.
  */
 public final class PrepareBenchmark {
   public static void main(String[] args) throws Exception {
@@ -141,7 +142,7 @@ public final class PrepareBenchmark {
   /** Runs of each measured side; the best is kept. */
   static final int ROUNDS = 5;
 
-  static double best(int rounds, java.util.function.DoubleSupplier seconds) {
+  static double best(int rounds, DoubleSupplier seconds) {
     double best = Double.MAX_VALUE;
     for (int i = 0; i < rounds; i++) best = Math.min(best, seconds.getAsDouble());
     return best;
