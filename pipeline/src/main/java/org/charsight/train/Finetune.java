@@ -261,27 +261,85 @@ public final class Finetune {
     });
   }
 
-  private static JavaRDD<DataSet> batches(JavaRDD<Tuple2<Integer, Tuple2<int[], float[]>>> items, long seed, int batch,
+  /**
+   * Rows ranked by a seeded hash of their tokens and copy number, cut into minibatches of
+   * {@code batch} consecutive rows; partition p holds the p-th contiguous run of whole minibatches, in
+   * rank order. The partition bounds are computed, not sampled: Spark's range partitioner (sortByKey)
+   * samples with a seed derived from the RDD's id, which depends on how many RDDs the JVM made before
+   * (other stages in the same experiment, another charsight version), and which minibatches a worker
+   * gets decides the average it contributes, so sampled bounds made fine-tuning differ between runs.
+   */
+  static JavaRDD<DataSet> batches(JavaRDD<Tuple2<Integer, Tuple2<int[], float[]>>> items, long seed, int batch,
       int ctx, int partitions) {
-    JavaPairRDD<Long, Tuple2<Long, Tuple2<int[], float[]>>> ranked = items
+    JavaPairRDD<Long, Tuple2<int[], float[]>> ranked = items
         .mapToPair(c -> new Tuple2<>(StableHash.hash64(seed + c._1() * 0x9E3779B97F4A7C15L, c._2()._1()), c._2()))
         .sortByKey()
-        .zipWithIndex()
-        .mapToPair(t -> new Tuple2<>(t._2() / batch, new Tuple2<>(t._2(), t._1()._2())));
-    return ranked.groupByKey(partitions).mapValues(group -> {
-      // a shuffle hands a group over in no fixed order: put the rows back in rank order
-      List<Tuple2<Long, Tuple2<int[], float[]>>> list = new ArrayList<>();
-      group.forEach(list::add);
-      list.sort((a, b) -> Long.compare(a._1(), b._1()));
-      int[][] w = new int[list.size()][];
-      float[][] weights = new float[list.size()][];
-      for (int i = 0; i < w.length; i++) {
-        Tuple2<int[], float[]> row = list.get(i)._2();
-        w[i] = row._1();
-        weights[i] = row._2() != null ? row._2() : ones(ctx);
-      }
-      return Batch.of(w, weights, ctx, DataType.FLOAT);
-    }).sortByKey(true, partitions).values();
+        .zipWithIndex() // a total order: the ranks do not depend on where the sort cut its partitions
+        .mapToPair(t -> new Tuple2<>(t._2(), t._1()._2()));
+    long count = ranked.count();
+    long minibatches = Math.max(1, (count + batch - 1) / batch);
+    return ranked.repartitionAndSortWithinPartitions(new MinibatchRanges(batch, minibatches, partitions))
+        .mapPartitions(rows -> {
+          List<DataSet> out = new ArrayList<>();
+          List<Tuple2<int[], float[]>> current = new ArrayList<>(batch);
+          long currentBatch = -1;
+          while (rows.hasNext()) {
+            Tuple2<Long, Tuple2<int[], float[]>> r = rows.next();
+            long b = r._1() / batch;
+            if (b != currentBatch && !current.isEmpty()) {
+              out.add(toBatch(current, ctx));
+              current.clear();
+            }
+            currentBatch = b;
+            current.add(r._2());
+          }
+          if (!current.isEmpty()) out.add(toBatch(current, ctx));
+          return out.iterator();
+        });
+  }
+
+  private static DataSet toBatch(List<Tuple2<int[], float[]>> rows, int ctx) {
+    int[][] w = new int[rows.size()][];
+    float[][] weights = new float[rows.size()][];
+    for (int i = 0; i < w.length; i++) {
+      w[i] = rows.get(i)._1();
+      weights[i] = rows.get(i)._2() != null ? rows.get(i)._2() : ones(ctx);
+    }
+    return Batch.of(w, weights, ctx, DataType.FLOAT);
+  }
+
+  /** Row rank -> partition: minibatch m = rank / batch goes to partition m * partitions / minibatches. */
+  static final class MinibatchRanges extends org.apache.spark.Partitioner {
+    private final int batch;
+    private final long minibatches;
+    private final int partitions;
+
+    MinibatchRanges(int batch, long minibatches, int partitions) {
+      this.batch = batch;
+      this.minibatches = minibatches;
+      this.partitions = partitions;
+    }
+
+    @Override
+    public int numPartitions() {
+      return partitions;
+    }
+
+    @Override
+    public int getPartition(Object key) {
+      long m = (Long) key / batch;
+      return (int) Math.min(partitions - 1, m * partitions / minibatches);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof MinibatchRanges r && r.batch == batch && r.minibatches == minibatches && r.partitions == partitions;
+    }
+
+    @Override
+    public int hashCode() {
+      return java.util.Objects.hash(batch, minibatches, partitions);
+    }
   }
 
   private static float[] ones(int n) {

@@ -27,6 +27,37 @@ class FinetuneTest {
     assertArrayEquals(new float[] {0, 0, 1, 1, 1, 0, 0, 0}, w._2());
   }
 
+  /**
+   * Which minibatches each partition (worker) gets must not depend on anything but the rows and the
+   * seed. Spark's sortByKey samples its partition bounds with a seed taken from the RDD's id, so
+   * creating other RDDs first (as earlier stages of an experiment do) moved minibatches between
+   * workers and changed fine-tuning.
+   */
+  @Test
+  void minibatchesGoToPartitionsInRankOrderWhateverRddsCameBefore() {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    var jsc = org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark.sparkContext());
+    List<Tuple2<Integer, Tuple2<int[], float[]>>> rows = new java.util.ArrayList<>();
+    for (int i = 0; i < 400; i++) rows.add(new Tuple2<>(0, new Tuple2<>(new int[] {i, 1, 2, 3, 4}, null)));
+    long seed = 99;
+    List<Integer> expected = rows.stream()
+        .sorted(java.util.Comparator.comparingLong(r -> org.charsight.common.StableHash.hash64(seed, r._2()._1())))
+        .map(r -> r._2()._1()[0]).toList();
+    for (int run = 0; run < 3; run++) {
+      for (int i = 0; i < 5 * run; i++) jsc.parallelize(List.of(i)).count(); // other RDDs first: other ids
+      List<List<List<Integer>>> parts = new java.util.ArrayList<>();
+      for (List<org.nd4j.linalg.dataset.DataSet> part : Finetune.batches(jsc.parallelize(rows, 3), seed, 1, 4, 2).glom().collect()) {
+        List<List<Integer>> firsts = new java.util.ArrayList<>();
+        for (var ds : part) firsts.add(List.of(ds.getFeatures().getInt(0, 0)));
+        parts.add(firsts);
+      }
+      assertEquals(2, parts.size());
+      assertEquals(200, parts.get(0).size(), "run " + run + ": half the minibatches on each worker");
+      List<Integer> flat = parts.stream().flatMap(List::stream).flatMap(List::stream).toList();
+      assertEquals(expected, flat, "run " + run + ": minibatches in rank order");
+    }
+  }
+
   @Test
   void theScheduleLastsRoundsTimesFrequencyStepsHoweverFewTheRows() {
     // 2 workers x 4 rows x frequency 2 = 16 rows per round; chunks of 5 rounds ask for 80 rows each.
