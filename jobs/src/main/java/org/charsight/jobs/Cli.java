@@ -1,9 +1,11 @@
 package org.charsight.jobs;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
-import org.charsight.common.UserError;
+import org.charsight.common.Failure;
+import org.charsight.common.QuietStdout;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -36,8 +38,21 @@ public final class Cli implements Runnable {
   }
 
   public static void main(String[] args) {
-    org.charsight.common.QuietStdout.install();
+    // Before the first logger: log4j2.properties sends every log line, with its stack trace, here.
+    System.setProperty(LOG_PROPERTY, RunLog.newFile(args).toString());
+    QuietStdout.install();
     System.exit(run(args));
+  }
+
+  /** The run's log file: every log line with stack traces (the console gets one line per event). */
+  static final String LOG_PROPERTY = "charsight.log.file";
+
+  /** One line on stderr for any failure of a command, the stack trace in the run's log; the exit code. */
+  static int report(String command, Throwable e, String[] args) {
+    Failure f = Failure.of(command, e);
+    Path log = RunLog.append(System.getProperty(LOG_PROPERTY), args, e);
+    System.err.println(f.printed(log == null ? null : log.toString()));
+    return f.exitCode();
   }
 
   /** Runs a command and returns its exit code: 0 ok, 2 bad input or usage, 1 internal error. */
@@ -46,14 +61,7 @@ public final class Cli implements Runnable {
     List<String> overrides = new ArrayList<>();
     for (String a : args) (OVERRIDE.matcher(a).matches() && !a.startsWith("-") ? overrides : rest).add(a);
     CommandLine cl = new CommandLine(new Cli());
-    cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-      UserError u = UserError.findIn(e);
-      if (u != null) {
-        System.err.println("charsight: " + u.getMessage());
-        return 2;
-      }
-      throw e;
-    });
+    cl.setExecutionExceptionHandler((e, cmd, parsed) -> report(cmd.getCommandName(), e, args));
     cl.setParameterExceptionHandler((e, a) -> {
       System.err.println("charsight: " + e.getMessage());
       System.err.println("(try: charsight " + (e.getCommandLine() == cl ? "" : e.getCommandLine().getCommandName() + " ")
