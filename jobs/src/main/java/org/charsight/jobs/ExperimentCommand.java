@@ -42,6 +42,7 @@ final class ExperimentCommand extends JobCommand {
     }
     String corpus = System.getProperty("charsight.home", ".") + "/data/corpus";
     Experiment.Options options = new Experiment.Options(conf, name, text, dir, corpus, forced);
+    Experiment.check(conf);
     return runStage("experiment", conf, spark -> Experiment.run(spark, options), dir + "/report/index.html");
   }
 }

@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * of the manifest it produced. A stage is skipped when its output's manifest is the one recorded
  * for an equal request. Since a request names its inputs' manifests, redoing a stage redoes all
  * that depends on it. A crash leaves a request without a done record: the stage runs again, and
- * pretraining resumes from its last checkpoint when the request is unchanged.
+ * pretraining and fine-tuning resume from their last checkpoint when the request is unchanged.
  */
 public final class Experiment {
   private static final Logger LOG = LoggerFactory.getLogger(Experiment.class);
@@ -89,22 +89,10 @@ public final class Experiment {
     Configuration hadoop = spark.sparkContext().hadoopConfiguration();
     Path root = new Path(o.out());
     FileSystem fs = Manifest.withoutChecksums(fs(root, hadoop));
-    List<Vocabulary> vocabularies = new ArrayList<>();
-    for (String v : c.strings("experiment.vocabularies")) vocabularies.add(Vocabulary.parse(v));
-    if (vocabularies.isEmpty()) throw new UserError("experiment.vocabularies: expected at least one vocabulary");
-    List<String> arms = c.strings("experiment.arms");
-    List<Long> seeds = new ArrayList<>();
-    for (String s : c.strings("experiment.seeds")) {
-      try {
-        seeds.add(Long.parseLong(s));
-      } catch (NumberFormatException e) {
-        throw new UserError("experiment.seeds: expected integers, got '" + s + "'");
-      }
-    }
-    if (seeds.isEmpty()) throw new UserError("experiment.seeds: expected at least one seed");
-    if (new java.util.HashSet<>(seeds).size() != seeds.size()) throw new UserError("experiment.seeds: a seed is listed twice");
-
-    validate(c, vocabularies, arms);
+    Grid grid = check(c);
+    List<Vocabulary> vocabularies = grid.vocabularies();
+    List<String> arms = grid.arms();
+    List<Long> seeds = grid.seeds();
     List<String> inputs = c.strings("experiment.inputs");
     if (inputs.isEmpty()) {
       if (!new java.io.File(o.defaultCorpus()).isDirectory()) {
@@ -149,7 +137,7 @@ public final class Experiment {
             (overwrite, resume) -> Pretrain.run(spark, Pretrain.Options.from(sc, shards, pre, overwrite, resume, vArms)));
         String ft = r.path("finetune/" + v.label() + "/seed-" + seed);
         r.step("finetune", ft, request(List.of("seed", "finetune"), sc, Map.of()), List.of(pre, tasks),
-            (overwrite, resume) -> Finetune.run(spark, Finetune.Options.from(sc, pre, tasks, ft, overwrite)));
+            (overwrite, resume) -> Finetune.run(spark, Finetune.Options.from(sc, pre, tasks, ft, overwrite, resume)));
         finetuned.add(ft);
         runs.add(new Report.Run(seed, pre, ft));
       }
@@ -182,6 +170,33 @@ public final class Experiment {
     LOG.info("experiment: {} stage(s) run, {} reused, {} s; report: {}", r.ran, r.reused,
         String.format(java.util.Locale.ROOT, "%.0f", (System.nanoTime() - t0) / 1e9), new Path(report, "index.html"));
     return summary;
+  }
+
+  /** The runs an experiment conf asks for. */
+  record Grid(List<Vocabulary> vocabularies, List<String> arms, List<Long> seeds) {}
+
+  /**
+   * The experiment's grid, with every stage's settings checked: the command calls this before Spark
+   * starts, so that a wrong value fails in a second with its key and leaves nothing behind.
+   */
+  public static Grid check(CharsightConfig c) {
+    List<Vocabulary> vocabularies = new ArrayList<>();
+    for (String v : c.strings("experiment.vocabularies")) vocabularies.add(Vocabulary.parse(v));
+    if (vocabularies.isEmpty()) throw new UserError("experiment.vocabularies: expected at least one vocabulary");
+    List<String> arms = c.strings("experiment.arms");
+    List<Long> seeds = new ArrayList<>();
+    for (String s : c.strings("experiment.seeds")) {
+      try {
+        seeds.add(Long.parseLong(s));
+      } catch (NumberFormatException e) {
+        throw new UserError("experiment.seeds: expected integers, got '" + s + "'");
+      }
+    }
+    if (seeds.isEmpty()) throw new UserError("experiment.seeds: expected at least one seed");
+    if (new java.util.HashSet<>(seeds).size() != seeds.size()) throw new UserError("experiment.seeds: a seed is listed twice");
+
+    validate(c, vocabularies, arms);
+    return new Grid(vocabularies, arms, seeds);
   }
 
   /**
@@ -282,9 +297,9 @@ public final class Experiment {
         LOG.info("experiment {}: reused (same request, output unchanged)", progress);
         return;
       }
-      // A pretraining run that crashed under the same request continues from its checkpoint.
+      // A training stage that crashed under the same request continues from its checkpoint.
       JsonNode started = readJson(startedRecord);
-      boolean resume = stage.equals("pretrain") && !force.contains(stage) && created == null && started != null
+      boolean resume = (stage.equals("pretrain") || stage.equals("finetune")) && !force.contains(stage) && created == null && started != null
           && wanted.equals(started) && hasCheckpoint(out);
       LOG.info("experiment {}: {}", progress, resume ? "resuming from its checkpoint" : "running");
       writeJson(startedRecord, wanted);

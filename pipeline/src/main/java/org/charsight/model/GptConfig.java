@@ -1,5 +1,6 @@
 package org.charsight.model;
 
+import java.util.List;
 import org.charsight.common.CharsightConfig;
 import org.charsight.common.UserError;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -46,13 +47,45 @@ public record GptConfig(
     if (d % heads != 0) throw new UserError("model.heads: " + heads + " does not divide model.d_model=" + d);
     double dropout = c.number("model.dropout");
     if (dropout < 0 || dropout >= 1) throw new UserError("model.dropout: expected a number in [0, 1), got " + dropout);
+    double lr = c.number("model.optim.learning_rate");
+    if (!(lr > 0)) throw new UserError("model.optim.learning_rate: expected a number above 0, got " + lr);
+    double minLr = c.number("model.optim.min_learning_rate");
+    if (!(minLr >= 0 && minLr <= lr)) {
+      throw new UserError("model.optim.min_learning_rate: expected a number from 0 to model.optim.learning_rate (" + lr
+          + "), got " + minLr);
+    }
     return new GptConfig(arch, vocab, context, d, c.intAtLeast("model.layers", 1), heads, dropout,
-        c.number("model.init_std"), c.intAtLeast("model.max_token_bytes", 1), c.intAtLeast("model.byte_embedding", 1),
-        c.intAtLeast("model.char_hidden", 1), c.number("model.optim.learning_rate"),
-        c.number("model.optim.min_learning_rate"), c.intAtLeast("model.optim.warmup_steps", 0),
-        c.intAtLeast("model.optim.total_steps", 1), c.number("model.optim.weight_decay"), c.number("model.optim.beta1"),
-        c.number("model.optim.beta2"), c.number("model.optim.clip_norm"), c.longAtLeast("seed", Long.MIN_VALUE),
+        positive(c, "model.init_std"), c.intAtLeast("model.max_token_bytes", 1), c.intAtLeast("model.byte_embedding", 1),
+        c.intAtLeast("model.char_hidden", 1), lr, minLr, c.intAtLeast("model.optim.warmup_steps", 0),
+        c.intAtLeast("model.optim.total_steps", 1), atLeastZero(c, "model.optim.weight_decay"), beta(c, "model.optim.beta1"),
+        beta(c, "model.optim.beta2"), atLeastZero(c, "model.optim.clip_norm"), c.longAtLeast("seed", Long.MIN_VALUE),
         DataType.FLOAT);
+  }
+
+  /**
+   * Every model value the conf alone decides, checked for each arm before any data is read: a
+   * wrong one must fail in a second with its key, not after Spark has started.
+   */
+  public static void check(CharsightConfig c, List<Arch> arms) {
+    for (Arch a : arms) from(c.with("model.arch", a.confName), 1, 1);
+  }
+
+  private static double positive(CharsightConfig c, String key) {
+    double v = c.number(key);
+    if (!(v > 0)) throw new UserError(key + ": expected a number above 0, got " + v);
+    return v;
+  }
+
+  private static double atLeastZero(CharsightConfig c, String key) {
+    double v = c.number(key);
+    if (!(v >= 0)) throw new UserError(key + ": expected a number >= 0, got " + v);
+    return v;
+  }
+
+  private static double beta(CharsightConfig c, String key) {
+    double v = c.number(key);
+    if (!(v >= 0 && v < 1)) throw new UserError(key + ": expected a number in [0, 1), got " + v);
+    return v;
   }
 
   public GptConfig withArch(Arch a) {

@@ -4,11 +4,15 @@ import java.io.IOException;
 import java.util.Iterator;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.Path;
 import org.apache.parquet.hadoop.ParquetFileWriter;
 import org.apache.parquet.hadoop.ParquetWriter;
 import org.apache.parquet.hadoop.api.WriteSupport;
 import org.apache.parquet.hadoop.metadata.CompressionCodecName;
+import org.apache.parquet.hadoop.util.HadoopStreams;
+import org.apache.parquet.io.OutputFile;
+import org.apache.parquet.io.PositionOutputStream;
 import org.apache.parquet.io.api.RecordConsumer;
 import org.apache.parquet.schema.MessageType;
 import org.apache.spark.sql.types.StructType;
@@ -39,7 +43,10 @@ final class ParquetRecords {
   static <T> long write(Configuration conf, Path file, MessageType schema, StructType sparkSchema, Iterator<T> records,
       Fields<T> fields, CompressionCodecName codec) throws IOException {
     long n = 0;
-    try (ParquetWriter<T> w = new Builder<>(file, new Support<>(schema, sparkSchema, fields)).withConf(conf)
+    // The stream is opened here, not by Parquet: when a write fails (a full disk), ParquetWriter.close
+    // fails before it closes its stream, and the open file would pin the disk until the JVM exits.
+    FSDataOutputStream stream = file.getFileSystem(conf).create(file, false);
+    try (ParquetWriter<T> w = new Builder<>(new Opened(stream), new Support<>(schema, sparkSchema, fields)).withConf(conf)
         .withCompressionCodec(codec)
         // Token ids are near-random ints: a dictionary costs time and saves little over plain + zstd.
         .withDictionaryEncoding(false)
@@ -49,8 +56,33 @@ final class ParquetRecords {
         w.write(records.next());
         n++;
       }
+    } finally {
+      stream.close(); // a second close of a closed stream does nothing
     }
     return n;
+  }
+
+  /** A file whose stream is already open. */
+  private record Opened(FSDataOutputStream stream) implements OutputFile {
+    @Override
+    public PositionOutputStream create(long blockSizeHint) {
+      return HadoopStreams.wrap(stream);
+    }
+
+    @Override
+    public PositionOutputStream createOrOverwrite(long blockSizeHint) {
+      return HadoopStreams.wrap(stream);
+    }
+
+    @Override
+    public boolean supportsBlockSize() {
+      return false;
+    }
+
+    @Override
+    public long defaultBlockSize() {
+      return 0;
+    }
   }
 
   static void writeInt(RecordConsumer out, String field, int index, int value) {
@@ -76,7 +108,7 @@ final class ParquetRecords {
   private static final class Builder<T> extends ParquetWriter.Builder<T, Builder<T>> {
     private final Support<T> support;
 
-    Builder(Path file, Support<T> support) {
+    Builder(OutputFile file, Support<T> support) {
       super(file);
       this.support = support;
     }

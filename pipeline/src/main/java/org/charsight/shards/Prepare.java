@@ -120,7 +120,7 @@ public final class Prepare {
   public static Map<String, Object> run(SparkSession spark, Options o, Map<String, Object> configForManifest) {
     long t0 = System.nanoTime();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    try (StageOutput output = StageOutput.begin(STAGE, o.out(), o.overwrite(), jsc.hadoopConfiguration())) {
+    try (StageOutput output = StageOutput.begin(STAGE, o.out(), o.overwrite(), jsc.hadoopConfiguration(), o.inputs())) {
       Tokenizer tok = o.tokenizer().open();
       Corpus corpus = CorpusReader.read(spark, STAGE, o.inputs(), o.corpus());
       LOG.info("prepare: {} input file(s), {} bytes; tokenizer {} (vocab {})", corpus.files().size(), corpus.totalBytes(),

@@ -3,6 +3,7 @@ package org.charsight.tasks;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.charsight.common.UserError;
 
 /**
  * Reads the character tasks of the CUTE benchmark from its TSV files ({@code input1..input3},
@@ -23,10 +24,16 @@ public final class CuteImport {
     CharTask task;
     try {
       task = CharTask.parse("--import-cute", name);
-    } catch (org.charsight.common.UserError e) {
-      throw new org.charsight.common.UserError("--import-cute: " + fileName + ": '" + name
+    } catch (UserError e) {
+      throw new UserError("--import-cute: " + fileName + ": '" + name
           + "' is not one of the character tasks charsight runs (spell, spell_inverse, contains_char, ins_char, del_char, "
           + "sub_char, swap_char)");
+    }
+    int needed = inputs(task, fileName, name);
+    List<String> header = lines.isEmpty() ? List.of() : List.of(lines.get(0).strip().split("\t", -1));
+    if (!isHeader(header, needed)) {
+      throw new UserError("--import-cute: " + fileName + " line 1: expected CUTE's header, input1 to input" + needed
+          + " (or more) and label, tab-separated; got '" + (lines.isEmpty() ? "" : lines.get(0)) + "'");
     }
     List<Item> out = new ArrayList<>();
     for (int i = 1; i < lines.size(); i++) { // line 0 is the header
@@ -34,6 +41,10 @@ public final class CuteImport {
       if (line.isBlank()) continue;
       String[] c = line.split("\t", -1);
       String where = "--import-cute: " + fileName + " line " + (i + 1);
+      if (c.length != header.size()) {
+        throw new UserError(where + ": expected " + header.size() + " tab-separated columns (" + String.join(", ", header)
+            + "), got " + c.length + " in '" + line + "'");
+      }
       try {
         String word;
         char x = 0;
@@ -55,7 +66,7 @@ public final class CuteImport {
             x = letter(c[1]); // ... after every one of these
             word = c[2];
           }
-          default -> throw new org.charsight.common.UserError("--import-cute: " + fileName + ": task '" + name
+          default -> throw new UserError("--import-cute: " + fileName + ": task '" + name
               + "' has no CUTE file format");
         }
         String label = c[c.length - 1].trim();
@@ -64,11 +75,30 @@ public final class CuteImport {
         CharTask.Example kept = new CharTask.Example(task, word, x, y, ours.phrasing(), ours.prompt(), label);
         out.add(new Item(kept, nonce, ours.answer().equals(label)));
       } catch (ArrayIndexOutOfBoundsException | IllegalArgumentException e) {
-        throw new org.charsight.common.UserError(where + ": expected CUTE's " + name + " columns, got '" + line + "' ("
+        throw new UserError(where + ": expected CUTE's " + name + " columns, got '" + line + "' ("
             + e.getMessage() + ")");
       }
     }
     return out;
+  }
+
+  /** How many of CUTE's input columns a task uses. */
+  static int inputs(CharTask task, String fileName, String name) {
+    return switch (task) {
+      case SPELL, SPELL_INVERSE -> 1;
+      case CONTAINS_CHAR, DEL_CHAR -> 2;
+      case SUB_CHAR, SWAP_CHAR, INS_CHAR -> 3;
+      default -> throw new UserError("--import-cute: " + fileName + ": task '" + name + "' has no CUTE file format");
+    };
+  }
+
+  /** input1 .. inputN, label with N at least the task's inputs: a file of other columns is not CUTE's. */
+  static boolean isHeader(List<String> columns, int needed) {
+    if (columns.size() < needed + 1 || !columns.get(columns.size() - 1).equals("label")) return false;
+    for (int i = 0; i < columns.size() - 1; i++) {
+      if (!columns.get(i).equals("input" + (i + 1))) return false;
+    }
+    return true;
   }
 
   private static char letter(String s) {

@@ -68,7 +68,7 @@ public final class TrainTokenizer {
   public static Map<String, Object> run(SparkSession spark, Options o, Map<String, Object> configForManifest) {
     long t0 = System.nanoTime();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    try (StageOutput output = StageOutput.begin(STAGE, o.out(), o.overwrite(), jsc.hadoopConfiguration())) {
+    try (StageOutput output = StageOutput.begin(STAGE, o.out(), o.overwrite(), jsc.hadoopConfiguration(), o.inputs())) {
       Corpus corpus = CorpusReader.read(spark, STAGE, o.inputs(), o.corpus());
       LOG.info("{}: {} input file(s), {} bytes; counting chunks", STAGE, corpus.files().size(), corpus.totalBytes());
       String regex = o.pattern();

@@ -23,6 +23,7 @@ import org.charsight.common.StableHash;
 import org.charsight.common.UserError;
 import org.charsight.model.Batch;
 import org.charsight.model.LanguageModel;
+import org.charsight.model.ModelFiles;
 import org.charsight.shards.ShardSet;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
 import org.deeplearning4j.spark.api.Repartition;
@@ -47,11 +48,16 @@ public final class Finetune {
 
   private Finetune() {}
 
-  public record Options(String pretrained, String tasks, String out, boolean overwrite, int rounds, int batchPerWorker,
-      int averagingFrequency, double lmFraction, int valEvery, int valExamples, double learningRate,
-      double minLearningRate, int warmupSteps, long seed) {
+  public record Options(String pretrained, String tasks, String out, boolean overwrite, boolean resume, int rounds,
+      int batchPerWorker, int averagingFrequency, double lmFraction, int valEvery, int checkpointEvery, int valExamples,
+      double learningRate, double minLearningRate, int warmupSteps, long seed) {
 
     public static Options from(CharsightConfig c, String pretrained, String tasks, String out, boolean overwrite) {
+      return from(c, pretrained, tasks, out, overwrite, false);
+    }
+
+    public static Options from(CharsightConfig c, String pretrained, String tasks, String out, boolean overwrite,
+        boolean resume) {
       if (pretrained == null || tasks == null || out == null) {
         throw new UserError(STAGE + ": --from, --tasks and --out are required");
       }
@@ -62,10 +68,11 @@ public final class Finetune {
         throw new UserError("finetune.min_learning_rate: expected a number from 0 to finetune.learning_rate (" + lr + "), got "
             + minLr);
       }
-      return new Options(pretrained, tasks, out, overwrite, c.intAtLeast("finetune.rounds", 1),
+      return new Options(pretrained, tasks, out, overwrite, resume, c.intAtLeast("finetune.rounds", 1),
           c.intAtLeast("finetune.batch_per_worker", 1), c.intAtLeast("finetune.averaging_frequency", 1),
           c.openFraction("finetune.lm_fraction"), c.intAtLeast("finetune.val_every", 1),
-          c.intAtLeast("finetune.val_examples", 1), lr, minLr, c.intAtLeast("finetune.warmup_steps", 0),
+          c.intAtLeast("finetune.checkpoint_every", 1), c.intAtLeast("finetune.val_examples", 1), lr, minLr,
+          c.intAtLeast("finetune.warmup_steps", 0),
           c.longAtLeast("seed", Long.MIN_VALUE));
     }
   }
@@ -80,20 +87,25 @@ public final class Finetune {
           + " but " + o.pretrained() + " was trained with " + pre.at("/tokenizer/name"));
     }
     ShardSet shards = ShardSet.open(spark, pre.path("shards").asText());
-    int ctx = shards.context();
-    FileSystem fs = Pretrain.fileSystem(spark, o.out());
+    FileSystem fs = TrainingOutputs.fileSystem(STAGE, spark, o.out());
     Path out = fs.makeQualified(new Path(o.out()));
+    List<String> arms = new ArrayList<>();
+    pre.path("arms").forEach(a -> arms.add(a.asText()));
+    boolean fresh = TrainingOutputs.prepare(STAGE, fs, out, o.out(), o.overwrite(), o.resume(), arms, METRICS_HEADER,
+        o.rounds(), "finetune.rounds");
     try {
-      if (fs.exists(out)) {
-        if (!o.overwrite()) throw new UserError(STAGE + ": output already exists: " + o.out() + " (pass --overwrite)");
-        fs.delete(out, true);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      return train(spark, jsc, pre, shards, fs, out, arms, o, t0);
+    } catch (Throwable e) { // Spark's exceptions are checked in Java's eyes, and thrown all the same
+      TrainingOutputs.failed(STAGE, fs, out, fresh);
+      throw e;
     }
+  }
 
+  private static Map<String, Object> train(SparkSession spark, JavaSparkContext jsc, JsonNode pre, ShardSet shards,
+      FileSystem fs, Path out, List<String> arms, Options o, long t0) {
+    int ctx = shards.context();
     String examples = new Path(o.tasks(), "examples").toString();
-    List<DataSet> lmVal = Pretrain.validationBatches(shards, o.valExamples());
+    List<DataSet> lmVal = Validation.lmBatches(STAGE, shards, o.valExamples());
     // An example longer than the context cannot be trained or scored whole; such examples are left out.
     String fits = "size(tokens) <= " + (ctx + 1);
     // The same number of validation examples from every task, so that no task's loss hides another's.
@@ -122,29 +134,25 @@ public final class Finetune {
 
     int workers = jsc.defaultParallelism();
     int steps = expectedSteps(o, workers, lmCount, taskCount);
+    Checkpoints checkpoints = new Checkpoints(STAGE, fs, out);
+    Checkpoints.Resumed resumed = o.resume() ? checkpoints.resume(arms, m -> checkBelongs(m, shards, out)) : null;
+    int startRound = resumed == null ? 0 : resumed.round();
     Map<String, LanguageModel> models = new LinkedHashMap<>();
-    for (JsonNode arm : pre.path("arms")) {
-      String name = arm.asText();
-      File local;
-      try {
-        local = File.createTempFile("charsight-ft-", ".zip");
-        fs.copyToLocalFile(false, new Path(new Path(o.pretrained(), name), "model.zip"), new Path(local.toURI()), true);
-      } catch (IOException e) {
-        throw new UncheckedIOException(STAGE + ": cannot read the pretrained " + name + " model", e);
+    for (String name : arms) {
+      LanguageModel model;
+      if (resumed != null) {
+        // The checkpoint carries the fine-tuning schedule and its position in it.
+        model = resumed.models().get(name);
+        LOG.info("{}: {} resumes after round {}", STAGE, name, startRound);
+      } else {
+        model = ModelFiles.read(fs, new Path(new Path(o.pretrained(), name), "model.zip"));
+        model.startLearningRateSchedule(o.learningRate(), o.minLearningRate(), o.warmupSteps(), steps);
       }
-      LanguageModel model = LanguageModel.load(local);
-      model.startLearningRateSchedule(o.learningRate(), o.minLearningRate(), o.warmupSteps(), steps);
+      TrainingOutputs.trimMetrics(STAGE, fs, new Path(new Path(out, name), "metrics.csv"), startRound);
       models.put(name, model);
-      if (!local.delete()) LOG.warn("{}: could not delete {}", STAGE, local);
-      Path metrics = new Path(new Path(out, name), "metrics.csv");
-      try (OutputStream os = fs.create(metrics, false)) {
-        os.write((METRICS_HEADER + "\n").getBytes(StandardCharsets.UTF_8));
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
     }
 
-    for (int round = 0; round < o.rounds(); round += o.valEvery()) {
+    for (int round = startRound; round < o.rounds(); round += o.valEvery()) {
       int chunkRounds = Math.min(o.valEvery(), o.rounds() - round);
       long want = rowsWanted(o, workers, chunkRounds);
       long seed = StableHash.mix(o.seed() + round);
@@ -161,15 +169,17 @@ public final class Finetune {
         net.fit(batches);
         LanguageModel m = LanguageModel.wrap(e.getValue(), net.getNetwork());
         e.setValue(m);
-        double lmLoss = Pretrain.validationLoss(m, lmVal);
-        double taskLoss = Pretrain.validationLoss(m, taskVal);
+        double lmLoss = Validation.loss(m, lmVal);
+        double taskLoss = Validation.loss(m, taskVal);
         int done = round + chunkRounds;
-        Pretrain.appendMetrics(fs, new Path(new Path(out, e.getKey()), "metrics.csv"), String.format(java.util.Locale.ROOT,
+        TrainingOutputs.appendMetrics(STAGE, fs, new Path(new Path(out, e.getKey()), "metrics.csv"), String.format(java.util.Locale.ROOT,
             "%d,%d,%.6f,%.6f,%.1f", done, m.graph().getIterationCount(), lmLoss, taskLoss, (System.nanoTime() - t0) / 1e9));
         LOG.info("{}: {} round {}/{}: LM val {} task val {}", STAGE, e.getKey(), done, o.rounds(),
             String.format("%.4f", lmLoss), String.format("%.4f", taskLoss));
       }
       batches.unpersist(false);
+      int done = round + chunkRounds;
+      if (done / o.checkpointEvery() > round / o.checkpointEvery() || done == o.rounds()) checkpoints.write(models, done);
     }
     Map<String, Object> manifest = new LinkedHashMap<>();
     manifest.put("pretrained", o.pretrained());
@@ -185,13 +195,22 @@ public final class Finetune {
     manifest.put("task_examples_used", taskCount);
     manifest.put("task_examples_too_long", allTrain - taskCount);
     for (Map.Entry<String, LanguageModel> e : models.entrySet()) {
-      Pretrain.writeModel(fs, new Path(new Path(out, e.getKey()), "model.zip"), e.getValue());
+      ModelFiles.write(fs, new Path(new Path(out, e.getKey()), "model.zip"), e.getValue());
     }
     manifest.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
     Manifest m = new Manifest(STAGE);
     manifest.forEach(m::put);
     m.write(fs, out);
     return manifest;
+  }
+
+  /** A checkpoint must come from a model of these shards: anything else is another run. */
+  private static void checkBelongs(LanguageModel m, ShardSet shards, Path out) {
+    if (m.config().vocab() != shards.vocabSize() || m.config().context() != shards.context()) {
+      throw new UserError(STAGE + ": the checkpoint in " + out + " has a vocabulary of " + m.config().vocab()
+          + " and context " + m.config().context() + "; " + shards.dir() + " has " + shards.vocabSize() + " and "
+          + shards.context() + " (another pretrained model or tokenizer)");
+    }
   }
 
   /**

@@ -25,6 +25,7 @@ import org.charsight.model.Arch;
 import org.charsight.model.Batch;
 import org.charsight.model.GptConfig;
 import org.charsight.model.LanguageModel;
+import org.charsight.model.ModelFiles;
 import org.charsight.shards.ShardSet;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
 import org.deeplearning4j.spark.api.Repartition;
@@ -59,6 +60,7 @@ public final class Pretrain {
       List<String> names = arms != null && !arms.isEmpty() ? arms : c.strings("pretrain.arms");
       List<Arch> parsed = new ArrayList<>();
       for (String a : names) parsed.add(Arch.parse("pretrain.arms", a.trim()));
+      GptConfig.check(c, parsed);
       int valEvery = c.intAtLeast("pretrain.val_every", 1);
       int ckpt = c.intAtLeast("pretrain.checkpoint_every", 1);
       if (ckpt % valEvery != 0) {
@@ -81,18 +83,26 @@ public final class Pretrain {
     }
   }
 
-  /** Where training stands, written with every checkpoint. */
-  record Position(int round) {}
-
   public static Map<String, Object> run(SparkSession spark, Options o) {
     long t0 = System.nanoTime();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     ShardSet shards = ShardSet.open(spark, o.shards());
     // Which ND4J backend the driver got (CPU build or -Pcuda); executors log theirs on first use.
     LOG.info("{}: ND4J backend {} on the driver", STAGE, org.nd4j.linalg.factory.Nd4j.getBackend().getClass().getSimpleName());
-    FileSystem fs = fileSystem(spark, o.out());
+    FileSystem fs = TrainingOutputs.fileSystem(STAGE, spark, o.out());
     Path out = fs.makeQualified(new Path(o.out()));
-    prepareOutput(fs, out, o);
+    boolean fresh = TrainingOutputs.prepare(STAGE, fs, out, o.out(), o.overwrite(), o.resume(),
+        o.arms().stream().map(a -> a.confName).toList(), METRICS_HEADER, o.rounds(), "pretrain.rounds");
+    try {
+      return train(spark, jsc, shards, fs, out, o, t0);
+    } catch (Throwable e) { // Spark's exceptions are checked in Java's eyes, and thrown all the same
+      TrainingOutputs.failed(STAGE, fs, out, fresh);
+      throw e;
+    }
+  }
+
+  private static Map<String, Object> train(SparkSession spark, JavaSparkContext jsc, ShardSet shards, FileSystem fs, Path out,
+      Options o, long t0) {
 
     int workers = jsc.defaultParallelism();
     long perRound = (long) workers * o.batchPerWorker() * o.averagingFrequency();
@@ -102,29 +112,29 @@ public final class Pretrain {
           + "pretrain.batch_per_worker=" + o.batchPerWorker() + " x pretrain.averaging_frequency=" + o.averagingFrequency()
           + ") but " + o.shards() + " has " + available + " training windows");
     }
-    List<DataSet> val = validationBatches(shards, o.valWindows());
+    List<DataSet> val = Validation.lmBatches(STAGE, shards, o.valWindows());
     List<byte[]> vocabBytes = shards.vocabBytes();
     int ctx = shards.context();
 
     Map<Arch, LanguageModel> models = new LinkedHashMap<>();
-    Position pos = o.resume() ? readPosition(fs, out) : null;
-    int startRound = pos == null ? 0 : pos.round();
+    Checkpoints checkpoints = new Checkpoints(STAGE, fs, out);
+    Map<String, GptConfig> wanted = new LinkedHashMap<>();
     for (Arch arch : o.arms()) {
-      GptConfig c = GptConfig.from(o.conf().with("model.arch", arch.confName), shards.vocabSize(), ctx);
-      Path armDir = new Path(out, arch.confName);
+      wanted.put(arch.confName, GptConfig.from(o.conf().with("model.arch", arch.confName), shards.vocabSize(), ctx));
+    }
+    Checkpoints.Resumed resumed = o.resume()
+        ? checkpoints.resume(List.copyOf(wanted.keySet()), m -> checkBelongs(m, shards, out, wanted)) : null;
+    int startRound = resumed == null ? 0 : resumed.round();
+    for (Arch arch : o.arms()) {
       LanguageModel m;
-      if (pos != null) {
-        m = loadCheckpoint(fs, armDir, shards, pos.round());
-        if (!m.config().equals(c)) {
-          throw new UserError(STAGE + ": the model conf differs from the checkpoint's in " + armDir + " (checkpoint: "
-              + m.config() + "); resume with the conf the run started with");
-        }
-        LOG.info("{}: {} resumes after round {}", STAGE, arch.confName, pos.round());
+      if (resumed != null) {
+        m = resumed.models().get(arch.confName);
+        LOG.info("{}: {} resumes after round {}", STAGE, arch.confName, startRound);
       } else {
-        m = LanguageModel.create(c, vocabBytes);
+        m = LanguageModel.create(wanted.get(arch.confName), vocabBytes);
       }
       // Rows logged after the checkpoint are trained again: drop them so that none appears twice.
-      trimMetrics(fs, new Path(armDir, "metrics.csv"), startRound);
+      TrainingOutputs.trimMetrics(STAGE, fs, new Path(new Path(out, arch.confName), "metrics.csv"), startRound);
       models.put(arch, m);
     }
 
@@ -163,7 +173,7 @@ public final class Pretrain {
         models.put(arch, m);
         // DL4J scores a minibatch as the loss summed over a sequence, averaged over sequences.
         double train = net.getScore() / ctx;
-        double valLoss = validationLoss(m, val);
+        double valLoss = Validation.loss(m, val);
         if (!Double.isFinite(train) || !Double.isFinite(valLoss)) {
           throw new UserError(STAGE + ": " + arch.confName + " loss became " + (Double.isFinite(train) ? valLoss : train)
               + " at round " + (round + chunkRounds) + "; the last good checkpoint is kept in " + out
@@ -175,7 +185,7 @@ public final class Pretrain {
         GptConfig gc = m.config();
         double lr = new org.charsight.model.WarmupCosineSchedule(gc.learningRate(), gc.minLearningRate(), gc.warmupSteps(),
             gc.totalSteps()).valueAt(m.graph().getIterationCount(), 0);
-        appendMetrics(fs, new Path(new Path(out, arch.confName), "metrics.csv"), String.format(java.util.Locale.ROOT,
+        TrainingOutputs.appendMetrics(STAGE, fs, new Path(new Path(out, arch.confName), "metrics.csv"), String.format(java.util.Locale.ROOT,
             "%d,%d,%d,%.6f,%.6f,%.8f,%.1f,%.1f", done, m.graph().getIterationCount(), tokens, train, valLoss, lr,
             (to - from) * ctx / seconds, (System.nanoTime() - t0) / 1e9));
         LOG.info("{}: {} round {}/{}: train {} val {} ({} s)", STAGE, arch.confName, done, o.rounds(),
@@ -183,7 +193,7 @@ public final class Pretrain {
         finished = done;
       }
       batches.unpersist(false);
-      if (finished % o.checkpointEvery() == 0 || finished == o.rounds()) writeCheckpoint(fs, out, models, finished);
+      if (finished % o.checkpointEvery() == 0 || finished == o.rounds()) checkpoints.write(byName(models), finished);
     }
     if (order != null) order.release();
 
@@ -201,7 +211,7 @@ public final class Pretrain {
     for (Arch a : o.arms()) {
       LanguageModel m = models.get(a);
       params.put(a.confName, m.graph().numParams());
-      writeModel(fs, new Path(new Path(out, a.confName), "model.zip"), m);
+      ModelFiles.write(fs, new Path(new Path(out, a.confName), "model.zip"), m);
     }
     manifest.put("parameters", params);
     manifest.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
@@ -240,7 +250,7 @@ public final class Pretrain {
     } catch (IOException e) {
       throw new UncheckedIOException(STAGE + ": cannot write " + file, e);
     }
-    appendMetrics(fs, file, String.format(java.util.Locale.ROOT, "%d,%d,%.0f,%.4f", round, master, perWorker,
+    TrainingOutputs.appendMetrics(STAGE, fs, file, String.format(java.util.Locale.ROOT, "%d,%d,%.0f,%.4f", round, master, perWorker,
         master == 0 ? 0 : 1 - perWorker / master));
   }
 
@@ -260,182 +270,25 @@ public final class Pretrain {
         .collectTrainingStats(o.trainingStats()));
   }
 
-  static FileSystem fileSystem(SparkSession spark, String out) {
-    try {
-      return new Path(out).getFileSystem(spark.sparkContext().hadoopConfiguration());
-    } catch (IOException e) {
-      throw new UserError(STAGE + ": cannot use output " + out + ": " + e.getMessage(), e);
-    }
-  }
-
-  private static void prepareOutput(FileSystem fs, Path out, Options o) {
-    try {
-      if (fs.exists(out) && !o.resume()) {
-        if (!o.overwrite()) {
-          throw new UserError(STAGE + ": output already exists: " + o.out() + " (pass --resume to continue it or --overwrite)");
-        }
-        fs.delete(out, true);
-      }
-      if (o.resume() && fs.exists(new Path(out, Manifest.FILE))) {
-        JsonNode done = Manifest.read(out.toString(), fs.getConf(), STAGE);
-        if (done.path("rounds").asInt() >= o.rounds()) {
-          throw new UserError(STAGE + ": " + o.out() + " already finished " + done.path("rounds").asInt()
-              + " rounds; raise pretrain.rounds to train further");
-        }
-      }
-      fs.mkdirs(out);
-      for (Arch a : o.arms()) {
-        Path metrics = new Path(new Path(out, a.confName), "metrics.csv");
-        if (!fs.exists(metrics)) {
-          try (OutputStream os = fs.create(metrics, false)) {
-            os.write((METRICS_HEADER + "\n").getBytes(StandardCharsets.UTF_8));
-          }
-        }
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(STAGE + ": cannot prepare " + out, e);
-    }
-  }
-
-  static List<DataSet> validationBatches(ShardSet shards, int count) {
-    List<int[]> windows = shards.firstWindows("val", count);
-    if (windows.isEmpty()) {
-      throw new UserError(STAGE + ": " + shards.dir() + " has no validation windows (raise prepare.val_fraction)");
-    }
-    List<DataSet> out = new ArrayList<>();
-    for (int i = 0; i < windows.size(); i += 16) {
-      out.add(Batch.of(windows.subList(i, Math.min(windows.size(), i + 16)).toArray(int[][]::new), shards.context(),
-          DataType.FLOAT));
-    }
-    return out;
-  }
-
-  static double validationLoss(LanguageModel m, List<DataSet> val) {
-    double sum = 0;
-    double tokens = 0;
-    for (DataSet ds : val) {
-      double n = Batch.countedTokens(ds);
-      sum += m.loss(ds) * n;
-      tokens += n;
-    }
-    return sum / tokens;
-  }
-
-  /** Appends by rewriting: object stores have no append, and the file is small. */
-  static void appendMetrics(FileSystem fs, Path file, String row) {
-    try {
-      byte[] old;
-      try (InputStream in = fs.open(file)) {
-        old = in.readAllBytes();
-      }
-      byte[] add = (row + "\n").getBytes(StandardCharsets.UTF_8);
-      byte[] all = java.util.Arrays.copyOf(old, old.length + add.length);
-      System.arraycopy(add, 0, all, old.length, add.length);
-      AtomicFiles.write(fs, file, all);
-    } catch (IOException e) {
-      throw new UncheckedIOException(STAGE + ": cannot write " + file, e);
-    }
-  }
-
-  /**
-   * Every arm's model and updater as {@code <arm>/checkpoint-<round>.zip}, then {@code position.json}
-   * naming that round: the position is the commit point, so a crash while some arms are written
-   * leaves the previous round's files, which the position still names, whole. Older files go last.
-   */
-  private static void writeCheckpoint(FileSystem fs, Path out, Map<Arch, LanguageModel> models, int round) {
-    for (Map.Entry<Arch, LanguageModel> e : models.entrySet()) {
-      writeModel(fs, new Path(new Path(out, e.getKey().confName), checkpointName(round)), e.getValue());
-    }
-    try {
-      AtomicFiles.write(fs, new Path(out, POSITION), Manifest.json().writeValueAsBytes(Map.of("round", round)));
-      for (Arch a : models.keySet()) {
-        for (var st : fs.listStatus(new Path(out, a.confName), p -> p.getName().matches("checkpoint-\\d+\\.zip"))) {
-          if (!st.getPath().getName().equals(checkpointName(round))) fs.delete(st.getPath(), false);
-        }
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(STAGE + ": cannot write checkpoint position in " + out, e);
-    }
-    LOG.info("{}: checkpoint of {} arm(s) at round {}", STAGE, models.size(), round);
+  private static Map<String, LanguageModel> byName(Map<Arch, LanguageModel> models) {
+    Map<String, LanguageModel> m = new LinkedHashMap<>();
+    models.forEach((a, model) -> m.put(a.confName, model));
+    return m;
   }
 
   /** Where the last complete checkpoint of all arms is recorded; --resume reads it. */
-  public static final String POSITION = "position.json";
+  public static final String POSITION = Checkpoints.POSITION;
 
-  static String checkpointName(int round) {
-    return "checkpoint-" + round + ".zip";
-  }
-
-  private static void trimMetrics(FileSystem fs, Path file, int round) {
-    try {
-      if (!fs.exists(file)) return;
-      List<String> keep = new ArrayList<>();
-      boolean dropped = false;
-      try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(fs.open(file), StandardCharsets.UTF_8))) {
-        for (String line; (line = r.readLine()) != null; ) {
-          boolean header = keep.isEmpty();
-          if (header || Integer.parseInt(line.substring(0, line.indexOf(','))) <= round) keep.add(line);
-          else dropped = true;
-        }
-      }
-      if (!dropped) return;
-      AtomicFiles.write(fs, file, (String.join("\n", keep) + "\n").getBytes(StandardCharsets.UTF_8));
-    } catch (IOException e) {
-      throw new UncheckedIOException(STAGE + ": cannot rewrite " + file, e);
+  /** A checkpoint must come from these shards and this conf: anything else is another run. */
+  private static void checkBelongs(LanguageModel m, ShardSet shards, Path out, Map<String, GptConfig> wanted) {
+    if (m.config().vocab() != shards.vocabSize() || m.config().context() != shards.context()) {
+      throw new UserError(STAGE + ": the checkpoint in " + out + " was trained on a vocabulary of "
+          + m.config().vocab() + " and context " + m.config().context() + "; " + shards.dir() + " has "
+          + shards.vocabSize() + " and " + shards.context() + " (different shards or tokenizer)");
     }
-  }
-
-  static void writeModel(FileSystem fs, Path target, LanguageModel m) {
-    try {
-      File local = Files.createTempFile("charsight-model-", ".zip").toFile();
-      try {
-        m.save(local);
-        Path tmp = new Path(target.getParent(), "." + target.getName() + ".tmp");
-        fs.copyFromLocalFile(false, true, new Path(local.toURI()), tmp);
-        fs.delete(target, false);
-        if (!fs.rename(tmp, target)) throw new IOException("rename " + tmp + " -> " + target);
-      } finally {
-        Files.deleteIfExists(local.toPath());
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(STAGE + ": cannot write " + target, e);
-    }
-  }
-
-  private static Position readPosition(FileSystem fs, Path out) {
-    Path pos = new Path(out, POSITION);
-    try {
-      if (!fs.exists(pos)) return null;
-      try (InputStream in = fs.open(pos)) {
-        return new Position(Manifest.json().readTree(in).path("round").asInt());
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(STAGE + ": cannot read " + pos, e);
-    }
-  }
-
-  private static LanguageModel loadCheckpoint(FileSystem fs, Path armDir, ShardSet shards, int round) {
-    try {
-      Path file = new Path(armDir, checkpointName(round));
-      if (!fs.exists(file)) {
-        throw new UserError(STAGE + ": " + new Path(armDir.getParent(), POSITION) + " names round " + round + " but " + file
-            + " is missing (is this arm in the run being resumed?)");
-      }
-      File local = Files.createTempFile("charsight-ckpt-", ".zip").toFile();
-      try {
-        fs.copyToLocalFile(false, file, new Path(local.toURI()), true);
-        LanguageModel m = LanguageModel.load(local);
-        if (m.config().vocab() != shards.vocabSize() || m.config().context() != shards.context()) {
-          throw new UserError(STAGE + ": the checkpoint in " + armDir + " was trained on a vocabulary of "
-              + m.config().vocab() + " and context " + m.config().context() + "; " + shards.dir() + " has "
-              + shards.vocabSize() + " and " + shards.context() + " (different shards or tokenizer)");
-        }
-        return m;
-      } finally {
-        Files.deleteIfExists(local.toPath());
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(STAGE + ": cannot read checkpoint in " + armDir, e);
+    if (!m.config().equals(wanted.get(m.config().arch().confName))) {
+      throw new UserError(STAGE + ": the model conf differs from the checkpoint's in " + new Path(out, m.config().arch().confName)
+          + " (checkpoint: " + m.config() + "); resume with the conf the run started with");
     }
   }
 }

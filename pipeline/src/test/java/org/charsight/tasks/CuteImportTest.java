@@ -48,7 +48,27 @@ class CuteImportTest {
   void wordTasksAndBrokenRowsAreUserErrors() {
     UserError e = assertThrows(UserError.class, () -> CuteImport.parse("sem.tsv", List.of("input1\tlabel", "x\ty")));
     assertTrue(e.getMessage().startsWith("--import-cute: sem.tsv: 'sem' is not one of the character tasks"), e.getMessage());
-    e = assertThrows(UserError.class, () -> CuteImport.parse("sub_char.tsv", List.of("h", "hh\tc\tthe\ttce")));
+    e = assertThrows(UserError.class, () -> CuteImport.parse("sub_char.tsv",
+        List.of("input1\tinput2\tinput3\tlabel", "hh\tc\tthe\ttce")));
     assertTrue(e.getMessage().startsWith("--import-cute: sub_char.tsv line 2: expected CUTE's sub_char columns"), e.getMessage());
+    e = assertThrows(UserError.class, () -> CuteImport.parse("sub_char.tsv",
+        List.of("input1\tinput2\tinput3\tlabel", "h\tc\tthe")));
+    assertEquals("--import-cute: sub_char.tsv line 2: expected 4 tab-separated columns (input1, input2, input3, label), "
+        + "got 3 in 'h\tc\tthe'", e.getMessage());
+  }
+
+  /** A table of other columns is refused, not read as items whose labels happen to disagree. */
+  @Test
+  void otherColumnsAreRefusedWithFileAndLine() {
+    UserError e = assertThrows(UserError.class, () -> CuteImport.parse("data/spell.tsv", List.of("foo\tbar\tbaz", "1\t2\t3")));
+    assertEquals("--import-cute: data/spell.tsv line 1: expected CUTE's header, input1 to input1 (or more) and label, "
+        + "tab-separated; got 'foo\tbar\tbaz'", e.getMessage());
+    e = assertThrows(UserError.class, () -> CuteImport.parse("sub_char.tsv", List.of("input1\tinput2\tlabel", "h\tthe\tx")));
+    assertTrue(e.getMessage().startsWith("--import-cute: sub_char.tsv line 1: expected CUTE's header, input1 to input3"),
+        e.getMessage());
+    assertThrows(UserError.class, () -> CuteImport.parse("spell.tsv", List.of()));
+    // CUTE's files may all carry input1..input3; a task reads the columns it needs.
+    List<CuteImport.Item> items = CuteImport.parse("spell.tsv", List.of("input1\tinput2\tinput3\tlabel", "the\t\t\tt h e"));
+    assertTrue(items.get(0).agrees(), items.toString());
   }
 }

@@ -113,7 +113,6 @@ public class PretrainTest {
     Files.copy(crashed.resolve("baseline/checkpoint-2.zip"), crashed.resolve("baseline/checkpoint-4.zip"));
     Files.writeString(crashed.resolve("baseline/metrics.csv"), "4,99,1,9.9,9.9,0.1,1.0,1.0\n",
         java.nio.file.StandardOpenOption.APPEND);
-    Files.deleteIfExists(crashed.resolve("baseline/.metrics.csv.crc")); // edited behind Hadoop's back
     assertEquals(2, new com.fasterxml.jackson.databind.ObjectMapper().readTree(crashed.resolve("position.json").toFile())
         .path("round").asInt());
 
@@ -127,10 +126,48 @@ public class PretrainTest {
       assertEquals(ma.size(), mb.size(), arm + ": no row twice");
       for (int i = 0; i < ma.size(); i++) assertEquals(ma.get(i)[4], mb.get(i)[4], arm + " val loss row " + i);
       try (var files = Files.list(crashed.resolve(arm))) {
-        assertEquals(List.of("checkpoint-4.zip"), files.map(f -> f.getFileName().toString())
-            .filter(n -> n.startsWith("checkpoint")).sorted().toList(), "older checkpoints removed");
+        assertEquals(List.of("checkpoint-2.zip", "checkpoint-4.zip"), files.map(f -> f.getFileName().toString())
+            .filter(n -> n.startsWith("checkpoint")).sorted().toList(), "the last two checkpoints are kept");
       }
     }
+  }
+
+  /**
+   * The latest checkpoint cut short (a disk that filled, a copy that stopped): resuming warns, goes
+   * back to the checkpoint before it, and still ends equal to an uninterrupted run. Checkpoints and
+   * metrics have no Hadoop .crc sidecars.
+   */
+  @Test
+  void aTruncatedCheckpointResumesFromThePreviousOne(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = shards(spark, dir);
+    String arms = "pretrain.arms=[char]";
+    pretrain(spark, shards, dir.resolve("straight"), false, "pretrain.rounds=6", arms);
+    pretrain(spark, shards, dir.resolve("cut"), false, "pretrain.rounds=4", arms);
+    Path cut = dir.resolve("cut");
+    Files.delete(cut.resolve("manifest.json")); // the run had not finished
+    Path latest = cut.resolve("char/checkpoint-4.zip");
+    byte[] whole = Files.readAllBytes(latest);
+    Files.write(latest, java.util.Arrays.copyOf(whole, whole.length / 2));
+    try (var files = Files.walk(cut)) {
+      assertEquals(List.of(), files.filter(f -> f.getFileName().toString().endsWith(".crc")).toList());
+    }
+
+    pretrain(spark, shards, cut, true, "pretrain.rounds=6", arms);
+    LanguageModel a = LanguageModel.load(dir.resolve("straight/char/model.zip").toFile());
+    LanguageModel b = LanguageModel.load(cut.resolve("char/model.zip").toFile());
+    assertEquals(0.0, a.graph().params().sub(b.graph().params()).amaxNumber().doubleValue(), "resumed from round 2");
+    assertEquals(metrics(dir.resolve("straight/char/metrics.csv")).size(), metrics(cut.resolve("char/metrics.csv")).size());
+
+    // Both checkpoints damaged: one line naming the file and what to do.
+    Path previous = cut.resolve("char/checkpoint-4.zip");
+    Files.write(previous, new byte[] {'P', 'K', 3, 4});
+    Files.write(cut.resolve("char/checkpoint-6.zip"), new byte[] {'P', 'K'});
+    Files.delete(cut.resolve("manifest.json"));
+    UserError e = org.junit.jupiter.api.Assertions.assertThrows(UserError.class,
+        () -> pretrain(spark, shards, cut, true, "pretrain.rounds=8", arms));
+    assertTrue(e.getMessage().startsWith("pretrain: no usable checkpoint in ") && e.getMessage().contains(previous.toString())
+        && e.getMessage().endsWith("(start again with --overwrite)"), e.getMessage());
   }
 
   @Test
