@@ -49,7 +49,9 @@ public record Failure(int exitCode, String line, boolean pointsToLog) {
 
   /** The line as printed, pointing to the log that keeps the stack trace (null: no log). */
   public String printed(String logFile) {
-    return "charsight: " + line + (pointsToLog && logFile != null ? " (stack trace in " + logFile + ")" : "");
+    // Messages made from a library's (a JSON parser's, say) may run on over several lines: their first says what.
+    String first = line.strip().lines().findFirst().orElse("").strip();
+    return "charsight: " + first + (pointsToLog && logFile != null ? " (stack trace in " + logFile + ")" : "");
   }
 
   /** What is wrong, for a failure the user can fix; null when nothing in the chain says so. */

@@ -1,7 +1,6 @@
 package org.charsight.eval;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -28,6 +27,7 @@ import org.charsight.common.SerializableHadoopConf;
 import org.charsight.common.StageOutput;
 import org.charsight.common.UserError;
 import org.charsight.model.LanguageModel;
+import org.charsight.model.ModelFiles;
 import org.charsight.tokenize.Tokenizer;
 import org.charsight.tokenize.Tokenizers;
 import org.slf4j.Logger;
@@ -367,14 +367,8 @@ public final class Evaluate {
   }
 
   private static LanguageModel loadLocal(String path, SerializableHadoopConf conf) throws IOException {
-    File local = File.createTempFile("charsight-eval-", ".zip");
-    try {
-      Path p = new Path(path);
-      p.getFileSystem(conf.get()).copyToLocalFile(false, p, new Path(local.toURI()), true);
-      return LanguageModel.load(local);
-    } finally {
-      if (!local.delete()) local.deleteOnExit();
-    }
+    Path p = new Path(path);
+    return ModelFiles.read(p.getFileSystem(conf.get()), p);
   }
 
   private static void write(FileSystem fs, Path p, byte[] content) {
