@@ -23,13 +23,13 @@ import org.apache.spark.sql.SparkSession;
 import org.charsight.common.Manifest;
 import org.charsight.shards.Prepare;
 import org.charsight.testing.TrainTokenizerRunner;
-import org.charsight.train.PretrainTest;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.charsight.testing.PrepareRunner;
 import org.charsight.testing.Shards;
 import org.charsight.testing.SparkTestSession;
+import org.charsight.testing.TrainingFixtures;
 import org.charsight.tokenize.Tokenizer;
 import org.charsight.tokenize.Tokenizers;
 import org.junit.jupiter.api.AfterAll;
@@ -86,8 +86,8 @@ class LocalClusterTest {
   @Order(3)
   void bothArmsPretrainAcrossTwoExecutorJvmsAndValidationLossFalls(@TempDir Path dir) throws Exception {
     SparkSession spark = SparkTestSession.get(CLUSTER);
-    Path shards = PretrainTest.shards(spark, dir);
-    PretrainTest.pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=8", "pretrain.arms=[baseline, char]");
+    Path shards = TrainingFixtures.shards(spark, dir);
+    TrainingFixtures.pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=8", "pretrain.arms=[baseline, char]");
     for (String arm : new String[] {"baseline", "char"}) {
       List<String> rows = Files.readAllLines(dir.resolve("run/" + arm + "/metrics.csv"));
       double first = Double.parseDouble(rows.get(1).split(",")[4]);
@@ -100,7 +100,7 @@ class LocalClusterTest {
   @Order(4)
   void pretrainingSurvivesKillingAnExecutorJvm(@TempDir Path dir) throws Exception {
     SparkSession spark = SparkTestSession.get(CLUSTER);
-    Path shards = PretrainTest.shards(spark, dir);
+    Path shards = TrainingFixtures.shards(spark, dir);
     List<Long> killed = new java.util.concurrent.CopyOnWriteArrayList<>();
     // Kill one executor (kill -9 by pid) once the second training job is running.
     spark.sparkContext().addSparkListener(new org.apache.spark.scheduler.SparkListener() {
@@ -122,7 +122,7 @@ class LocalClusterTest {
         }).start();
       }
     });
-    PretrainTest.pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=6", "pretrain.arms=[baseline]");
+    TrainingFixtures.pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=6", "pretrain.arms=[baseline]");
     assertEquals(1, killed.size(), "an executor was killed during training");
     assertFalse(ProcessHandle.of(killed.get(0)).map(ProcessHandle::isAlive).orElse(false), "it is dead");
     List<String> rows = Files.readAllLines(dir.resolve("run/baseline/metrics.csv"));
@@ -135,8 +135,8 @@ class LocalClusterTest {
   @Order(5)
   void tinyStudyEndToEndOnTwoExecutorJvms(@TempDir Path dir) throws Exception {
     SparkSession spark = SparkTestSession.get(CLUSTER);
-    Path shards = PretrainTest.shards(spark, dir, 64);
-    PretrainTest.pretrain(spark, shards, dir.resolve("pre"), false, "pretrain.rounds=2", "pretrain.arms=[baseline, char]");
+    Path shards = TrainingFixtures.shards(spark, dir, 64);
+    TrainingFixtures.pretrain(spark, shards, dir.resolve("pre"), false, "pretrain.rounds=2", "pretrain.arms=[baseline, char]");
     Path words = Files.writeString(dir.resolve("words.txt"), String.join("\n", "apple", "bench", "cider", "delta", "eagle",
         "flint", "grape", "house", "input", "joker", "kneel", "lemon", "mango", "night", "olive", "piano"));
     org.charsight.tasks.Tasks.run(spark, org.charsight.tasks.Tasks.Options.from(

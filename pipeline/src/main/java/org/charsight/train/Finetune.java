@@ -2,11 +2,15 @@ package org.charsight.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.Partitioner;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -75,7 +79,7 @@ public final class Finetune {
   public static Map<String, Object> run(SparkSession spark, Options o) {
     long t0 = System.nanoTime();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    JsonNode pre = Manifest.read(o.pretrained(), jsc.hadoopConfiguration(), Pretrain.STAGE);
+    JsonNode pre = Manifest.read(o.pretrained(), jsc.hadoopConfiguration(), "pretrain");
     JsonNode tasksManifest = Manifest.read(o.tasks(), jsc.hadoopConfiguration(), "tasks");
     if (!pre.path("tokenizer").equals(tasksManifest.path("tokenizer"))) {
       throw new UserError(STAGE + ": " + o.tasks() + " was made with tokenizer " + tasksManifest.at("/tokenizer/name")
@@ -89,114 +93,156 @@ public final class Finetune {
     boolean fresh = TrainingOutputs.prepare(STAGE, fs, out, o.out(), o.overwrite(), o.resume(), arms, METRICS_HEADER,
         o.rounds(), "finetune.rounds");
     try {
-      return train(spark, jsc, pre, shards, fs, out, arms, o, t0);
+      return train(spark, pre, shards, fs, out, arms, o, t0);
     } catch (Throwable e) { // Spark's exceptions are checked in Java's eyes, and thrown all the same
       TrainingOutputs.failed(STAGE, fs, out, fresh);
       throw e;
     }
   }
 
-  private static Map<String, Object> train(SparkSession spark, JavaSparkContext jsc, JsonNode pre, ShardSet shards,
-      FileSystem fs, Path out, List<String> arms, Options o, long t0) {
-    int ctx = shards.context();
-    String examples = new Path(o.tasks(), "examples").toString();
-    List<DataSet> lmVal = Validation.lmBatches(STAGE, shards, o.valExamples());
-    // An example longer than the context cannot be trained or scored whole; such examples are left out.
-    String fits = "size(tokens) <= " + (ctx + 1);
-    // The same number of validation examples from every task, so that no task's loss hides another's.
-    long families = spark.read().parquet(examples).where("split = 'val_train_words'").select("task").distinct().count();
-    long perTask = Math.max(1, (o.valExamples() + families - 1) / Math.max(1, families));
-    List<DataSet> taskVal = taskBatches(spark.read().parquet(examples).where("split = 'val_train_words' and " + fits)
-        .selectExpr("*", "row_number() over (partition by task order by word, phrasing, prompt) as pick")
-        .where("pick <= " + perTask).orderBy("task", "pick").collectAsList(), ctx);
-
-    // Minibatch sources, as (hash key, window, weights) on the executors.
-    JavaRDD<Tuple2<int[], float[]>> lm = spark.read().parquet(new Path(shards.dir(), "train").toString()).select("tokens")
-        .javaRDD().map(r -> new Tuple2<>(ints(r.getList(0)), null));
-    JavaRDD<Tuple2<int[], float[]>> task = spark.read().parquet(examples).where("split = 'train' and " + fits)
-        .select("tokens", "answer_start").javaRDD().map(r -> taskWindow(ints(r.getList(0)), r.getInt(1), ctx));
-    long lmCount = lm.count();
-    long taskCount = task.count();
-    long allTrain = spark.read().parquet(examples).where("split = 'train'").count();
-    if (taskCount == 0 || taskVal.isEmpty()) {
-      throw new UserError(STAGE + ": none of the " + allTrain + " training examples in " + o.tasks() + " fits the model's context of "
-          + ctx + " tokens (plus one); prepare the shards with a larger prepare.context or use shorter tasks");
-    }
-    if (taskCount < allTrain) {
-      LOG.warn("{}: {} of {} training examples are longer than the context ({} tokens) and are left out", STAGE,
-          allTrain - taskCount, allTrain, ctx);
-    }
-
-    int workers = jsc.defaultParallelism();
-    int steps = expectedSteps(o, workers, lmCount, taskCount);
-    Checkpoints checkpoints = new Checkpoints(STAGE, fs, out);
-    Checkpoints.Resumed resumed = o.resume() ? checkpoints.resume(arms, m -> checkBelongs(m, shards, out)) : null;
-    int startRound = resumed == null ? 0 : resumed.round();
-    Map<String, LanguageModel> models = new LinkedHashMap<>();
-    for (String name : arms) {
-      LanguageModel model;
-      if (resumed != null) {
-        // The checkpoint carries the fine-tuning schedule and its position in it.
-        model = resumed.models().get(name);
-        LOG.info("{}: {} resumes after round {}", STAGE, name, startRound);
-      } else {
-        model = ModelFiles.read(fs, new Path(new Path(o.pretrained(), name), "model.zip"));
-        model.startLearningRateSchedule(o.learningRate(), o.minLearningRate(), o.warmupSteps(), steps);
+  /** The stage's story: read the data, start (or resume) the arms, train chunk by chunk, write the models. */
+  private static Map<String, Object> train(SparkSession spark, JsonNode pre, ShardSet shards, FileSystem fs, Path out,
+      List<String> arms, Options o, long t0) {
+    Training t = new Training(spark, shards, fs, out, o, t0);
+    t.startsAt(t.startModels(arms));
+    t.quietly(() -> {
+      for (int round = t.firstRound; round < o.rounds(); ) {
+        int done = t.chunk(round, Math.min(o.valEvery(), o.rounds() - round));
+        if (done / o.checkpointEvery() > round / o.checkpointEvery() || done == o.rounds()) t.checkpoints.write(t.models, done);
+        round = done;
       }
-      TrainingOutputs.trimMetrics(STAGE, fs, new Path(new Path(out, name), "metrics.csv"), startRound);
-      models.put(name, model);
+      return null;
+    });
+    return t.finish(pre);
+  }
+
+  /** One fine-tuning run's state: its data, the arms' models, where the output goes. */
+  private static final class Training extends TrainingRun {
+    final Options o;
+    final String examples;
+    final Map<String, LanguageModel> models = new LinkedHashMap<>();
+    List<DataSet> lmVal;
+    List<DataSet> taskVal;
+    /** Minibatch sources on the executors: (window, weights; null weights count every position). */
+    JavaRDD<Tuple2<int[], float[]>> lm;
+    JavaRDD<Tuple2<int[], float[]>> task;
+    long lmCount;
+    long taskCount;
+    long allTrain;
+    int steps;
+
+    Training(SparkSession spark, ShardSet shards, FileSystem fs, Path out, Options o, long t0) {
+      super(STAGE, spark, shards, fs, out, t0);
+      this.o = o;
+      this.examples = new Path(o.tasks(), "examples").toString();
+      readData();
+      this.steps = expectedSteps(o, workers, lmCount, taskCount);
     }
 
-    for (int round = startRound; round < o.rounds(); round += o.valEvery()) {
-      int chunkRounds = Math.min(o.valEvery(), o.rounds() - round);
+    private void readData() {
+      lmVal = Validation.lmBatches(STAGE, shards, o.valExamples());
+      // An example longer than the context cannot be trained or scored whole; such examples are left out.
+      String fits = "size(tokens) <= " + (ctx + 1);
+      // The same number of validation examples from every task, so that no task's loss hides another's.
+      long families = spark.read().parquet(examples).where("split = 'val_train_words'").select("task").distinct().count();
+      long perTask = Math.max(1, (o.valExamples() + families - 1) / Math.max(1, families));
+      taskVal = taskBatches(spark.read().parquet(examples).where("split = 'val_train_words' and " + fits)
+          .selectExpr("*", "row_number() over (partition by task order by word, phrasing, prompt) as pick")
+          .where("pick <= " + perTask).orderBy("task", "pick").collectAsList(), ctx);
+      int c = ctx;
+      lm = spark.read().parquet(new Path(shards.dir(), "train").toString()).select("tokens")
+          .javaRDD().map(r -> new Tuple2<>(ints(r.getList(0)), null));
+      task = spark.read().parquet(examples).where("split = 'train' and " + fits)
+          .select("tokens", "answer_start").javaRDD().map(r -> taskWindow(ints(r.getList(0)), r.getInt(1), c));
+      lmCount = lm.count();
+      taskCount = task.count();
+      allTrain = spark.read().parquet(examples).where("split = 'train'").count();
+      if (taskCount == 0 || taskVal.isEmpty()) {
+        throw new UserError(STAGE + ": none of the " + allTrain + " training examples in " + o.tasks()
+            + " fits the model's context of " + ctx + " tokens (plus one); prepare the shards with a larger prepare.context"
+            + " or use shorter tasks");
+      }
+      if (taskCount < allTrain) {
+        LOG.warn("{}: {} of {} training examples are longer than the context ({} tokens) and are left out", STAGE,
+            allTrain - taskCount, allTrain, ctx);
+      }
+    }
+
+    /** The pretrained models with fine-tuning's schedule, or with --resume the checkpoint's; returns the round to start at. */
+    int startModels(List<String> arms) {
+      Checkpoints.Resumed resumed = o.resume() ? checkpoints.resume(arms, m -> checkBelongs(m, shards, out)) : null;
+      int startRound = resumed == null ? 0 : resumed.round();
+      for (String name : arms) {
+        LanguageModel model;
+        if (resumed != null) {
+          // The checkpoint carries the fine-tuning schedule and its position in it.
+          model = resumed.models().get(name);
+          LOG.info("{}: {} resumes after round {}", STAGE, name, startRound);
+        } else {
+          model = ModelFiles.read(fs, new Path(new Path(o.pretrained(), name), "model.zip"));
+          model.startLearningRateSchedule(o.learningRate(), o.minLearningRate(), o.warmupSteps(), steps);
+        }
+        TrainingOutputs.trimMetrics(STAGE, fs, new Path(new Path(out, name), "metrics.csv"), startRound);
+        models.put(name, model);
+      }
+      return startRound;
+    }
+
+    /** Trains every arm on the same mixed minibatches for the rounds after {@code round}; returns the last round done. */
+    int chunk(int round, int chunkRounds) {
       long want = rowsWanted(o, workers, chunkRounds);
       long seed = StableHash.mix(o.seed() + round);
       double pLm = o.lmFraction() * want / Math.max(1, lmCount);
       double pTask = (1 - o.lmFraction()) * want / Math.max(1, taskCount);
       JavaRDD<Tuple2<Integer, Tuple2<int[], float[]>>> mix = sample(lm, pLm, seed).union(sample(task, pTask, seed + 1));
       JavaRDD<DataSet> batches = batches(mix, seed, o.batchPerWorker(), ctx, workers).cache();
-      for (Map.Entry<String, LanguageModel> e : models.entrySet()) {
-        jsc.setJobDescription("finetune " + e.getKey() + " rounds " + (round + 1) + "-" + (round + chunkRounds));
-        SparkComputationGraph net = new SparkComputationGraph(jsc, e.getValue().graph(),
-            new StepKeepingTrainingMaster(new ParameterAveragingTrainingMaster.Builder(o.batchPerWorker())
-                .batchSizePerWorker(o.batchPerWorker()).averagingFrequency(o.averagingFrequency()).saveUpdater(true)
-                .rngSeed(seed).rddTrainingApproach(RDDTrainingApproach.Direct).repartionData(Repartition.Always)));
-        net.fit(batches);
-        LanguageModel m = LanguageModel.wrap(e.getValue(), net.getNetwork());
-        e.setValue(m);
-        double lmLoss = Validation.loss(m, lmVal);
-        double taskLoss = Validation.loss(m, taskVal);
-        int done = round + chunkRounds;
-        TrainingOutputs.appendMetrics(STAGE, fs, new Path(new Path(out, e.getKey()), "metrics.csv"), String.format(java.util.Locale.ROOT,
-            "%d,%d,%.6f,%.6f,%.1f", done, m.graph().getIterationCount(), lmLoss, taskLoss, (System.nanoTime() - t0) / 1e9));
-        LOG.info("{}: {} round {}/{}: LM val {} task val {}", STAGE, e.getKey(), done, o.rounds(),
-            String.format("%.4f", lmLoss), String.format("%.4f", taskLoss));
-      }
-      batches.unpersist(false);
       int done = round + chunkRounds;
-      if (done / o.checkpointEvery() > round / o.checkpointEvery() || done == o.rounds()) checkpoints.write(models, done);
+      for (Map.Entry<String, LanguageModel> e : models.entrySet()) e.setValue(fit(e.getKey(), e.getValue(), batches, seed, round, done));
+      batches.unpersist(false);
+      return done;
     }
-    Map<String, Object> manifest = new LinkedHashMap<>();
-    manifest.put("pretrained", o.pretrained());
-    manifest.put("tasks", o.tasks());
-    manifest.put("shards", shards.dir());
-    manifest.put("tokenizer", pre.get("tokenizer"));
-    manifest.put("arms", new ArrayList<>(models.keySet()));
-    manifest.put("rounds", o.rounds());
-    manifest.put("lm_fraction", o.lmFraction());
-    manifest.put("learning_rate", Map.of("peak", o.learningRate(), "floor", o.minLearningRate(), "warmup_steps",
-        o.warmupSteps(), "steps", steps));
-    manifest.put("seed", o.seed());
-    manifest.put("task_examples_used", taskCount);
-    manifest.put("task_examples_too_long", allTrain - taskCount);
-    for (Map.Entry<String, LanguageModel> e : models.entrySet()) {
-      ModelFiles.write(fs, new Path(new Path(out, e.getKey()), "model.zip"), e.getValue());
+
+    private LanguageModel fit(String arm, LanguageModel model, JavaRDD<DataSet> batches, long seed, int round, int done) {
+      jsc.setJobDescription("finetune " + arm + " rounds " + (round + 1) + "-" + done);
+      SparkComputationGraph net = new SparkComputationGraph(jsc, model.graph(),
+          new StepKeepingTrainingMaster(new ParameterAveragingTrainingMaster.Builder(o.batchPerWorker())
+              .batchSizePerWorker(o.batchPerWorker()).averagingFrequency(o.averagingFrequency()).saveUpdater(true)
+              .rngSeed(seed).rddTrainingApproach(RDDTrainingApproach.Direct).repartionData(Repartition.Always)));
+      net.fit(batches);
+      LanguageModel m = LanguageModel.wrap(model, net.getNetwork());
+      double lmLoss = Validation.loss(m, lmVal);
+      double taskLoss = Validation.loss(m, taskVal);
+      TrainingOutputs.appendMetrics(STAGE, fs, new Path(new Path(out, arm), "metrics.csv"), String.format(Locale.ROOT,
+          "%d,%d,%.6f,%.6f,%.1f", done, m.graph().getIterationCount(), lmLoss, taskLoss, (System.nanoTime() - t0) / 1e9));
+      LOG.info("{}: {} {}: LM val {} task val {}", STAGE, arm, progress(done, o.rounds()),
+          String.format("%.4f", lmLoss), String.format("%.4f", taskLoss));
+      return m;
     }
-    manifest.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
-    Manifest m = new Manifest(STAGE);
-    manifest.forEach(m::put);
-    m.write(fs, out);
-    return manifest;
+
+    /** The final models, then the manifest: its presence says the stage finished. */
+    Map<String, Object> finish(JsonNode pre) {
+      Map<String, Object> manifest = new LinkedHashMap<>();
+      manifest.put("pretrained", o.pretrained());
+      manifest.put("tasks", o.tasks());
+      manifest.put("shards", shards.dir());
+      manifest.put("tokenizer", pre.get("tokenizer"));
+      manifest.put("arms", new ArrayList<>(models.keySet()));
+      manifest.put("rounds", o.rounds());
+      manifest.put("lm_fraction", o.lmFraction());
+      manifest.put("learning_rate", Map.of("peak", o.learningRate(), "floor", o.minLearningRate(), "warmup_steps",
+          o.warmupSteps(), "steps", steps));
+      manifest.put("seed", o.seed());
+      manifest.put("task_examples_used", taskCount);
+      manifest.put("task_examples_too_long", allTrain - taskCount);
+      for (Map.Entry<String, LanguageModel> e : models.entrySet()) {
+        ModelFiles.write(fs, new Path(new Path(out, e.getKey()), "model.zip"), e.getValue());
+      }
+      manifest.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
+      Manifest m = new Manifest(STAGE);
+      manifest.forEach(m::put);
+      m.write(fs, out);
+      return manifest;
+    }
   }
 
   /** A checkpoint must come from a model of these shards: anything else is another run. */
@@ -231,7 +277,7 @@ public final class Finetune {
   /** A task example as a training window: loss only where the next token is part of the answer. */
   static Tuple2<int[], float[]> taskWindow(int[] tokens, int answerStart, int ctx) {
     int n = Math.min(tokens.length, ctx + 1);
-    int[] w = java.util.Arrays.copyOf(tokens, n);
+    int[] w = Arrays.copyOf(tokens, n);
     float[] weights = new float[ctx];
     // position t predicts token t+1: weight the predictions of answer tokens (and the end-of-text)
     for (int t = Math.max(0, answerStart - 1); t < n - 1; t++) weights[t] = 1;
@@ -323,7 +369,7 @@ public final class Finetune {
   }
 
   /** Row rank -> partition: minibatch m = rank / batch goes to partition m * partitions / minibatches. */
-  static final class MinibatchRanges extends org.apache.spark.Partitioner {
+  static final class MinibatchRanges extends Partitioner {
     private final int batch;
     private final long minibatches;
     private final int partitions;
@@ -352,13 +398,13 @@ public final class Finetune {
 
     @Override
     public int hashCode() {
-      return java.util.Objects.hash(batch, minibatches, partitions);
+      return Objects.hash(batch, minibatches, partitions);
     }
   }
 
   private static float[] ones(int n) {
     float[] f = new float[n];
-    java.util.Arrays.fill(f, 1f);
+    Arrays.fill(f, 1f);
     return f;
   }
 

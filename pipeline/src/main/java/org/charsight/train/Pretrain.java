@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -15,17 +16,21 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.charsight.common.CharsightConfig;
 import org.charsight.common.Manifest;
+import org.charsight.common.StableHash;
 import org.charsight.common.UserError;
 import org.charsight.model.Arch;
 import org.charsight.model.GptConfig;
 import org.charsight.model.LanguageModel;
 import org.charsight.model.ModelFiles;
+import org.charsight.model.WarmupCosineSchedule;
 import org.charsight.shards.ShardSet;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
 import org.deeplearning4j.spark.api.Repartition;
 import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
+import org.deeplearning4j.spark.stats.EventStats;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,140 +83,183 @@ public final class Pretrain {
 
   public static Map<String, Object> run(SparkSession spark, Options o) {
     long t0 = System.nanoTime();
-    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     ShardSet shards = ShardSet.open(spark, o.shards());
     // Which ND4J backend the driver got (CPU build or -Pcuda); executors log theirs on first use.
-    LOG.info("{}: ND4J backend {} on the driver", STAGE, org.nd4j.linalg.factory.Nd4j.getBackend().getClass().getSimpleName());
+    LOG.info("{}: ND4J backend {} on the driver", STAGE, Nd4j.getBackend().getClass().getSimpleName());
     FileSystem fs = TrainingOutputs.fileSystem(STAGE, spark, o.out());
     Path out = fs.makeQualified(new Path(o.out()));
     boolean fresh = TrainingOutputs.prepare(STAGE, fs, out, o.out(), o.overwrite(), o.resume(),
         o.arms().stream().map(a -> a.confName).toList(), METRICS_HEADER, o.rounds(), "pretrain.rounds");
     try {
-      return train(spark, jsc, shards, fs, out, o, t0);
+      return train(spark, shards, fs, out, o, t0);
     } catch (Throwable e) { // Spark's exceptions are checked in Java's eyes, and thrown all the same
       TrainingOutputs.failed(STAGE, fs, out, fresh);
       throw e;
     }
   }
 
-  private static Map<String, Object> train(SparkSession spark, JavaSparkContext jsc, ShardSet shards, FileSystem fs, Path out,
-      Options o, long t0) {
-
-    int workers = jsc.defaultParallelism();
-    long perRound = (long) workers * o.batchPerWorker() * o.averagingFrequency();
-    long available = shards.windows("train");
-    if (perRound > available) {
-      throw new UserError(STAGE + ": one averaging round needs " + perRound + " windows (" + workers + " workers x "
-          + "pretrain.batch_per_worker=" + o.batchPerWorker() + " x pretrain.averaging_frequency=" + o.averagingFrequency()
-          + ") but " + o.shards() + " has " + available + " training windows");
-    }
-    List<DataSet> val = Validation.lmBatches(STAGE, shards, o.valWindows());
-    List<byte[]> vocabBytes = shards.vocabBytes();
-    int ctx = shards.context();
-
-    Map<Arch, LanguageModel> models = new LinkedHashMap<>();
-    Checkpoints checkpoints = new Checkpoints(STAGE, fs, out);
-    Map<String, GptConfig> wanted = new LinkedHashMap<>();
-    for (Arch arch : o.arms()) {
-      wanted.put(arch.confName, GptConfig.from(o.conf().with("model.arch", arch.confName), shards.vocabSize(), ctx));
-    }
-    Checkpoints.Resumed resumed = o.resume()
-        ? checkpoints.resume(List.copyOf(wanted.keySet()), m -> checkBelongs(m, shards, out, wanted)) : null;
-    int startRound = resumed == null ? 0 : resumed.round();
-    for (Arch arch : o.arms()) {
-      LanguageModel m;
-      if (resumed != null) {
-        m = resumed.models().get(arch.confName);
-        LOG.info("{}: {} resumes after round {}", STAGE, arch.confName, startRound);
-      } else {
-        m = LanguageModel.create(wanted.get(arch.confName), vocabBytes);
+  /** The stage's story: start (or resume) the arms, train chunk by chunk with checkpoints, write the models. */
+  private static Map<String, Object> train(SparkSession spark, ShardSet shards, FileSystem fs, Path out, Options o,
+      long t0) {
+    Training t = new Training(spark, shards, fs, out, o, t0);
+    t.startsAt(t.startModels());
+    int finished = t.quietly(() -> {
+      int done = t.firstRound;
+      for (int round = done; round < o.rounds(); round += o.valEvery()) {
+        if (budgetSpent(o, round, t.perRound * t.ctx, t0)) {
+          LOG.info("{}: budget reached after round {} (pretrain.max_tokens / pretrain.max_seconds)", STAGE, round);
+          break;
+        }
+        done = t.chunk(round, Math.min(o.valEvery(), o.rounds() - round));
+        if (done % o.checkpointEvery() == 0 || done == o.rounds()) t.checkpoints.write(byName(t.models), done);
       }
-      // Rows logged after the checkpoint are trained again: drop them so that none appears twice.
-      TrainingOutputs.trimMetrics(STAGE, fs, new Path(new Path(out, arch.confName), "metrics.csv"), startRound);
-      models.put(arch, m);
-    }
+      return done;
+    });
+    t.releaseOrder();
+    return t.finish(finished);
+  }
 
+  /** One pretraining run's state: the arms' models, the epoch being read, where the output goes. */
+  private static final class Training extends TrainingRun {
+    final Options o;
+    /** Windows per averaging round: every worker fits averaging_frequency minibatches. */
+    final long perRound;
+    final long available;
+    final List<DataSet> val;
+    final Map<Arch, LanguageModel> models = new LinkedHashMap<>();
     int epoch = -1;
-    EpochOrder order = null;
-    long seenBefore = 0;
-    int finished = startRound;
-    for (int round = startRound; round < o.rounds(); round += o.valEvery()) {
-      if (budgetSpent(o, round, perRound * ctx, t0)) {
-        LOG.info("{}: budget reached after round {} (pretrain.max_tokens / pretrain.max_seconds)", STAGE, round);
-        break;
+    EpochOrder order;
+    long seenBefore;
+
+    Training(SparkSession spark, ShardSet shards, FileSystem fs, Path out, Options o, long t0) {
+      super(STAGE, spark, shards, fs, out, t0);
+      this.o = o;
+      this.perRound = (long) workers * o.batchPerWorker() * o.averagingFrequency();
+      this.available = shards.windows("train");
+      if (perRound > available) {
+        throw new UserError(STAGE + ": one averaging round needs " + perRound + " windows (" + workers + " workers x "
+            + "pretrain.batch_per_worker=" + o.batchPerWorker() + " x pretrain.averaging_frequency=" + o.averagingFrequency()
+            + ") but " + o.shards() + " has " + available + " training windows");
       }
-      int chunkRounds = Math.min(o.valEvery(), o.rounds() - round);
+      this.val = Validation.lmBatches(STAGE, shards, o.valWindows());
+    }
+
+    /** New models, or with --resume the checkpoint's; returns the round training starts after. */
+    int startModels() {
+      List<byte[]> vocabBytes = shards.vocabBytes();
+      Map<String, GptConfig> wanted = new LinkedHashMap<>();
+      for (Arch arch : o.arms()) {
+        wanted.put(arch.confName, GptConfig.from(o.conf().with("model.arch", arch.confName), shards.vocabSize(), ctx));
+      }
+      Checkpoints.Resumed resumed = o.resume()
+          ? checkpoints.resume(List.copyOf(wanted.keySet()), m -> checkBelongs(m, shards, out, wanted)) : null;
+      int startRound = resumed == null ? 0 : resumed.round();
+      for (Arch arch : o.arms()) {
+        LanguageModel m;
+        if (resumed != null) {
+          m = resumed.models().get(arch.confName);
+          LOG.info("{}: {} resumes after round {}", STAGE, arch.confName, startRound);
+        } else {
+          m = LanguageModel.create(wanted.get(arch.confName), vocabBytes);
+        }
+        // Rows logged after the checkpoint are trained again: drop them so that none appears twice.
+        TrainingOutputs.trimMetrics(STAGE, fs, new Path(new Path(out, arch.confName), "metrics.csv"), startRound);
+        models.put(arch, m);
+      }
+      return startRound;
+    }
+
+    /** Trains every arm on the same minibatches for rounds after {@code round}; returns the last round done. */
+    int chunk(int round, int chunkRounds) {
       long first = (long) round * perRound;
+      EpochOrder epochOrder = orderFor(first);
+      long from = first - seenBefore;
+      long to = Math.min(epochOrder.windows(), from + perRound * chunkRounds);
+      jsc.setJobDescription("minibatches for rounds " + (round + 1) + "-" + (round + chunkRounds));
+      JavaRDD<DataSet> batches = epochOrder.batches(from, to, o.batchPerWorker(), ctx, workers).cache();
+      for (Arch arch : o.arms()) fit(arch, batches, round, chunkRounds, to - from);
+      batches.unpersist(false);
+      return round + chunkRounds;
+    }
+
+    /** The shuffled order of the epoch that window {@code first} (counted over all epochs) falls in. */
+    private EpochOrder orderFor(long first) {
       int e = (int) (first / available);
       if (e != epoch) {
-        if (order != null) order.release();
+        releaseOrder();
         order = EpochOrder.of(spark, new Path(o.shards(), "train").toString(), o.seed(), e);
         epoch = e;
         seenBefore = (long) e * available;
       }
-      long from = first - seenBefore;
-      long to = Math.min(order.windows(), from + perRound * chunkRounds);
-      jsc.setJobDescription("minibatches for rounds " + (round + 1) + "-" + (round + chunkRounds));
-      JavaRDD<DataSet> batches = order.batches(from, to, o.batchPerWorker(), ctx, workers).cache();
-      for (Arch arch : o.arms()) {
-        long t1 = System.nanoTime();
-        jsc.setJobDescription("train " + arch.confName + " rounds " + (round + 1) + "-" + (round + chunkRounds));
-        // A training master per chunk, seeded by the chunk: a resumed run repartitions exactly as an
-        // uninterrupted one would.
-        SparkComputationGraph net = new SparkComputationGraph(jsc, models.get(arch).graph(), trainingMaster(o, round));
-        net.setCollectTrainingStats(o.trainingStats());
-        net.fit(batches);
-        if (o.trainingStats()) recordTimeShares(fs, new Path(out, arch.confName), round + chunkRounds, net, workers);
-        LanguageModel m = LanguageModel.wrap(models.get(arch), net.getNetwork());
-        models.put(arch, m);
-        // DL4J scores a minibatch as the loss summed over a sequence, averaged over sequences.
-        double train = net.getScore() / ctx;
-        double valLoss = Validation.loss(m, val);
-        if (!Double.isFinite(train) || !Double.isFinite(valLoss)) {
-          throw new UserError(STAGE + ": " + arch.confName + " loss became " + (Double.isFinite(train) ? valLoss : train)
-              + " at round " + (round + chunkRounds) + "; the last good checkpoint is kept in " + out
-              + " (lower model.optim.learning_rate or raise model.optim.clip_norm)");
-        }
-        int done = round + chunkRounds;
-        double seconds = (System.nanoTime() - t1) / 1e9;
-        long tokens = (long) done * perRound * ctx;
-        GptConfig gc = m.config();
-        double lr = new org.charsight.model.WarmupCosineSchedule(gc.learningRate(), gc.minLearningRate(), gc.warmupSteps(),
-            gc.totalSteps()).valueAt(m.graph().getIterationCount(), 0);
-        TrainingOutputs.appendMetrics(STAGE, fs, new Path(new Path(out, arch.confName), "metrics.csv"), String.format(java.util.Locale.ROOT,
-            "%d,%d,%d,%.6f,%.6f,%.8f,%.1f,%.1f", done, m.graph().getIterationCount(), tokens, train, valLoss, lr,
-            (to - from) * ctx / seconds, (System.nanoTime() - t0) / 1e9));
-        LOG.info("{}: {} round {}/{}: train {} val {} ({} s)", STAGE, arch.confName, done, o.rounds(),
-            String.format("%.4f", train), String.format("%.4f", valLoss), String.format("%.1f", seconds));
-        finished = done;
-      }
-      batches.unpersist(false);
-      if (finished % o.checkpointEvery() == 0 || finished == o.rounds()) checkpoints.write(byName(models), finished);
+      return order;
     }
-    if (order != null) order.release();
 
-    Map<String, Object> manifest = new LinkedHashMap<>();
-    manifest.put("shards", shards.dir());
-    manifest.put("tokenizer", shards.manifest().get("tokenizer"));
-    manifest.put("context", ctx);
-    manifest.put("arms", o.arms().stream().map(a -> a.confName).toList());
-    manifest.put("rounds", finished);
-    manifest.put("rounds_requested", o.rounds());
-    manifest.put("workers", workers);
-    manifest.put("windows_per_round", perRound);
-    manifest.put("config", Map.of("pretrain", o.conf().section("pretrain"), "model", o.conf().section("model")));
-    Map<String, Object> params = new LinkedHashMap<>();
-    for (Arch a : o.arms()) {
-      LanguageModel m = models.get(a);
-      params.put(a.confName, m.graph().numParams());
-      ModelFiles.write(fs, new Path(new Path(out, a.confName), "model.zip"), m);
+    void releaseOrder() {
+      if (order != null) order.release();
+      order = null;
     }
-    manifest.put("parameters", params);
-    manifest.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
-    Manifest m = new Manifest(STAGE);
-    manifest.forEach(m::put);
-    m.write(fs, out);
-    return manifest;
+
+    private void fit(Arch arch, JavaRDD<DataSet> batches, int round, int chunkRounds, long windows) {
+      long t1 = System.nanoTime();
+      int done = round + chunkRounds;
+      jsc.setJobDescription("train " + arch.confName + " rounds " + (round + 1) + "-" + done);
+      // A training master per chunk, seeded by the chunk: a resumed run repartitions exactly as an
+      // uninterrupted one would.
+      SparkComputationGraph net = new SparkComputationGraph(jsc, models.get(arch).graph(), trainingMaster(o, round));
+      net.setCollectTrainingStats(o.trainingStats());
+      net.fit(batches);
+      if (o.trainingStats()) recordTimeShares(fs, new Path(out, arch.confName), done, net, workers);
+      LanguageModel m = LanguageModel.wrap(models.get(arch), net.getNetwork());
+      models.put(arch, m);
+      // DL4J scores a minibatch as the loss summed over a sequence, averaged over sequences.
+      double train = net.getScore() / ctx;
+      double valLoss = Validation.loss(m, val);
+      if (!Double.isFinite(train) || !Double.isFinite(valLoss)) {
+        throw new UserError(STAGE + ": " + arch.confName + " loss became " + (Double.isFinite(train) ? valLoss : train)
+            + " at round " + done + "; the last good checkpoint is kept in " + out
+            + " (lower model.optim.learning_rate or raise model.optim.clip_norm)");
+      }
+      double seconds = (System.nanoTime() - t1) / 1e9;
+      GptConfig gc = m.config();
+      double lr = new WarmupCosineSchedule(gc.learningRate(), gc.minLearningRate(), gc.warmupSteps(), gc.totalSteps())
+          .valueAt(m.graph().getIterationCount(), 0);
+      TrainingOutputs.appendMetrics(STAGE, fs, new Path(new Path(out, arch.confName), "metrics.csv"), String.format(Locale.ROOT,
+          "%d,%d,%d,%.6f,%.6f,%.8f,%.1f,%.1f", done, m.graph().getIterationCount(), (long) done * perRound * ctx, train,
+          valLoss, lr, windows * ctx / seconds, (System.nanoTime() - t0) / 1e9));
+      LOG.info("{}: {} {}: train {} val {} ({} s, {} tokens/s)", STAGE, arch.confName, progress(done, o.rounds()),
+          String.format("%.4f", train), String.format("%.4f", valLoss), String.format("%.1f", seconds),
+          String.format("%.0f", windows * ctx / seconds));
+    }
+
+    /** The final models, then the manifest: its presence says the stage finished. */
+    Map<String, Object> finish(int finished) {
+      Map<String, Object> manifest = new LinkedHashMap<>();
+      manifest.put("shards", shards.dir());
+      manifest.put("tokenizer", shards.manifest().get("tokenizer"));
+      manifest.put("context", ctx);
+      manifest.put("arms", o.arms().stream().map(a -> a.confName).toList());
+      manifest.put("rounds", finished);
+      manifest.put("rounds_requested", o.rounds());
+      manifest.put("workers", workers);
+      manifest.put("windows_per_round", perRound);
+      manifest.put("config", Map.of("pretrain", o.conf().section("pretrain"), "model", o.conf().section("model")));
+      Map<String, Object> params = new LinkedHashMap<>();
+      Map<String, Object> truncated = new LinkedHashMap<>();
+      for (Arch a : o.arms()) {
+        LanguageModel m = models.get(a);
+        params.put(a.confName, m.graph().numParams());
+        if (a == Arch.CHAR || a == Arch.CHAR_SHUFFLED) truncated.put(a.confName, m.truncatedTokens());
+        ModelFiles.write(fs, new Path(new Path(out, a.confName), "model.zip"), m);
+      }
+      manifest.put("parameters", params);
+      // Tokens longer than model.max_token_bytes, whose first bytes the char encoder does not see.
+      if (!truncated.isEmpty()) manifest.put("char_encoder_truncated_tokens", truncated);
+      manifest.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
+      Manifest m = new Manifest(STAGE);
+      manifest.forEach(m::put);
+      m.write(fs, out);
+      return manifest;
+    }
   }
 
   /** Tokens (all arms see the same) or wall time used up; checked between chunks. */
@@ -243,12 +291,12 @@ public final class Pretrain {
     } catch (IOException e) {
       throw new UncheckedIOException(STAGE + ": cannot write " + file, e);
     }
-    TrainingOutputs.appendMetrics(STAGE, fs, file, String.format(java.util.Locale.ROOT, "%d,%d,%.0f,%.4f", round, master, perWorker,
+    TrainingOutputs.appendMetrics(STAGE, fs, file, String.format(Locale.ROOT, "%d,%d,%.0f,%.4f", round, master, perWorker,
         master == 0 ? 0 : 1 - perWorker / master));
   }
 
-  private static long sumMs(List<org.deeplearning4j.spark.stats.EventStats> events) {
-    return events == null ? 0 : events.stream().mapToLong(org.deeplearning4j.spark.stats.EventStats::getDurationMs).sum();
+  private static long sumMs(List<EventStats> events) {
+    return events == null ? 0 : events.stream().mapToLong(EventStats::getDurationMs).sum();
   }
 
   private static ParameterAveragingTrainingMaster trainingMaster(Options o, int round) {
@@ -259,7 +307,7 @@ public final class Pretrain {
         .saveUpdater(o.averageUpdaters())
         .rddTrainingApproach(o.approach())
         .repartionData(o.repartition())
-        .rngSeed(org.charsight.common.StableHash.mix(o.seed() + round))
+        .rngSeed(StableHash.mix(o.seed() + round))
         .collectTrainingStats(o.trainingStats()));
   }
 

@@ -23,8 +23,8 @@ import org.charsight.common.Manifest;
 import org.charsight.common.UserError;
 import org.charsight.shards.ShardSet;
 import org.charsight.testing.SparkTestSession;
+import org.charsight.testing.TrainingFixtures;
 import org.charsight.tokenize.Tokenizer;
-import org.charsight.train.PretrainTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,7 +38,7 @@ class TasksTest {
   @Test
   void corpusWordsGiveEveryTaskAndSplitWithHeldOutWordsNeverTrainedOn(@TempDir Path dir) throws IOException {
     SparkSession spark = SparkTestSession.get("local[2]");
-    Path shards = PretrainTest.shards(spark, dir);
+    Path shards = TrainingFixtures.shards(spark, dir);
     tasks(spark, shards, dir.resolve("tasks"), null, "tasks.min_word_frequency=2", "tasks.max_words=40",
         "tasks.examples_per_word=2", "tasks.held_out_fraction=0.3");
     List<Row> rows = spark.read().parquet(dir.resolve("tasks/examples").toString()).collectAsList();
@@ -105,7 +105,7 @@ class TasksTest {
   @Test
   void cuteFilesBecomeEvaluationRows(@TempDir Path dir) throws IOException {
     SparkSession spark = SparkTestSession.get("local[2]");
-    Path shards = PretrainTest.shards(spark, dir);
+    Path shards = TrainingFixtures.shards(spark, dir);
     Path spell = Files.writeString(dir.resolve("spell.tsv"), "input1\tlabel\nthe\tt h e\nand\ta n d\n");
     Path del = Files.writeString(dir.resolve("del_char_rand.tsv"), "input1\tinput2\tlabel\nb\tbdj\tdj\n");
     Path words = Files.writeString(dir.resolve("words.txt"), "apple\nbanana\ncherry\ndragon\neagle\nfalcon\n");
@@ -125,7 +125,7 @@ class TasksTest {
   @Test
   void wordListFileIsAnAlternativeSourceAndAMissingOneIsRejected(@TempDir Path dir) throws IOException {
     SparkSession spark = SparkTestSession.get("local[2]");
-    Path shards = PretrainTest.shards(spark, dir);
+    Path shards = TrainingFixtures.shards(spark, dir);
     StringBuilder words = new StringBuilder();
     for (String w : "apple banana cherry dragon eagle falcon garden harbor island jungle kettle lemon mango nectar ocean"
         .split(" ")) words.append(w).append('\n');

@@ -1,16 +1,15 @@
 package org.charsight.train;
 
+import static org.charsight.testing.TrainingFixtures.pretrain;
+import static org.charsight.testing.TrainingFixtures.shards;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
-import org.charsight.common.CharsightConfig;
 import org.charsight.common.UserError;
 import org.charsight.model.LanguageModel;
 import org.charsight.testing.PrepareRunner;
@@ -18,38 +17,7 @@ import org.charsight.testing.SparkTestSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-public class PretrainTest {
-  public static final String[] TINY = {"model.d_model=32", "model.layers=1", "model.heads=2", "model.max_token_bytes=4",
-      "model.byte_embedding=8", "model.char_hidden=16", "model.optim.learning_rate=3e-3", "model.optim.warmup_steps=4",
-      "model.optim.total_steps=200", "pretrain.batch_per_worker=4", "pretrain.averaging_frequency=2",
-      "pretrain.val_every=2", "pretrain.checkpoint_every=2", "pretrain.val_windows=32"};
-
-  /** Shards of the Moby-Dick excerpt with a 300-token BPE, context 32. */
-  public static Path shards(SparkSession spark, Path dir) throws IOException {
-    return shards(spark, dir, 32);
-  }
-
-  public static Path shards(SparkSession spark, Path dir, int context) throws IOException {
-    String text;
-    try (InputStream in = PretrainTest.class.getResourceAsStream("/corpus/moby-dick-loomings.txt")) {
-      text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    }
-    Path corpus = Files.writeString(Files.createDirectories(dir.resolve("corpus")).resolve("loomings.txt"), text);
-    org.charsight.testing.TrainTokenizerRunner.train(spark, List.of(corpus.toString()), dir.resolve("tok"),
-        "train_tokenizer.vocab_size=300", "train_tokenizer.min_chunk_count=1");
-    PrepareRunner.prepare(spark, List.of(corpus.toString()), dir.resolve("shards"), false,
-        "prepare.tokenizer=" + dir.resolve("tok"), "corpus.text.document=paragraphs", "prepare.val_fraction=0.15",
-        "prepare.context=" + context);
-    return dir.resolve("shards");
-  }
-
-  public static void pretrain(SparkSession spark, Path shards, Path out, boolean resume, String... extra) {
-    List<String> o = new java.util.ArrayList<>(List.of(TINY));
-    o.addAll(List.of(extra));
-    CharsightConfig c = CharsightConfig.load(null, o);
-    Pretrain.run(spark, Pretrain.Options.from(c, shards.toString(), out.toString(), false, resume, null));
-  }
-
+class PretrainTest {
   static List<double[]> metrics(Path csv) throws IOException {
     List<String> lines = Files.readAllLines(csv);
     assertEquals(Pretrain.METRICS_HEADER, lines.get(0));
