@@ -1,5 +1,8 @@
 package org.charsight.eval;
 
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.expr;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -7,8 +10,11 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.hadoop.fs.FileSystem;
@@ -42,12 +48,7 @@ import org.slf4j.LoggerFactory;
 public final class Evaluate {
   private static final Logger LOG = LoggerFactory.getLogger(Evaluate.class);
   static final String STAGE = "evaluate";
-  static final String RESULTS_HEADER = "arm,task,split,tokens_bucket,runs,n,correct,accuracy,ci_low,ci_high";
-  static final String DIFFERENCES_HEADER = "arm,reference,task,split,tokens_bucket,runs,n,difference,ci_low,ci_high";
-  static final String BY_QUESTION_HEADER = "arm,task,split,question,runs,n,correct,accuracy,ci_low,ci_high";
   static final String BASELINES_HEADER = "task,split,n,most_frequent_answer,accuracy,letters_only_accuracy";
-  /** The arm the others are compared with in differences.csv. */
-  static final String REFERENCE_ARM = "baseline";
   static final StructType PREDICTIONS = new StructType()
       .add("run", DataTypes.StringType, false)
       .add("arm", DataTypes.StringType, false)
@@ -70,7 +71,7 @@ public final class Evaluate {
       if (models == null || models.isEmpty() || tasks == null || out == null) {
         throw new UserError(STAGE + ": --models, --tasks and --out are required");
       }
-      if (new java.util.HashSet<>(models).size() != models.size()) {
+      if (new HashSet<>(models).size() != models.size()) {
         throw new UserError(STAGE + ": --models: the same directory is given twice: " + models);
       }
       return new Options(List.copyOf(models), tasks, out, overwrite, c.intAtLeast("evaluate.max_new_tokens", 1),
@@ -79,11 +80,38 @@ public final class Evaluate {
     }
   }
 
+  /** The fine-tuned runs being evaluated (label -> finetune directory) and the arms each has. */
+  record Models(Map<String, String> runs, JsonNode arms) {}
+
   public static Map<String, Object> run(SparkSession spark, Options o) {
     long t0 = System.nanoTime();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     JsonNode tasks = Manifest.read(o.tasks(), jsc.hadoopConfiguration(), "tasks");
-    Map<String, String> runs = new LinkedHashMap<>(); // run label -> finetune directory
+    Models models = models(o, tasks, jsc);
+    Tokenizers.Spec spec = Tokenizers.parse("tokenizer of " + o.tasks(), tasks.at("/tokenizer/spec").asText(),
+        jsc.hadoopConfiguration());
+    try (StageOutput output = StageOutput.begin(STAGE, o.out(), o.overwrite(), jsc.hadoopConfiguration())) {
+      Dataset<Row> allExamples = spark.read().parquet(new Path(o.tasks(), "examples").toString());
+      Dataset<Row> examples = evaluationRows(allExamples, o.maxPerGroup())
+          // The window in evaluationRows leaves spark.sql.shuffle.partitions (200) partitions, and
+          // every partition loads the model: a few per core is enough.
+          .coalesce(Math.max(1, jsc.defaultParallelism() * 2)).cache();
+      String predictions = answer(spark, examples, models, spec, o, output);
+      ResultTables tables = score(spark.read().parquet(predictions), allExamples, examples, o);
+      String[] results = tables.resultsCsv();
+      String baselines = baselinesCsv(allExamples, examples);
+      examples.unpersist();
+      writeTables(output, results, tables, baselines);
+      writeManifest(output, o, models, tasks, tables.json().size(), t0);
+      output.commit();
+      printSummary(tables.json(), models.runs().size());
+      return Map.of("results", tables.json());
+    }
+  }
+
+  /** The finetune outputs' runs and arms, checked to match each other and the tasks' tokenizer. */
+  private static Models models(Options o, JsonNode tasks, JavaSparkContext jsc) {
+    Map<String, String> runs = new LinkedHashMap<>();
     JsonNode arms = null;
     for (String dir : o.models()) {
       JsonNode models = Manifest.read(dir, jsc.hadoopConfiguration(), "finetune");
@@ -99,136 +127,98 @@ public final class Evaluate {
       if (runs.containsKey(label)) label = label + "-" + runs.size();
       runs.put(label, dir);
     }
-    Tokenizers.Spec spec = Tokenizers.parse("tokenizer of " + o.tasks(), tasks.at("/tokenizer/spec").asText(),
-        jsc.hadoopConfiguration());
-    SerializableHadoopConf conf = new SerializableHadoopConf(jsc.hadoopConfiguration());
-    try (StageOutput output = StageOutput.begin(STAGE, o.out(), o.overwrite(), jsc.hadoopConfiguration())) {
-      Dataset<Row> allExamples = spark.read().parquet(new Path(o.tasks(), "examples").toString());
-      var examples = evaluationRows(allExamples, o.maxPerGroup())
-          // The window in evaluationRows leaves spark.sql.shuffle.partitions (200) partitions, and
-          // every partition loads the model: a few per core is enough.
-          .coalesce(Math.max(1, jsc.defaultParallelism() * 2)).cache();
-      List<JavaRDD<Row>> parts = new ArrayList<>();
-      for (Map.Entry<String, String> run : runs.entrySet()) {
-        for (JsonNode armNode : arms) {
-          parts.add(decode(examples.javaRDD(), run.getKey(), armNode.asText(),
-              new Path(new Path(run.getValue(), armNode.asText()), "model.zip").toString(), spec, o.maxNewTokens(), conf));
-        }
-      }
-      JavaRDD<Row> all = parts.get(0);
-      for (int i = 1; i < parts.size(); i++) all = all.union(parts.get(i));
-      jsc.setJobDescription("greedy decoding");
-      String predictions = output.resolve("predictions").toString();
-      spark.createDataFrame(all, PREDICTIONS).write().parquet(predictions);
+    return new Models(runs, arms);
+  }
 
-      // Scores: small (one boolean per example), so they are summarised on the driver.
-      // group (arm,task,split,bucket) -> run -> example -> correct
-      Map<String, Map<String, TreeMap<Integer, Boolean>>> groups = new TreeMap<>();
-      // The same by whether training asked the question: group (arm,task,split,trained|new) -> ...
-      Map<String, Boolean> askedInTraining = hasLetters(examples)
-          ? questionTrained(allExamples.where("split = 'train'"), examples) : Map.of();
-      Map<String, Map<String, TreeMap<Integer, Boolean>>> byQuestion = new TreeMap<>();
-      for (Row r : spark.read().parquet(predictions).select("run", "arm", "task", "split", "word_tokens", "example", "correct")
-          .collectAsList()) {
-        String bucket = ExactMatchScorer.tokensBucket(r.getInt(4));
-        for (String b : new String[] {bucket, "all"}) {
-          groups.computeIfAbsent(r.getString(1) + "," + r.getString(2) + "," + r.getString(3) + "," + b, k -> new TreeMap<>())
-              .computeIfAbsent(r.getString(0), k -> new TreeMap<>()).put(r.getInt(5), r.getBoolean(6));
-        }
-        Boolean trained = askedInTraining.get(r.getString(2) + "," + r.getString(3) + "," + r.getInt(5));
-        if (trained != null) {
-          byQuestion.computeIfAbsent(r.getString(1) + "," + r.getString(2) + "," + r.getString(3) + ","
-                  + (trained ? "trained" : "new"), k -> new TreeMap<>())
-              .computeIfAbsent(r.getString(0), k -> new TreeMap<>()).put(r.getInt(5), r.getBoolean(6));
-        }
+  /** Every arm of every run answers every evaluated question; the answers go to predictions/ (Parquet). */
+  private static String answer(SparkSession spark, Dataset<Row> examples, Models models, Tokenizers.Spec spec, Options o,
+      StageOutput output) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    SerializableHadoopConf conf = new SerializableHadoopConf(jsc.hadoopConfiguration());
+    List<JavaRDD<Row>> parts = new ArrayList<>();
+    for (Map.Entry<String, String> run : models.runs().entrySet()) {
+      for (JsonNode armNode : models.arms()) {
+        parts.add(decode(examples.javaRDD(), run.getKey(), armNode.asText(),
+            new Path(new Path(run.getValue(), armNode.asText()), "model.zip").toString(), spec, o.maxNewTokens(), conf));
       }
-      StringBuilder csv = new StringBuilder(RESULTS_HEADER).append('\n');
-      StringBuilder byRun = new StringBuilder("run," + RESULTS_HEADER).append('\n');
-      List<Map<String, Object>> json = new ArrayList<>();
-      int g = 0;
-      for (Map.Entry<String, Map<String, TreeMap<Integer, Boolean>>> e : groups.entrySet()) {
-        long seed = o.seed() + g++;
-        ExactMatchScorer.Accuracy a = ExactMatchScorer.accuracy(outcomes(e.getValue()), seed, o.resamples());
-        csv.append(e.getKey()).append(',').append(accuracyCsv(a));
-        for (Map.Entry<String, TreeMap<Integer, Boolean>> run : e.getValue().entrySet()) {
-          ExactMatchScorer.Accuracy one = ExactMatchScorer.accuracy(outcomes(run.getValue()), seed, o.resamples());
-          byRun.append(run.getKey()).append(',').append(e.getKey()).append(',').append(accuracyCsv(one));
-        }
-        String[] k = e.getKey().split(",");
-        Map<String, Object> row = new LinkedHashMap<>();
-        row.put("arm", k[0]);
-        row.put("task", k[1]);
-        row.put("split", k[2]);
-        row.put("tokens_bucket", k[3]);
-        row.put("runs", a.runs());
-        row.put("n", a.n());
-        row.put("correct", a.correct());
-        row.put("accuracy", a.accuracy());
-        row.put("ci_low", a.low());
-        row.put("ci_high", a.high());
-        json.add(row);
-      }
-      // What always giving a task's most frequent answer would score: the floor a model must beat
-      // (50% for yes/no, more for counts, where small numbers dominate).
-      StringBuilder baselines = new StringBuilder(BASELINES_HEADER).append('\n');
-      Map<String, long[]> totals = new TreeMap<>();
-      Map<String, String> majority = new TreeMap<>();
-      for (Row r : examples.groupBy("task", "split", "answer").count()
-          .orderBy(org.apache.spark.sql.functions.col("count").desc(), org.apache.spark.sql.functions.col("answer"))
-          .collectAsList()) {
-        String key = r.getString(0) + "," + r.getString(1);
-        long[] t = totals.computeIfAbsent(key, k -> new long[2]);
-        if (t[0] == 0 && t[1] == 0) {
-          t[1] = r.getLong(3);
-          majority.put(key, r.getString(2));
-        }
-        t[0] += r.getLong(3);
-      }
-      Map<String, Double> lettersOnly = hasLetters(examples)
-          ? lettersOnlyFloor(allExamples.where("split = 'train'"), examples) : Map.of();
-      for (Map.Entry<String, long[]> e : totals.entrySet()) {
-        String answer = majority.get(e.getKey());
-        Double letters = lettersOnly.get(e.getKey());
-        baselines.append(e.getKey()).append(String.format(java.util.Locale.ROOT, ",%d,%s,%.4f,%s%n", e.getValue()[0],
-            answer.contains(",") || answer.contains("\"") ? "\"" + answer.replace("\"", "\"\"") + "\"" : answer,
-            (double) e.getValue()[1] / e.getValue()[0],
-            letters == null ? "" : String.format(java.util.Locale.ROOT, "%.4f", letters)));
-      }
-      examples.unpersist();
-      String differences = differencesCsv(groups, o);
-      StringBuilder questions = new StringBuilder(BY_QUESTION_HEADER).append('\n');
-      for (Map.Entry<String, Map<String, TreeMap<Integer, Boolean>>> e : byQuestion.entrySet()) {
-        long seed = o.seed() + g++;
-        questions.append(e.getKey()).append(',').append(accuracyCsv(ExactMatchScorer.accuracy(outcomes(e.getValue()), seed,
-            o.resamples())));
-      }
-      write(output.fs(), output.resolve("results.csv"), csv.toString().getBytes(StandardCharsets.UTF_8));
-      write(output.fs(), output.resolve("results_by_run.csv"), byRun.toString().getBytes(StandardCharsets.UTF_8));
-      write(output.fs(), output.resolve("differences.csv"), differences.getBytes(StandardCharsets.UTF_8));
-      write(output.fs(), output.resolve("baselines.csv"), baselines.toString().getBytes(StandardCharsets.UTF_8));
-      if (!byQuestion.isEmpty()) {
-        write(output.fs(), output.resolve("results_by_question.csv"), questions.toString().getBytes(StandardCharsets.UTF_8));
-      }
-      try {
-        write(output.fs(), output.resolve("results.json"), Manifest.json().writeValueAsBytes(json));
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-      Manifest m = new Manifest(STAGE);
-      m.put("models", o.models());
-      m.put("runs", runs);
-      m.put("tasks", o.tasks());
-      m.put("tokenizer", tasks.path("tokenizer"));
-      m.put("arms", arms);
-      m.put("groups", json.size());
-      m.put("config", Map.of("max_new_tokens", o.maxNewTokens(), "max_examples_per_task_split", o.maxPerGroup(),
-          "bootstrap_resamples", o.resamples(), "seed", o.seed()));
-      m.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
-      m.write(output.fs(), output.dir());
-      output.commit();
-      printSummary(json, runs.size());
-      return Map.of("results", json);
     }
+    JavaRDD<Row> all = parts.get(0);
+    for (int i = 1; i < parts.size(); i++) all = all.union(parts.get(i));
+    jsc.setJobDescription("greedy decoding");
+    String predictions = output.resolve("predictions").toString();
+    spark.createDataFrame(all, PREDICTIONS).write().parquet(predictions);
+    return predictions;
+  }
+
+  /** The predictions grouped for the tables, with whether training asked each question where tasks name letters. */
+  private static ResultTables score(Dataset<Row> predictions, Dataset<Row> allExamples, Dataset<Row> examples, Options o) {
+    Map<String, Boolean> askedInTraining = hasLetters(examples)
+        ? questionTrained(allExamples.where("split = 'train'"), examples) : Map.of();
+    ResultTables tables = new ResultTables(o.seed(), o.resamples());
+    for (Row r : predictions.select("run", "arm", "task", "split", "word_tokens", "example", "correct").collectAsList()) {
+      ResultTables.Scored s = ResultTables.Scored.of(r);
+      tables.add(s, askedInTraining.get(s.task() + "," + s.split() + "," + s.example()));
+    }
+    return tables;
+  }
+
+  /**
+   * baselines.csv: what always giving a task's most frequent answer would score, the floor a model
+   * must beat (50% for yes/no, more for counts, where small numbers dominate), and the letters-only
+   * floor where the tasks name letters.
+   */
+  private static String baselinesCsv(Dataset<Row> allExamples, Dataset<Row> examples) {
+    StringBuilder baselines = new StringBuilder(BASELINES_HEADER).append('\n');
+    Map<String, long[]> totals = new TreeMap<>();
+    Map<String, String> majority = new TreeMap<>();
+    for (Row r : examples.groupBy("task", "split", "answer").count().orderBy(col("count").desc(), col("answer"))
+        .collectAsList()) {
+      String key = r.getString(0) + "," + r.getString(1);
+      long[] t = totals.computeIfAbsent(key, k -> new long[2]);
+      if (t[0] == 0 && t[1] == 0) {
+        t[1] = r.getLong(3);
+        majority.put(key, r.getString(2));
+      }
+      t[0] += r.getLong(3);
+    }
+    Map<String, Double> lettersOnly = hasLetters(examples)
+        ? lettersOnlyFloor(allExamples.where("split = 'train'"), examples) : Map.of();
+    for (Map.Entry<String, long[]> e : totals.entrySet()) {
+      String answer = majority.get(e.getKey());
+      Double letters = lettersOnly.get(e.getKey());
+      baselines.append(e.getKey()).append(String.format(Locale.ROOT, ",%d,%s,%.4f,%s%n", e.getValue()[0],
+          answer.contains(",") || answer.contains("\"") ? "\"" + answer.replace("\"", "\"\"") + "\"" : answer,
+          (double) e.getValue()[1] / e.getValue()[0], letters == null ? "" : String.format(Locale.ROOT, "%.4f", letters)));
+    }
+    return baselines.toString();
+  }
+
+  private static void writeTables(StageOutput output, String[] results, ResultTables tables, String baselines) {
+    write(output.fs(), output.resolve("results.csv"), results[0]);
+    write(output.fs(), output.resolve("results_by_run.csv"), results[1]);
+    write(output.fs(), output.resolve("differences.csv"), tables.differencesCsv());
+    write(output.fs(), output.resolve("baselines.csv"), baselines);
+    if (tables.hasByQuestion()) write(output.fs(), output.resolve("results_by_question.csv"), tables.byQuestionCsv());
+    try {
+      write(output.fs(), output.resolve("results.json"), new String(Manifest.json().writeValueAsBytes(tables.json()),
+          StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void writeManifest(StageOutput output, Options o, Models models, JsonNode tasks, int groups, long t0) {
+    Manifest m = new Manifest(STAGE);
+    m.put("models", o.models());
+    m.put("runs", models.runs());
+    m.put("tasks", o.tasks());
+    m.put("tokenizer", tasks.path("tokenizer"));
+    m.put("arms", models.arms());
+    m.put("groups", groups);
+    m.put("config", Map.of("max_new_tokens", o.maxNewTokens(), "max_examples_per_task_split", o.maxPerGroup(),
+        "bootstrap_resamples", o.resamples(), "seed", o.seed()));
+    m.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
+    m.write(output.fs(), output.dir());
   }
 
   /** Greedy answers of one arm of one run; each partition loads the model once. */
@@ -258,25 +248,6 @@ public final class Evaluate {
       }
       return out.iterator();
     });
-  }
-
-  private static List<boolean[]> outcomes(Map<String, TreeMap<Integer, Boolean>> byRun) {
-    List<boolean[]> out = new ArrayList<>();
-    for (TreeMap<Integer, Boolean> run : byRun.values()) out.add(outcomes(run));
-    return out;
-  }
-
-  /** One run's outcomes in example order. */
-  private static boolean[] outcomes(TreeMap<Integer, Boolean> run) {
-    boolean[] b = new boolean[run.size()];
-    int i = 0;
-    for (boolean v : run.values()) b[i++] = v;
-    return b;
-  }
-
-  private static String accuracyCsv(ExactMatchScorer.Accuracy a) {
-    return String.format(java.util.Locale.ROOT, "%d,%d,%d,%.4f,%.4f,%.4f%n", a.runs(), a.n(), a.correct(), a.accuracy(),
-        a.low(), a.high());
   }
 
   /**
@@ -314,8 +285,8 @@ public final class Evaluate {
         .selectExpr("task as t_task", "answer as task_guess", "row_number() over (partition by task order by count desc, answer) as r")
         .where("r = 1").drop("r");
     Map<String, Double> out = new TreeMap<>();
-    for (Row r : asked.join(byLetters, org.apache.spark.sql.functions.expr("task = l_task and letters = l_letters"), "left")
-        .join(byTask, org.apache.spark.sql.functions.expr("task = t_task"), "left")
+    for (Row r : asked.join(byLetters, expr("task = l_task and letters = l_letters"), "left")
+        .join(byTask, expr("task = t_task"), "left")
         .selectExpr("task", "split", "cast(coalesce(answer = coalesce(guess, task_guess), false) as double) as ok")
         .groupBy("task", "split").avg("ok").collectAsList()) {
       out.put(r.getString(0) + "," + r.getString(1), r.getDouble(2));
@@ -331,8 +302,8 @@ public final class Evaluate {
    */
   static Map<String, Boolean> questionTrained(Dataset<Row> train, Dataset<Row> asked) {
     Dataset<Row> trained = train.selectExpr("task as q_task", "word as q_word", "letters as q_letters").distinct();
-    Map<String, Boolean> out = new java.util.HashMap<>();
-    for (Row r : asked.join(trained, org.apache.spark.sql.functions.expr("task = q_task and word = q_word and letters = q_letters"),
+    Map<String, Boolean> out = new HashMap<>();
+    for (Row r : asked.join(trained, expr("task = q_task and word = q_word and letters = q_letters"),
             "left")
         .selectExpr("task", "split", "example", "q_task is not null").collectAsList()) {
       out.put(r.getString(0) + "," + r.getString(1) + "," + r.getInt(2), r.getBoolean(3));
@@ -340,40 +311,14 @@ public final class Evaluate {
     return out;
   }
 
-  /** Each arm minus the reference arm on the same examples of the same runs (paired bootstrap). */
-  private static String differencesCsv(Map<String, Map<String, TreeMap<Integer, Boolean>>> groups, Options o) {
-    StringBuilder sb = new StringBuilder(DIFFERENCES_HEADER).append('\n');
-    int g = 0;
-    for (Map.Entry<String, Map<String, TreeMap<Integer, Boolean>>> e : groups.entrySet()) {
-      String[] k = e.getKey().split(",", 2);
-      if (k[0].equals(REFERENCE_ARM)) continue;
-      Map<String, TreeMap<Integer, Boolean>> ref = groups.get(REFERENCE_ARM + "," + k[1]);
-      if (ref == null) continue;
-      List<boolean[]> a = new ArrayList<>();
-      List<boolean[]> b = new ArrayList<>();
-      for (Map.Entry<String, TreeMap<Integer, Boolean>> run : e.getValue().entrySet()) {
-        TreeMap<Integer, Boolean> other = ref.get(run.getKey());
-        if (other == null || !other.keySet().equals(run.getValue().keySet())) {
-          throw new IllegalStateException("arms were not scored on the same examples in " + run.getKey() + ", " + e.getKey());
-        }
-        a.add(outcomes(run.getValue()));
-        b.add(outcomes(other));
-      }
-      ExactMatchScorer.Difference d = ExactMatchScorer.difference(a, b, o.seed() + 7919L * ++g, o.resamples());
-      sb.append(k[0]).append(',').append(REFERENCE_ARM).append(',').append(k[1]).append(String.format(java.util.Locale.ROOT,
-          ",%d,%d,%.4f,%.4f,%.4f%n", d.runs(), d.n(), d.difference(), d.low(), d.high()));
-    }
-    return sb.toString();
-  }
-
   private static LanguageModel loadLocal(String path, SerializableHadoopConf conf) throws IOException {
     Path p = new Path(path);
     return ModelFiles.read(p.getFileSystem(conf.get()), p);
   }
 
-  private static void write(FileSystem fs, Path p, byte[] content) {
+  private static void write(FileSystem fs, Path p, String content) {
     try (OutputStream os = fs.create(p, true)) {
-      os.write(content);
+      os.write(content.getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + p, e);
     }
@@ -385,7 +330,7 @@ public final class Evaluate {
         + (runs > 1 ? ", mean of " + runs + " runs" : "") + "):\n");
     for (Map<String, Object> r : rows) {
       if ("val_heldout".equals(r.get("split")) && "all".equals(r.get("tokens_bucket"))) {
-        sb.append(String.format(java.util.Locale.ROOT, "  %-18s %-14s %6.1f%%  [%5.1f, %5.1f]  n=%d%n", r.get("arm"),
+        sb.append(String.format(Locale.ROOT, "  %-18s %-14s %6.1f%%  [%5.1f, %5.1f]  n=%d%n", r.get("arm"),
             r.get("task"), 100 * (double) r.get("accuracy"), 100 * (double) r.get("ci_low"),
             100 * (double) r.get("ci_high"), (int) r.get("n")));
       }

@@ -1,0 +1,154 @@
+package org.charsight.eval;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.spark.sql.Row;
+
+/**
+ * Exact-match outcomes grouped for the result tables, and the tables: accuracy per group pooled
+ * over runs and per run, each arm minus the reference arm (paired), and accuracy by whether
+ * training asked the question. Scores are small (one boolean per answer), so this runs on the driver.
+ */
+final class ResultTables {
+  static final String RESULTS_HEADER = "arm,task,split,tokens_bucket,runs,n,correct,accuracy,ci_low,ci_high";
+  static final String DIFFERENCES_HEADER = "arm,reference,task,split,tokens_bucket,runs,n,difference,ci_low,ci_high";
+  static final String BY_QUESTION_HEADER = "arm,task,split,question,runs,n,correct,accuracy,ci_low,ci_high";
+  /** The arm the others are compared with in differences.csv. */
+  static final String REFERENCE_ARM = "baseline";
+
+  /** One scored answer, as the predictions table holds it. */
+  record Scored(String run, String arm, String task, String split, int wordTokens, int example, boolean correct) {
+    static Scored of(Row r) {
+      return new Scored(r.getAs("run"), r.getAs("arm"), r.getAs("task"), r.getAs("split"), r.<Integer>getAs("word_tokens"),
+          r.<Integer>getAs("example"), r.<Boolean>getAs("correct"));
+    }
+  }
+
+  /** group -> run -> example -> correct, by tokens-per-word bucket and "all". */
+  private final Map<GroupKey, Map<String, TreeMap<Integer, Boolean>>> groups = new TreeMap<>();
+  /** The same with the bucket "trained" or "new": whether training asked the question. */
+  private final Map<GroupKey, Map<String, TreeMap<Integer, Boolean>>> byQuestion = new TreeMap<>();
+  private final long seed;
+  private final int resamples;
+  /** Groups given a bootstrap seed so far: results first, then by question. */
+  private int seeded;
+  private final List<Map<String, Object>> json = new ArrayList<>();
+
+  ResultTables(long seed, int resamples) {
+    this.seed = seed;
+    this.resamples = resamples;
+  }
+
+  /** @param askedInTraining whether training asked this question, or null where that is not known */
+  void add(Scored s, Boolean askedInTraining) {
+    for (String bucket : new String[] {ExactMatchScorer.tokensBucket(s.wordTokens()), "all"}) {
+      put(groups, new GroupKey(s.arm(), s.task(), s.split(), bucket), s);
+    }
+    if (askedInTraining != null) put(byQuestion, new GroupKey(s.arm(), s.task(), s.split(), askedInTraining ? "trained" : "new"), s);
+  }
+
+  private static void put(Map<GroupKey, Map<String, TreeMap<Integer, Boolean>>> m, GroupKey k, Scored s) {
+    m.computeIfAbsent(k, x -> new TreeMap<>()).computeIfAbsent(s.run(), x -> new TreeMap<>()).put(s.example(), s.correct());
+  }
+
+  boolean hasByQuestion() {
+    return !byQuestion.isEmpty();
+  }
+
+  /** results.csv and results_by_run.csv, in that order; fills {@link #json}. Call before {@link #byQuestionCsv}. */
+  String[] resultsCsv() {
+    StringBuilder csv = new StringBuilder(RESULTS_HEADER).append('\n');
+    StringBuilder byRun = new StringBuilder("run," + RESULTS_HEADER).append('\n');
+    for (Map.Entry<GroupKey, Map<String, TreeMap<Integer, Boolean>>> e : groups.entrySet()) {
+      long s = seed + seeded++;
+      ExactMatchScorer.Accuracy a = ExactMatchScorer.accuracy(outcomes(e.getValue()), s, resamples);
+      csv.append(e.getKey().csv()).append(',').append(accuracyCsv(a));
+      for (Map.Entry<String, TreeMap<Integer, Boolean>> run : e.getValue().entrySet()) {
+        ExactMatchScorer.Accuracy one = ExactMatchScorer.accuracy(outcomes(run.getValue()), s, resamples);
+        byRun.append(run.getKey()).append(',').append(e.getKey().csv()).append(',').append(accuracyCsv(one));
+      }
+      json.add(jsonRow(e.getKey(), a));
+    }
+    return new String[] {csv.toString(), byRun.toString()};
+  }
+
+  private static Map<String, Object> jsonRow(GroupKey k, ExactMatchScorer.Accuracy a) {
+    Map<String, Object> row = new LinkedHashMap<>();
+    row.put("arm", k.arm());
+    row.put("task", k.task());
+    row.put("split", k.split());
+    row.put("tokens_bucket", k.bucket());
+    row.put("runs", a.runs());
+    row.put("n", a.n());
+    row.put("correct", a.correct());
+    row.put("accuracy", a.accuracy());
+    row.put("ci_low", a.low());
+    row.put("ci_high", a.high());
+    return row;
+  }
+
+  /** results.json's rows, after {@link #resultsCsv}. */
+  List<Map<String, Object>> json() {
+    return json;
+  }
+
+  String byQuestionCsv() {
+    StringBuilder questions = new StringBuilder(BY_QUESTION_HEADER).append('\n');
+    for (Map.Entry<GroupKey, Map<String, TreeMap<Integer, Boolean>>> e : byQuestion.entrySet()) {
+      long s = seed + seeded++;
+      questions.append(e.getKey().csv()).append(',').append(accuracyCsv(ExactMatchScorer.accuracy(outcomes(e.getValue()), s,
+          resamples)));
+    }
+    return questions.toString();
+  }
+
+  /** Each arm minus the reference arm on the same examples of the same runs (paired bootstrap). */
+  String differencesCsv() {
+    StringBuilder sb = new StringBuilder(DIFFERENCES_HEADER).append('\n');
+    int g = 0;
+    for (Map.Entry<GroupKey, Map<String, TreeMap<Integer, Boolean>>> e : groups.entrySet()) {
+      GroupKey k = e.getKey();
+      if (k.arm().equals(REFERENCE_ARM)) continue;
+      Map<String, TreeMap<Integer, Boolean>> ref = groups.get(k.withArm(REFERENCE_ARM));
+      if (ref == null) continue;
+      List<boolean[]> a = new ArrayList<>();
+      List<boolean[]> b = new ArrayList<>();
+      for (Map.Entry<String, TreeMap<Integer, Boolean>> run : e.getValue().entrySet()) {
+        TreeMap<Integer, Boolean> other = ref.get(run.getKey());
+        if (other == null || !other.keySet().equals(run.getValue().keySet())) {
+          throw new IllegalStateException("arms were not scored on the same examples in " + run.getKey() + ", " + k.csv());
+        }
+        a.add(outcomes(run.getValue()));
+        b.add(outcomes(other));
+      }
+      ExactMatchScorer.Difference d = ExactMatchScorer.difference(a, b, seed + 7919L * ++g, resamples);
+      sb.append(k.arm()).append(',').append(REFERENCE_ARM).append(',').append(k.task()).append(',').append(k.split())
+          .append(',').append(k.bucket()).append(String.format(Locale.ROOT, ",%d,%d,%.4f,%.4f,%.4f%n", d.runs(), d.n(),
+              d.difference(), d.low(), d.high()));
+    }
+    return sb.toString();
+  }
+
+  private static List<boolean[]> outcomes(Map<String, TreeMap<Integer, Boolean>> byRun) {
+    List<boolean[]> out = new ArrayList<>();
+    for (TreeMap<Integer, Boolean> run : byRun.values()) out.add(outcomes(run));
+    return out;
+  }
+
+  /** One run's outcomes in example order. */
+  private static boolean[] outcomes(TreeMap<Integer, Boolean> run) {
+    boolean[] b = new boolean[run.size()];
+    int i = 0;
+    for (boolean v : run.values()) b[i++] = v;
+    return b;
+  }
+
+  private static String accuracyCsv(ExactMatchScorer.Accuracy a) {
+    return String.format(Locale.ROOT, "%d,%d,%d,%.4f,%.4f,%.4f%n", a.runs(), a.n(), a.correct(), a.accuracy(), a.low(),
+        a.high());
+  }
+}

@@ -1,0 +1,143 @@
+package org.charsight.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+import org.charsight.common.CharsightConfig;
+import org.charsight.report.Report;
+import org.charsight.testing.SparkTestSession;
+import org.charsight.testing.TrainingFixtures;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The evaluate stage end to end on two fine-tuned runs, and the report's tables against its CSV files. */
+class EvaluateTest {
+
+  @Test
+  void everyArmTaskAndSplitIsScoredPooledOverRunsAndTheReportShowsTheSameNumbers(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    TrainingFixtures.Finetuned ft = TrainingFixtures.finetuned(spark, dir);
+
+    // Evaluate the fine-tuned arms: every arm x task x split gets a result with an interval.
+    CharsightConfig ec = CharsightConfig.load(null, List.of("evaluate.max_examples_per_task_split=6",
+        "evaluate.max_new_tokens=12", "evaluate.bootstrap_resamples=200"));
+    Evaluate.run(spark, Evaluate.Options.from(ec, List.of(ft.runs().get(0).toString(), ft.runs().get(1).toString()),
+        dir.resolve("tasks").toString(), dir.resolve("eval").toString(), false));
+    List<String> results = Files.readAllLines(dir.resolve("eval/results.csv"));
+    List<String> byRun = Files.readAllLines(dir.resolve("eval/results_by_run.csv"));
+    List<String> diffs = Files.readAllLines(dir.resolve("eval/differences.csv"));
+    assertEquals("arm,task,split,tokens_bucket,runs,n,correct,accuracy,ci_low,ci_high", results.get(0));
+    for (String split : new String[] {"val_train_words", "val_heldout", "val_nonce"}) {
+      double[] acc = new double[2];
+      for (int a = 0; a < 2; a++) {
+        String arm = a == 0 ? "baseline" : "char";
+        String row = results.stream().filter(l -> l.startsWith(arm + ",reverse," + split + ",all,")).findFirst()
+            .orElseThrow(() -> new AssertionError("no result for " + arm + " " + split));
+        String[] f = row.split(",");
+        assertEquals(2, Integer.parseInt(f[4]), "two runs pooled: " + row);
+        int n = Integer.parseInt(f[5]);
+        acc[a] = Double.parseDouble(f[7]);
+        assertTrue(n > 0 && n <= 12, row);
+        assertTrue(Double.parseDouble(f[8]) <= acc[a] && acc[a] <= Double.parseDouble(f[9]), row);
+        // The pooled accuracy is the mean of the two runs' accuracies.
+        double mean = byRun.stream().filter(l -> l.contains("," + arm + ",reverse," + split + ",all,"))
+            .mapToDouble(l -> Double.parseDouble(l.split(",")[8])).average().orElseThrow();
+        assertEquals(2, byRun.stream().filter(l -> l.contains("," + arm + ",reverse," + split + ",all,")).count());
+        assertEquals(mean, acc[a], 1e-4, arm + " " + split);
+      }
+      String d = diffs.stream().filter(l -> l.startsWith("char,baseline,reverse," + split + ",all,")).findFirst()
+          .orElseThrow(() -> new AssertionError("no difference for " + split + " in " + diffs));
+      assertEquals(acc[1] - acc[0], Double.parseDouble(d.split(",")[7]), 2e-4, d);
+    }
+    // Every question about a training word of reverse (which names no letters) was asked in training;
+    // none about a held-out word was.
+    List<String> byQuestion = Files.readAllLines(dir.resolve("eval/results_by_question.csv"));
+    assertEquals("arm,task,split,question,runs,n,correct,accuracy,ci_low,ci_high", byQuestion.get(0));
+    for (String arm : new String[] {"baseline", "char"}) {
+      String all = results.stream().filter(l -> l.startsWith(arm + ",reverse,val_train_words,all,")).findFirst().orElseThrow();
+      String trained = byQuestion.stream().filter(l -> l.startsWith(arm + ",reverse,val_train_words,trained,")).findFirst()
+          .orElseThrow(() -> new AssertionError("no trained row in " + byQuestion));
+      assertEquals(List.of(all.split(",")).subList(4, 8), List.of(trained.split(",")).subList(4, 8),
+          "same runs, n, correct and accuracy: " + trained);
+      assertTrue(byQuestion.stream().anyMatch(l -> l.startsWith(arm + ",reverse,val_heldout,new,")), byQuestion.toString());
+      assertTrue(byQuestion.stream().noneMatch(l -> l.startsWith(arm + ",reverse,val_heldout,trained,")), byQuestion.toString());
+    }
+    // The most-frequent-answer floor, checked against the answers that were asked.
+    List<String> floors = Files.readAllLines(dir.resolve("eval/baselines.csv"));
+    assertEquals("task,split,n,most_frequent_answer,accuracy,letters_only_accuracy", floors.get(0));
+    for (String split : new String[] {"val_train_words", "val_heldout", "val_nonce"}) {
+      String[] f = floors.stream().filter(l -> l.startsWith("reverse," + split + ",")).findFirst().orElseThrow().split(",");
+      var answers = spark.read().parquet(dir.resolve("eval/predictions").toString())
+          .where("arm = 'baseline' and run = 'seed-2' and task = 'reverse' and split = '" + split + "'")
+          .groupBy("answer").count().orderBy(org.apache.spark.sql.functions.col("count").desc()).collectAsList();
+      long n = answers.stream().mapToLong(r -> r.getLong(1)).sum();
+      assertEquals(n, Long.parseLong(f[2]), split);
+      assertEquals((double) answers.get(0).getLong(1) / n, Double.parseDouble(f[4]), 1e-4, split);
+      // reverse names no letters: the letters-only answer is training's commonest reversed word,
+      // which no evaluation word shares (held-out and nonce words were never trained on).
+      if (!split.equals("val_train_words")) assertEquals(0.0, Double.parseDouble(f[5]), 1e-9, split);
+    }
+    long predictions = spark.read().parquet(dir.resolve("eval/predictions").toString()).count();
+    long examples = spark.read().parquet(dir.resolve("tasks/examples").toString()).where("split <> 'train'")
+        .groupBy("task", "split").count().collectAsList().stream().mapToLong(r -> Math.min(6, r.getLong(2))).sum();
+    assertEquals(2 * 2 * examples, predictions, "every evaluation example answered by both arms of both runs");
+    // The report shows exactly these numbers: its accuracy and difference tables, parsed back from
+    // report.md, against results.csv and differences.csv.
+    Report.run(new Report.Options("test", "# conf", List.of(new Report.Vocabulary("bpe-300", ft.shards().toString(),
+        ft.tasks().toString(), dir.resolve("eval").toString(), List.of("baseline", "char"),
+        List.of(new Report.Run(1, ft.pretrain().toString(), ft.runs().get(0).toString()),
+            new Report.Run(2, ft.pretrain().toString(), ft.runs().get(1).toString())))),
+        dir.resolve("report").toString(), false), spark.sparkContext().hadoopConfiguration());
+    List<List<String>> accuracy = table(dir.resolve("report/report.md"), "### Vocabulary bpe-300: accuracy % [95% interval]");
+    List<String> header = accuracy.get(0);
+    int checked = 0;
+    for (List<String> row : accuracy.subList(1, accuracy.size())) {
+      for (int col = 1; col < header.size(); col++) {
+        String[] armAndSplit = header.get(col).split(", ");
+        if (armAndSplit[0].equals("floor")) continue;
+        String split = Map.of("training words", "val_train_words", "held-out words", "val_heldout", "nonce strings",
+            "val_nonce").get(armAndSplit[1]);
+        String[] f = results.stream().filter(l -> l.startsWith(armAndSplit[0] + "," + row.get(0) + "," + split + ",all,"))
+            .findFirst().orElseThrow().split(",");
+        String expected = String.format(java.util.Locale.ROOT, "%.1f [%.1f, %.1f]", 100 * Double.parseDouble(f[7]),
+            100 * Double.parseDouble(f[8]), 100 * Double.parseDouble(f[9]));
+        assertEquals(expected, row.get(col), header.get(col) + " of " + row.get(0));
+        checked++;
+      }
+    }
+    assertEquals(6, checked, "both arms x three splits of reverse");
+    List<List<String>> result = table(dir.resolve("report/report.md"), "### Vocabulary bpe-300");
+    assertEquals(List.of("task", "arm", "minus baseline", "95% interval", "verdict", "questions x seeds"), result.get(0));
+    String[] d = diffs.stream().filter(l -> l.startsWith("char,baseline,reverse,val_heldout,all,")).findFirst().orElseThrow()
+        .split(",");
+    double lo = Double.parseDouble(d[8]);
+    double hi = Double.parseDouble(d[9]);
+    assertEquals(List.of("reverse", "char", String.format(java.util.Locale.ROOT, "%+.1f", 100 * Double.parseDouble(d[7])),
+        String.format(java.util.Locale.ROOT, "[%+.1f, %+.1f]", 100 * lo, 100 * hi),
+        lo > 0 ? "better" : hi < 0 ? "worse" : "no detectable difference", d[6]), result.get(1));
+  }
+
+  /** The markdown table right after a heading (header row first), cells trimmed. */
+  static List<List<String>> table(Path md, String heading) throws IOException {
+    List<String> lines = Files.readAllLines(md);
+    int i = lines.indexOf(heading);
+    assertTrue(i >= 0, heading + " in " + md);
+    while (!lines.get(i).startsWith("|")) i++;
+    List<List<String>> rows = new ArrayList<>();
+    for (; i < lines.size() && lines.get(i).startsWith("|"); i++) {
+      if (lines.get(i).startsWith("| ---")) continue;
+      List<String> cells = new ArrayList<>();
+      for (String c : lines.get(i).substring(1, lines.get(i).length() - 1).split("\\|")) cells.add(c.trim());
+      rows.add(cells);
+    }
+    return rows;
+  }
+}
