@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import javax.imageio.ImageIO;
 
 /**
@@ -24,9 +25,13 @@ final class IntervalChart {
 
   private static final int WIDTH = 800;
   private static final int HEIGHT = 480;
+  private static final BasicStroke FLOOR_STROKE =
+      new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {5f, 4f}, 0f);
   private final String title;
   private final List<String> categories;
   private final List<Series> series = new ArrayList<>();
+  /** Per category, what a model scores without reading letters (NaN: unknown); drawn as a dashed line. */
+  private double[] floor;
 
   IntervalChart(String title, List<String> categories) {
     this.title = title;
@@ -42,6 +47,11 @@ final class IntervalChart {
     series.add(s);
   }
 
+  void floor(double[] perCategory) {
+    if (perCategory.length != categories.size()) throw new IllegalArgumentException("floor: one value per category");
+    this.floor = perCategory.clone();
+  }
+
   void writePng(OutputStream out) throws IOException {
     BufferedImage img = new BufferedImage(WIDTH, HEIGHT, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = img.createGraphics();
@@ -54,35 +64,57 @@ final class IntervalChart {
     FontMetrics tm = g.getFontMetrics();
     g.setColor(Color.BLACK);
     g.drawString(title, (WIDTH - tm.stringWidth(title)) / 2, 24);
-
-    int left = 60;
-    int right = WIDTH - 20;
-    int top = 52 + 16 * series.size(); // below the legend
-    int bottom = HEIGHT - 110; // room for slanted category names
     g.setFont(font);
-    FontMetrics fm = g.getFontMetrics();
-    // Grid and y axis: exact match from 0 to 1.
-    for (int i = 0; i <= 4; i++) {
-      double v = i / 4.0;
-      int y = y(v, top, bottom);
-      g.setColor(new Color(225, 225, 225));
-      g.drawLine(left, y, right, y);
-      g.setColor(Color.DARK_GRAY);
-      String label = String.format(java.util.Locale.ROOT, "%.2f", v);
-      g.drawString(label, left - 8 - fm.stringWidth(label), y + fm.getAscent() / 2 - 1);
-    }
-    g.setColor(Color.DARK_GRAY);
-    g.drawLine(left, top, left, bottom);
-    g.drawLine(left, bottom, right, bottom);
-    AffineTransform base = g.getTransform();
-    g.rotate(-Math.PI / 2);
-    g.drawString("exact match", -(top + bottom) / 2 - fm.stringWidth("exact match") / 2, 16);
-    g.setTransform(base);
+    // Below the legend, with room under the plot for slanted category names.
+    Plot p = new Plot(g, 60, WIDTH - 20, 52 + 16 * (series.size() + (floor != null ? 1 : 0)), HEIGHT - 110);
+    p.axes();
+    double slot = (p.right - p.left) / (double) Math.max(1, categories.size());
+    for (int c = 0; c < categories.size(); c++) p.category(c, p.left + slot * (c + 0.5), slot);
+    p.legend();
+    g.dispose();
+    if (!ImageIO.write(img, "png", out)) throw new IOException("no PNG writer in this JVM");
+  }
 
-    int n = Math.max(1, categories.size());
-    double slot = (right - left) / (double) n;
-    for (int c = 0; c < categories.size(); c++) {
-      double cx = left + slot * (c + 0.5);
+  /** The plot area: exact match 0 to 1 from bottom to top, categories from left to right. */
+  private final class Plot {
+    final Graphics2D g;
+    final FontMetrics fm;
+    final int left;
+    final int right;
+    final int top;
+    final int bottom;
+
+    Plot(Graphics2D g, int left, int right, int top, int bottom) {
+      this.g = g;
+      this.fm = g.getFontMetrics();
+      this.left = left;
+      this.right = right;
+      this.top = top;
+      this.bottom = bottom;
+    }
+
+    /** Grid lines, the y axis labelled 0 to 1, the x axis. */
+    void axes() {
+      for (int i = 0; i <= 4; i++) {
+        double v = i / 4.0;
+        int y = y(v, top, bottom);
+        g.setColor(new Color(225, 225, 225));
+        g.drawLine(left, y, right, y);
+        g.setColor(Color.DARK_GRAY);
+        String label = String.format(Locale.ROOT, "%.2f", v);
+        g.drawString(label, left - 8 - fm.stringWidth(label), y + fm.getAscent() / 2 - 1);
+      }
+      g.setColor(Color.DARK_GRAY);
+      g.drawLine(left, top, left, bottom);
+      g.drawLine(left, bottom, right, bottom);
+      AffineTransform base = g.getTransform();
+      g.rotate(-Math.PI / 2);
+      g.drawString("exact match", -(top + bottom) / 2 - fm.stringWidth("exact match") / 2, 16);
+      g.setTransform(base);
+    }
+
+    /** Category c at x = cx: its name, slanted, and each series' value with its interval. */
+    void category(int c, double cx, double slot) {
       g.setColor(Color.DARK_GRAY);
       g.drawLine((int) cx, bottom, (int) cx, bottom + 4);
       AffineTransform t = g.getTransform();
@@ -90,6 +122,12 @@ final class IntervalChart {
       g.rotate(Math.PI / 6);
       g.drawString(categories.get(c), 0, fm.getAscent());
       g.setTransform(t);
+      if (floor != null && !Double.isNaN(floor[c])) {
+        g.setColor(Color.GRAY);
+        g.setStroke(FLOOR_STROKE);
+        int yf = y(floor[c], top, bottom);
+        g.drawLine((int) (cx - slot * 0.4), yf, (int) (cx + slot * 0.4), yf);
+      }
       for (int s = 0; s < series.size(); s++) {
         Series sr = series.get(s);
         if (Double.isNaN(sr.value()[c])) continue;
@@ -107,18 +145,27 @@ final class IntervalChart {
         g.fillOval((int) x - 5, yv - 5, 10, 10);
       }
     }
-    // Legend, top right, one row per series.
-    int ly = 40;
-    for (Series sr : series) {
-      int lx = right - 140;
-      g.setColor(sr.color());
-      g.fillOval(lx, ly - 9, 10, 10);
-      g.setColor(Color.BLACK);
-      g.drawString(sr.name(), lx + 16, ly);
-      ly += 16;
+
+    /** Top right, one row per series. */
+    void legend() {
+      int ly = 40;
+      for (Series sr : series) {
+        int lx = right - 140;
+        g.setColor(sr.color());
+        g.fillOval(lx, ly - 9, 10, 10);
+        g.setColor(Color.BLACK);
+        g.drawString(sr.name(), lx + 16, ly);
+        ly += 16;
+      }
+      if (floor != null) {
+        int lx = right - 140;
+        g.setColor(Color.GRAY);
+        g.setStroke(FLOOR_STROKE);
+        g.drawLine(lx - 2, ly - 4, lx + 12, ly - 4);
+        g.setColor(Color.BLACK);
+        g.drawString("floor (no spelling needed)", lx + 16, ly);
+      }
     }
-    g.dispose();
-    if (!ImageIO.write(img, "png", out)) throw new IOException("no PNG writer in this JVM");
   }
 
   private static int y(double v, int top, int bottom) {

@@ -1,22 +1,24 @@
 package org.charsight.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.univocity.parsers.csv.CsvParser;
+import com.univocity.parsers.csv.CsvParserSettings;
 import java.awt.BasicStroke;
 import java.awt.Color;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.io.Reader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Predicate;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -28,6 +30,7 @@ import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
+import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,12 +62,52 @@ public final class Report {
   public static Map<String, Object> run(Options o, Configuration hadoop) {
     long t0 = System.nanoTime();
     try (StageOutput output = StageOutput.begin(STAGE, o.out(), o.overwrite(), hadoop)) {
-      FileSystem fs = output.fs();
-      Doc doc = new Doc();
-      doc.heading(1, "charsight report: " + o.name());
-      List<String> charts = new ArrayList<>();
+      Sections r = new Sections(o, hadoop, output);
+      r.doc.heading(1, "charsight report: " + o.name());
+      r.result();
+      r.setup();
+      r.pretraining();
+      r.finetuning();
+      r.accuracy();
+      r.accuracyByVocabulary();
+      r.howToRead();
+      r.configurationAndEnvironment();
+      write(r.fs, output.resolve("report.md"), r.doc.markdown());
+      write(r.fs, output.resolve("index.html"), r.doc.html("charsight report: " + o.name()));
+      Manifest m = new Manifest(STAGE);
+      m.put("name", o.name());
+      m.put("inputs", o.vocabularies());
+      m.put("charts", r.charts);
+      m.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
+      m.write(r.fs, output.dir());
+      output.commit();
+      LOG.info("report: {} charts -> {}", r.charts.size(), output.target());
+      return Map.of("charts", r.charts);
+    }
+  }
 
-      // Conclusion first: each arm minus the baseline, per task, on held-out words.
+  /** The report's sections, in the order they appear, writing into one document and one chart list. */
+  private static final class Sections {
+    final Options o;
+    final Configuration hadoop;
+    final StageOutput output;
+    final FileSystem fs;
+    final Doc doc = new Doc();
+    final List<String> charts = new ArrayList<>();
+    /** Vocabulary label -> ids, from setup. */
+    final Map<String, Integer> vocabSizes = new LinkedHashMap<>();
+    /** Arm -> vocabulary -> mean held-out accuracy over tasks, from the accuracy section. */
+    final Map<String, Map<String, Double>> meanHeldOut = new LinkedHashMap<>();
+
+    Sections(Options o, Configuration hadoop, StageOutput output) {
+      this.o = o;
+      this.hadoop = hadoop;
+      this.output = output;
+      this.fs = output.fs();
+    }
+
+    /** Conclusion first: each arm minus the baseline, per task, on held-out words. */
+    void result() {
       doc.heading(2, "Result: arm minus baseline, exact match on held-out words");
       doc.paragraph("Difference in exact-match accuracy (percentage points) between each arm and the baseline on the "
           + "same held-out-word questions, pooled over seeds, with a 95% paired bootstrap interval. An interval that "
@@ -87,11 +130,12 @@ public final class Report {
           doc.table(List.of("task", "arm", "minus baseline", "95% interval", "verdict", "questions x seeds"), rows);
         }
       }
+    }
 
-      // The setup: what each vocabulary did to words, model sizes, data seen.
+    /** What each vocabulary did to words, model sizes, data seen. */
+    void setup() {
       doc.heading(2, "Setup");
       List<List<String>> setup = new ArrayList<>();
-      Map<String, Integer> vocabSizes = new LinkedHashMap<>();
       for (Vocabulary v : o.vocabularies()) {
         JsonNode shards = Manifest.read(v.shards(), hadoop, "prepare");
         JsonNode tasks = Manifest.read(v.tasks(), hadoop, "tasks");
@@ -106,8 +150,10 @@ public final class Report {
       }
       doc.table(List.of("vocabulary", "ids", "bytes per token", "tokens per held-out word", "context",
           "parameters per arm", "seeds"), setup);
+    }
 
-      // Pretraining (Fig. 3) and fine-tuning (Fig. 4) curves.
+    /** The published Fig. 3. */
+    void pretraining() {
       doc.heading(2, "Pretraining: validation loss per arm");
       for (Vocabulary v : o.vocabularies()) {
         XYChart chart = lineChart("Pretraining, " + v.label(), "tokens seen per arm", "validation loss (nats/token)");
@@ -124,6 +170,10 @@ public final class Report {
         charts.add(save(fs, output, chart, "pretrain-loss-" + v.label() + ".png", doc));
         doc.table(List.of("arm", "seed", "rounds", "tokens", "final validation loss", "wall s"), rows);
       }
+    }
+
+    /** The published Fig. 4. */
+    void finetuning() {
       doc.heading(2, "Fine-tuning: language-model and task validation loss per arm");
       for (Vocabulary v : o.vocabularies()) {
         XYChart lm = lineChart("Fine-tuning LM loss, " + v.label(), "round", "LM validation loss");
@@ -143,74 +193,88 @@ public final class Report {
         charts.add(save(fs, output, task, "finetune-task-loss-" + v.label() + ".png", doc));
         doc.table(List.of("arm", "seed", "rounds", "final LM loss", "final task loss"), rows);
       }
+    }
 
-      // Exact match per task, arm and split, with intervals.
+    /** Exact match per task, arm and split, with intervals: a chart per split, then a table with the floors. */
+    void accuracy() {
       doc.heading(2, "Exact match per task (greedy decoding), 95% bootstrap intervals");
-      Map<String, Map<String, Double>> meanHeldOut = new LinkedHashMap<>(); // arm -> vocab -> mean over tasks
       for (Vocabulary v : o.vocabularies()) {
         List<Map<String, String>> results = csv(fs, new Path(v.evaluate(), "results.csv"));
-        Predicate<Map<String, String>> all = r -> r.get("tokens_bucket").equals("all");
         Set<String> tasks = new LinkedHashSet<>();
-        results.stream().filter(all).forEach(r -> tasks.add(r.get("task")));
+        results.stream().filter(Report::allTokens).forEach(r -> tasks.add(r.get("task")));
         List<String> taskList = new ArrayList<>(tasks);
-        for (String split : SPLITS) {
-          IntervalChart chart = new IntervalChart("Exact match, " + SPLIT_NAMES.get(split) + ", " + v.label()
-              + " (95% intervals)", taskList);
-          for (String arm : v.arms()) {
-            double[][] acc = new double[3][taskList.size()];
-            for (double[] a : acc) java.util.Arrays.fill(a, Double.NaN);
-            for (Map<String, String> r : results) {
-              if (!all.test(r) || !r.get("arm").equals(arm) || !r.get("split").equals(split)) continue;
-              int t = taskList.indexOf(r.get("task"));
-              acc[0][t] = num(r.get("accuracy"));
-              acc[1][t] = num(r.get("ci_low"));
-              acc[2][t] = num(r.get("ci_high"));
-            }
-            chart.add(new IntervalChart.Series(arm, ARM_COLORS.getOrDefault(arm, Color.GRAY), acc[0], acc[1], acc[2]));
-          }
-          charts.add(save(fs, output, chart, "accuracy-" + v.label() + "-" + split + ".png", doc));
-        }
-        // What always answering a task's most frequent answer scores: the floor to beat.
         Path floorFile = new Path(v.evaluate(), "baselines.csv");
         List<Map<String, String>> floors = exists(fs, floorFile) ? csv(fs, floorFile) : List.of();
-        List<String> header = new ArrayList<>(List.of("task"));
-        for (String split : SPLITS) {
-          for (String arm : v.arms()) header.add(arm + ", " + SPLIT_NAMES.get(split));
-          if (!floors.isEmpty()) header.add("floor, " + SPLIT_NAMES.get(split));
-        }
-        List<List<String>> rows = new ArrayList<>();
-        for (String t : taskList) {
-          List<String> row = new ArrayList<>(List.of(t));
-          for (String split : SPLITS) {
-            for (String arm : v.arms()) {
-              row.add(results.stream().filter(r -> all.test(r) && r.get("task").equals(t) && r.get("arm").equals(arm)
-                      && r.get("split").equals(split)).findFirst()
-                  .map(r -> pct(num(r.get("accuracy"))) + " [" + pct(num(r.get("ci_low"))) + ", " + pct(num(r.get("ci_high")))
-                      + "]")
-                  .orElse("-"));
-            }
-            if (!floors.isEmpty()) {
-              row.add(floors.stream().filter(f -> f.get("task").equals(t) && f.get("split").equals(split)).findFirst()
-                  .map(f -> pct(Math.max(num(f.get("accuracy")), lettersOnly(f)))).orElse("-"));
-            }
-          }
-          rows.add(row);
-        }
-        doc.heading(3, "Vocabulary " + v.label() + ": accuracy % [95% interval]");
-        if (!floors.isEmpty()) {
-          doc.paragraph("'Floor' is the better of two answers that need no spelling: always the task's commonest "
-              + "answer in that split, and the commonest training answer for the letters a question names (e.g. "
-              + "\"does it contain q?\" -> no). A model has to beat it to show that it reads the word's letters "
-              + "(baselines.csv has both).");
-        }
-        doc.table(header, rows);
+        for (String split : SPLITS) accuracyChart(v, results, floors, taskList, split);
+        accuracyTable(v, results, floors, taskList);
         for (String arm : v.arms()) {
-          results.stream().filter(r -> all.test(r) && r.get("arm").equals(arm) && r.get("split").equals("val_heldout"))
+          results.stream().filter(r -> allTokens(r) && r.get("arm").equals(arm) && r.get("split").equals("val_heldout"))
               .mapToDouble(r -> num(r.get("accuracy"))).average()
               .ifPresent(mean -> meanHeldOut.computeIfAbsent(arm, k -> new LinkedHashMap<>()).put(v.label(), mean));
         }
       }
+    }
 
+    private void accuracyChart(Vocabulary v, List<Map<String, String>> results, List<Map<String, String>> floors,
+        List<String> taskList, String split) {
+      IntervalChart chart = new IntervalChart("Exact match, " + SPLIT_NAMES.get(split) + ", " + v.label()
+          + " (95% intervals)", taskList);
+      if (!floors.isEmpty()) {
+        double[] floor = new double[taskList.size()];
+        for (int t = 0; t < floor.length; t++) floor[t] = floor(floors, taskList.get(t), split);
+        chart.floor(floor);
+      }
+      for (String arm : v.arms()) {
+        double[][] acc = new double[3][taskList.size()];
+        for (double[] a : acc) Arrays.fill(a, Double.NaN);
+        for (Map<String, String> r : results) {
+          if (!allTokens(r) || !r.get("arm").equals(arm) || !r.get("split").equals(split)) continue;
+          int t = taskList.indexOf(r.get("task"));
+          acc[0][t] = num(r.get("accuracy"));
+          acc[1][t] = num(r.get("ci_low"));
+          acc[2][t] = num(r.get("ci_high"));
+        }
+        chart.add(new IntervalChart.Series(arm, ARM_COLORS.getOrDefault(arm, Color.GRAY), acc[0], acc[1], acc[2]));
+      }
+      charts.add(save(fs, output, chart, "accuracy-" + v.label() + "-" + split + ".png", doc));
+    }
+
+    /** Accuracy per task, arm and split beside the floor, what always answering without spelling scores. */
+    private void accuracyTable(Vocabulary v, List<Map<String, String>> results, List<Map<String, String>> floors,
+        List<String> taskList) {
+      List<String> header = new ArrayList<>(List.of("task"));
+      for (String split : SPLITS) {
+        for (String arm : v.arms()) header.add(arm + ", " + SPLIT_NAMES.get(split));
+        if (!floors.isEmpty()) header.add("floor, " + SPLIT_NAMES.get(split));
+      }
+      List<List<String>> rows = new ArrayList<>();
+      for (String t : taskList) {
+        List<String> row = new ArrayList<>(List.of(t));
+        for (String split : SPLITS) {
+          for (String arm : v.arms()) {
+            row.add(results.stream().filter(r -> allTokens(r) && r.get("task").equals(t) && r.get("arm").equals(arm)
+                    && r.get("split").equals(split)).findFirst()
+                .map(r -> pct(num(r.get("accuracy"))) + " [" + pct(num(r.get("ci_low"))) + ", " + pct(num(r.get("ci_high")))
+                    + "]")
+                .orElse("-"));
+          }
+          if (!floors.isEmpty()) {
+            row.add(pct(floor(floors, t, split)));
+          }
+        }
+        rows.add(row);
+      }
+      doc.heading(3, "Vocabulary " + v.label() + ": accuracy % [95% interval]");
+      if (!floors.isEmpty()) {
+        doc.paragraph("'Floor' is the better of two answers that need no spelling: always the task's commonest "
+            + "answer in that split, and the commonest training answer for the letters a question names (e.g. "
+            + "\"does it contain q?\" -> no). A model has to beat it to show that it reads the word's letters "
+            + "(baselines.csv has both).");
+      }
+      doc.table(header, rows);
+    }
+
+    void accuracyByVocabulary() {
       doc.heading(2, "Accuracy against vocabulary size");
       XYChart byVocab = lineChart("Mean exact match over tasks, held-out words", "vocabulary size (ids, log scale)",
           "mean accuracy");
@@ -232,13 +296,17 @@ public final class Report {
       }
       charts.add(save(fs, output, byVocab, "accuracy-vs-vocabulary.png", doc));
       doc.table(List.of("arm", "vocabulary", "ids", "mean accuracy %"), vocabRows);
+    }
 
+    void howToRead() {
       doc.heading(2, "How to read this");
       doc.paragraph("Train words appear in fine-tuning questions; held-out words never do; nonce strings are random "
           + "consonant strings, so only spelling (not memory) can answer them. Intervals resample seeds, then questions "
           + "within each seed. Each stage's inputs, configuration and counts are in its manifest.json; the CSV files "
           + "behind every chart are in the run directory (notebooks/analysis.ipynb redraws them).");
+    }
 
+    void configurationAndEnvironment() {
       doc.heading(2, "Configuration");
       doc.code(o.confText());
       doc.heading(2, "Environment");
@@ -248,21 +316,23 @@ public final class Report {
           + System.getProperty("os.arch")));
       env.add(List.of("driver cores", String.valueOf(Runtime.getRuntime().availableProcessors())));
       env.add(List.of("driver max heap", (Runtime.getRuntime().maxMemory() >> 20) + " MiB"));
-      env.add(List.of("nd4j backend", org.nd4j.linalg.factory.Nd4j.getBackend().getClass().getSimpleName()));
+      env.add(List.of("nd4j backend", Nd4j.getBackend().getClass().getSimpleName()));
       doc.table(List.of("what", "version"), env);
-
-      write(fs, output.resolve("report.md"), doc.markdown());
-      write(fs, output.resolve("index.html"), doc.html("charsight report: " + o.name()));
-      Manifest m = new Manifest(STAGE);
-      m.put("name", o.name());
-      m.put("inputs", o.vocabularies());
-      m.put("charts", charts);
-      m.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
-      m.write(fs, output.dir());
-      output.commit();
-      LOG.info("report: {} charts -> {}", charts.size(), output.target());
-      return Map.of("charts", charts);
     }
+  }
+
+  /**
+   * The floor a task and split's accuracy must beat: the better of always the commonest answer and
+   * the letters-only answer (baselines.csv); NaN when unknown.
+   */
+  private static double floor(List<Map<String, String>> floors, String task, String split) {
+    return floors.stream().filter(f -> f.get("task").equals(task) && f.get("split").equals(split)).findFirst()
+        .map(f -> Math.max(num(f.get("accuracy")), lettersOnly(f))).orElse(Double.NaN);
+  }
+
+  /** A results row over all tokens-per-word buckets. */
+  private static boolean allTokens(Map<String, String> r) {
+    return r.get("tokens_bucket").equals("all");
   }
 
   private static XYChart lineChart(String title, String x, String y) {
@@ -319,19 +389,26 @@ public final class Report {
   }
 
   /** A small CSV file (one header line, no quoted commas: what charsight's stages write). */
+  /** A CSV file with a header as rows of column -> value (quoted fields, such as answers with commas, read whole). */
   static List<Map<String, String>> csv(FileSystem fs, Path p) {
+    CsvParserSettings settings = new CsvParserSettings();
+    settings.setHeaderExtractionEnabled(true);
+    settings.getFormat().setLineSeparator("\n");
+    settings.setIgnoreLeadingWhitespaces(false);
+    settings.setIgnoreTrailingWhitespaces(false);
+    settings.setNullValue("");
+    settings.setEmptyValue("");
     List<Map<String, String>> rows = new ArrayList<>();
-    try (BufferedReader r = new BufferedReader(new InputStreamReader(fs.open(p), StandardCharsets.UTF_8))) {
-      String header = r.readLine();
-      if (header == null) return rows;
-      String[] keys = header.split(",");
-      for (String line; (line = r.readLine()) != null; ) {
-        if (line.isBlank()) continue;
-        String[] f = line.split(",", -1);
+    try (Reader r = new InputStreamReader(fs.open(p), StandardCharsets.UTF_8)) {
+      CsvParser parser = new CsvParser(settings);
+      parser.beginParsing(r);
+      String[] keys = parser.getRecordMetadata().headers();
+      for (String[] f; (f = parser.parseNext()) != null; ) {
         Map<String, String> row = new LinkedHashMap<>();
-        for (int i = 0; i < keys.length && i < f.length; i++) row.put(keys[i], f[i]);
+        for (int i = 0; keys != null && i < keys.length && i < f.length; i++) row.put(keys[i], f[i]);
         rows.add(row);
       }
+      parser.stopParsing();
     } catch (IOException e) {
       throw new UncheckedIOException("report: cannot read " + p, e);
     }
