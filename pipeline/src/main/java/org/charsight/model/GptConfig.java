@@ -94,11 +94,6 @@ public record GptConfig(
         dataType);
   }
 
-  public GptConfig withDataType(DataType t) {
-    return new GptConfig(arch, vocab, context, dModel, layers, heads, dropout, initStd, maxTokenBytes, byteEmbedding,
-        charHidden, learningRate, minLearningRate, warmupSteps, totalSteps, weightDecay, beta1, beta2, clipNorm, seed, t);
-  }
-
   // ---- parameter counts in closed form (tests check them against the built network) ----
 
   /** Embeddings, blocks, final LayerNorm and output layer: what every arm has. */

@@ -48,7 +48,18 @@ public final class WeightsExport {
       m.put("model", model.config());
       m.put("parameters", model.graph().numParams());
       m.put("layout", "dense weights [in, out] (y = x W + b); tokenEmbedding_W [V, d]; positionEmbedding_pos [1, d, T];"
-          + " layer and parameter names joined by '_'");
+          + " layer and parameter names joined by '_'; attention head h reads columns h*dh to (h+1)*dh-1 of q, k and v"
+          + " (dh = d / heads), scores scaled by 1/sqrt(dh), causal");
+      // What a second implementation needs beyond the tensors; ExportedWeightsReferenceTest builds one from these.
+      Map<String, Object> activation = new LinkedHashMap<>();
+      activation.put("name", "gelu (ND4J's sigmoid approximation, not GPT-2's tanh one)");
+      activation.put("formula", "x * sigmoid(1.702 * x)");
+      m.put("activation", activation);
+      Map<String, Object> layerNorm = new LinkedHashMap<>();
+      layerNorm.put("epsilon", 0.0);
+      layerNorm.put("variance", "population (divisor d)");
+      layerNorm.put("formula", "(x - mean) / sqrt(variance) * gain + bias, 0 where the variance is 0");
+      m.put("layer_norm", layerNorm);
       m.put("tensors", index);
       m.write(output.fs(), output.dir());
       output.commit();
