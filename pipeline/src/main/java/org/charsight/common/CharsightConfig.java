@@ -72,6 +72,9 @@ public final class CharsightConfig {
     return new CharsightConfig(config.withValue(key, ConfigValueFactory.fromAnyRef(value)));
   }
 
+  /** How a list or an object starts in HOCON. */
+  private static final String HOCON_STRUCTURES = "[{";
+
   private static Config parseOverrides(List<String> overrides) {
     Config c = ConfigFactory.empty();
     for (String o : overrides) {
@@ -84,7 +87,7 @@ public final class CharsightConfig {
       try {
         // Lists and objects are HOCON; scalars stay strings (getInt etc. convert), so that
         // values like s3a://bucket/x are not mangled by HOCON's // comment syntax.
-        if (value.startsWith("[") || value.startsWith("{")) {
+        if (!value.isEmpty() && HOCON_STRUCTURES.indexOf(value.charAt(0)) >= 0) {
           c = ConfigFactory.parseString(key + " = " + value).withFallback(c);
         } else {
           c = c.withValue(key, ConfigValueFactory.fromAnyRef(value));

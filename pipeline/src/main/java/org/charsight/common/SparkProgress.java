@@ -17,6 +17,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class SparkProgress extends SparkListener {
   private static final Logger LOG = LoggerFactory.getLogger("progress");
+  /**
+   * A job property: when "true", its stages are not reported. The training stages set it around
+   * DL4J's fits, whose many short Spark jobs say nothing a user can use; they report rounds instead.
+   */
+  public static final String QUIET = "charsight.progress.quiet";
 
   private record Stage(String name, int tasks, long startMs, AtomicInteger done) {}
 
@@ -31,6 +36,7 @@ public final class SparkProgress extends SparkListener {
   @Override
   public void onStageSubmitted(SparkListenerStageSubmitted e) {
     var info = e.stageInfo();
+    if (e.properties() != null && "true".equals(e.properties().getProperty(QUIET))) return;
     String desc = e.properties() == null ? null : e.properties().getProperty("spark.job.description");
     String name = desc != null ? desc : info.name();
     running.put(info.stageId(), new Stage(name, info.numTasks(), System.currentTimeMillis(), new AtomicInteger()));
@@ -46,6 +52,13 @@ public final class SparkProgress extends SparkListener {
       lastPrintMs = now;
       LOG.info("{}: {}/{} tasks, {} s", s.name(), done, s.tasks(), (now - s.startMs()) / 1000);
     }
+  }
+
+  /** "3 min 20 s" or "45 s": how long the rest takes at the pace so far. */
+  public static String eta(long startNanos, double done, double total) {
+    if (done <= 0) return "unknown";
+    long s = Math.round((System.nanoTime() - startNanos) / 1e9 * (total - done) / done);
+    return s >= 60 ? s / 60 + " min " + s % 60 + " s" : s + " s";
   }
 
   @Override

@@ -1,12 +1,16 @@
 package org.charsight.experiment;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
@@ -85,68 +89,82 @@ public final class Experiment {
 
   public static Map<String, Object> run(SparkSession spark, Options o) {
     long t0 = System.nanoTime();
-    CharsightConfig c = o.conf();
     Configuration hadoop = spark.sparkContext().hadoopConfiguration();
     Path root = new Path(o.out());
     FileSystem fs = Manifest.withoutChecksums(fs(root, hadoop));
-    Grid grid = check(c);
-    List<Vocabulary> vocabularies = grid.vocabularies();
-    List<String> arms = grid.arms();
-    List<Long> seeds = grid.seeds();
-    List<String> inputs = c.strings("experiment.inputs");
-    if (inputs.isEmpty()) {
-      if (!new java.io.File(o.defaultCorpus()).isDirectory()) {
-        throw new UserError("experiment.inputs is empty and the default corpus " + o.defaultCorpus()
-            + " is missing: run bin/charsight fetch-corpus, or set experiment.inputs to your corpus");
-      }
-      inputs = List.of(o.defaultCorpus());
-    }
-
+    Grid grid = check(o.conf());
+    List<String> inputs = inputs(o);
     Runner r = new Runner(spark, fs, root, o.force());
     r.total = 1; // the report
-    for (Vocabulary v : vocabularies) r.total += (v.bpeSize() != null ? 1 : 0) + 3 + 2 * seeds.size();
+    for (Vocabulary v : grid.vocabularies()) r.total += (v.bpeSize() != null ? 1 : 0) + 3 + 2 * grid.seeds().size();
     List<Report.Vocabulary> reported = new ArrayList<>();
-    for (Vocabulary v : vocabularies) {
-      List<String> vArms = v.arms(arms);
-      String tokenizer = v.fixedTokenizer();
-      if (v.bpeSize() != null) {
-        String out = r.path("tokenizers/" + v.label());
-        CharsightConfig tc = c.with("train_tokenizer.vocab_size", v.bpeSize());
-        List<String> in = inputs;
-        r.step("train-tokenizer", out, request(List.of("seed", "corpus", "train_tokenizer"), tc, Map.of("inputs", in)),
-            List.of(), (overwrite, resume) -> TrainTokenizer.run(spark,
-                TrainTokenizer.Options.from(tc, in, out, overwrite), sections(tc, "seed", "corpus", "train_tokenizer")));
-        tokenizer = out;
-      }
-      String shards = r.path("shards/" + v.label());
-      CharsightConfig pc = c.with("prepare.tokenizer", tokenizer);
-      List<String> in = inputs;
-      r.step("prepare", shards, request(List.of("seed", "corpus", "prepare"), pc, Map.of("inputs", in)),
-          v.bpeSize() != null ? List.of(tokenizer) : List.of(),
-          (overwrite, resume) -> Prepare.run(spark, Prepare.Options.from(pc, in, shards, overwrite, hadoop),
-              sections(pc, "seed", "corpus", "prepare")));
-      String tasks = r.path("tasks/" + v.label());
-      r.step("tasks", tasks, request(List.of("seed", "tasks"), c, Map.of()), List.of(shards),
-          (overwrite, resume) -> Tasks.run(spark, Tasks.Options.from(c, shards, tasks, overwrite, null)));
-      List<String> finetuned = new ArrayList<>();
-      List<Report.Run> runs = new ArrayList<>();
-      for (long seed : seeds) {
-        CharsightConfig sc = c.with("seed", seed);
-        String pre = r.path("pretrain/" + v.label() + "/seed-" + seed);
-        r.step("pretrain", pre, request(List.of("seed", "model", "pretrain"), sc, Map.of("arms", vArms)), List.of(shards),
-            (overwrite, resume) -> Pretrain.run(spark, Pretrain.Options.from(sc, shards, pre, overwrite, resume, vArms)));
-        String ft = r.path("finetune/" + v.label() + "/seed-" + seed);
-        r.step("finetune", ft, request(List.of("seed", "finetune"), sc, Map.of()), List.of(pre, tasks),
-            (overwrite, resume) -> Finetune.run(spark, Finetune.Options.from(sc, pre, tasks, ft, overwrite, resume)));
-        finetuned.add(ft);
-        runs.add(new Report.Run(seed, pre, ft));
-      }
-      String eval = r.path("evaluate/" + v.label());
-      r.step("evaluate", eval, request(List.of("seed", "evaluate"), c, Map.of()), concat(finetuned, tasks),
-          (overwrite, resume) -> Evaluate.run(spark, Evaluate.Options.from(c, finetuned, tasks, eval, overwrite)));
-      reported.add(new Report.Vocabulary(v.label(), shards, tasks, eval, vArms, runs));
-    }
+    for (Vocabulary v : grid.vocabularies()) reported.add(vocabulary(r, spark, o.conf(), grid, v, inputs));
     String report = r.path("report");
+    report(r, o, reported, report, hadoop);
+    Map<String, Object> summary = new LinkedHashMap<>();
+    summary.put("out", o.out());
+    summary.put("stages_run", r.ran);
+    summary.put("stages_reused", r.reused);
+    summary.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
+    LOG.info("experiment: {} stage(s) run, {} reused, {} s; report: {}", r.ran, r.reused,
+        String.format(Locale.ROOT, "%.0f", (System.nanoTime() - t0) / 1e9), new Path(report, "index.html"));
+    return summary;
+  }
+
+  /** experiment.inputs, or the default corpus when it is empty. */
+  private static List<String> inputs(Options o) {
+    List<String> inputs = o.conf().strings("experiment.inputs");
+    if (!inputs.isEmpty()) return inputs;
+    if (!new File(o.defaultCorpus()).isDirectory()) {
+      throw new UserError("experiment.inputs is empty and the default corpus " + o.defaultCorpus()
+          + " is missing: run bin/charsight fetch-corpus, or set experiment.inputs to your corpus");
+    }
+    return List.of(o.defaultCorpus());
+  }
+
+  /** One vocabulary's stages: tokenizer, shards, tasks, then pretraining and fine-tuning per seed, then evaluation. */
+  private static Report.Vocabulary vocabulary(Runner r, SparkSession spark, CharsightConfig c, Grid grid, Vocabulary v,
+      List<String> in) {
+    Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+    List<String> vArms = v.arms(grid.arms());
+    String tokenizer = v.fixedTokenizer();
+    if (v.bpeSize() != null) {
+      String out = r.path("tokenizers/" + v.label());
+      CharsightConfig tc = c.with("train_tokenizer.vocab_size", v.bpeSize());
+      r.step("train-tokenizer", out, request(List.of("seed", "corpus", "train_tokenizer"), tc, Map.of("inputs", in)),
+          List.of(), (overwrite, resume) -> TrainTokenizer.run(spark,
+              TrainTokenizer.Options.from(tc, in, out, overwrite), sections(tc, "seed", "corpus", "train_tokenizer")));
+      tokenizer = out;
+    }
+    String shards = r.path("shards/" + v.label());
+    CharsightConfig pc = c.with("prepare.tokenizer", tokenizer);
+    r.step("prepare", shards, request(List.of("seed", "corpus", "prepare"), pc, Map.of("inputs", in)),
+        v.bpeSize() != null ? List.of(tokenizer) : List.of(),
+        (overwrite, resume) -> Prepare.run(spark, Prepare.Options.from(pc, in, shards, overwrite, hadoop),
+            sections(pc, "seed", "corpus", "prepare")));
+    String tasks = r.path("tasks/" + v.label());
+    r.step("tasks", tasks, request(List.of("seed", "tasks"), c, Map.of()), List.of(shards),
+        (overwrite, resume) -> Tasks.run(spark, Tasks.Options.from(c, shards, tasks, overwrite, null)));
+    List<String> finetuned = new ArrayList<>();
+    List<Report.Run> runs = new ArrayList<>();
+    for (long seed : grid.seeds()) {
+      CharsightConfig sc = c.with("seed", seed);
+      String pre = r.path("pretrain/" + v.label() + "/seed-" + seed);
+      r.step("pretrain", pre, request(List.of("seed", "model", "pretrain"), sc, Map.of("arms", vArms)), List.of(shards),
+          (overwrite, resume) -> Pretrain.run(spark, Pretrain.Options.from(sc, shards, pre, overwrite, resume, vArms)));
+      String ft = r.path("finetune/" + v.label() + "/seed-" + seed);
+      r.step("finetune", ft, request(List.of("seed", "finetune"), sc, Map.of()), List.of(pre, tasks),
+          (overwrite, resume) -> Finetune.run(spark, Finetune.Options.from(sc, pre, tasks, ft, overwrite, resume)));
+      finetuned.add(ft);
+      runs.add(new Report.Run(seed, pre, ft));
+    }
+    String eval = r.path("evaluate/" + v.label());
+    r.step("evaluate", eval, request(List.of("seed", "evaluate"), c, Map.of()), concat(finetuned, tasks),
+        (overwrite, resume) -> Evaluate.run(spark, Evaluate.Options.from(c, finetuned, tasks, eval, overwrite)));
+    return new Report.Vocabulary(v.label(), shards, tasks, eval, vArms, runs);
+  }
+
+  private static void report(Runner r, Options o, List<Report.Vocabulary> reported, String report, Configuration hadoop) {
     List<String> upstream = new ArrayList<>();
     for (Report.Vocabulary v : reported) {
       upstream.add(v.shards());
@@ -162,14 +180,6 @@ public final class Experiment {
     reportRequest.put("conf", o.confText());
     r.step("report", report, reportRequest, upstream, (overwrite, resume) -> Report.run(
         new Report.Options(o.name(), o.confText(), reported, report, overwrite), hadoop));
-    Map<String, Object> summary = new LinkedHashMap<>();
-    summary.put("out", o.out());
-    summary.put("stages_run", r.ran);
-    summary.put("stages_reused", r.reused);
-    summary.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
-    LOG.info("experiment: {} stage(s) run, {} reused, {} s; report: {}", r.ran, r.reused,
-        String.format(java.util.Locale.ROOT, "%.0f", (System.nanoTime() - t0) / 1e9), new Path(report, "index.html"));
-    return summary;
   }
 
   /** The runs an experiment conf asks for. */
@@ -193,7 +203,7 @@ public final class Experiment {
       }
     }
     if (seeds.isEmpty()) throw new UserError("experiment.seeds: expected at least one seed");
-    if (new java.util.HashSet<>(seeds).size() != seeds.size()) throw new UserError("experiment.seeds: a seed is listed twice");
+    if (new HashSet<>(seeds).size() != seeds.size()) throw new UserError("experiment.seeds: a seed is listed twice");
 
     validate(c, vocabularies, arms);
     return new Grid(vocabularies, arms, seeds);

@@ -16,6 +16,7 @@ import org.apache.parquet.io.PositionOutputStream;
 import org.apache.parquet.io.api.RecordConsumer;
 import org.apache.parquet.schema.MessageType;
 import org.apache.spark.sql.types.StructType;
+import org.charsight.common.Manifest;
 
 /**
  * Writes a Parquet file with Parquet's own writer, record by record, for the two tables prepare
@@ -45,7 +46,9 @@ final class ParquetRecords {
     long n = 0;
     // The stream is opened here, not by Parquet: when a write fails (a full disk), ParquetWriter.close
     // fails before it closes its stream, and the open file would pin the disk until the JVM exits.
-    FSDataOutputStream stream = file.getFileSystem(conf).create(file, false);
+    // Without Hadoop's checksum sidecar too (outputs keep none): its stream also stays open when a
+    // flush fails on close.
+    FSDataOutputStream stream = Manifest.withoutChecksums(file.getFileSystem(conf)).create(file, false);
     try (ParquetWriter<T> w = new Builder<>(new Opened(stream), new Support<>(schema, sparkSchema, fields)).withConf(conf)
         .withCompressionCodec(codec)
         // Token ids are near-random ints: a dictionary costs time and saves little over plain + zstd.

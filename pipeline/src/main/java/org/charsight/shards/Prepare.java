@@ -10,6 +10,7 @@ import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -129,48 +130,18 @@ public final class Prepare {
       // 1. Read, normalise and tokenize where the text is read; key each document by split and order.
       //    One shuffle then puts both splits in stream order, and each resulting partition becomes
       //    one shard, so the corpus is read once and tokens cross the network once.
-      Tokenizers.Spec spec = o.tokenizer();
-      long seed = o.seed();
-      double valFraction = o.valFraction();
-      long estimatedTokenBytes = (long) (4 * corpus.totalBytes() / tok.bytesPerTokenHint());
-      int[] parts = new int[2];
-      for (int v = 0; v < 2; v++) {
-        double share = v == 0 ? 1 - valFraction : valFraction;
-        parts[v] = (int) Math.max(jsc.defaultParallelism(), Math.ceil(estimatedTokenBytes * share / o.shardTargetBytes()));
-      }
-      jsc.setJobDescription("read, tokenize and order documents");
-      JavaRDD<Tokenized> ordered = corpus.documents()
-          .mapPartitionsToPair(docs -> tokenize(spec, seed, valFraction, docs))
-          .repartitionAndSortWithinPartitions(new DocPartitioner(parts[0], parts[1]))
-          .values()
-          .persist(StorageLevel.MEMORY_AND_DISK());
-      int ctx = o.context();
-      List<PartitionSummary> all = new ArrayList<>(ordered.mapPartitionsWithIndex(
-          (p, it) -> List.of(summarize(p, it, ctx, spec)).iterator(), true).collect());
-      all.sort(Comparator.comparingInt(PartitionSummary::partition));
-      long[] tokens = new long[2];
-      long[] docs = new long[2];
-      for (PartitionSummary s : all) {
-        int v = s.partition() < parts[0] ? 0 : 1;
-        tokens[v] += s.tokens();
-        docs[v] += s.documents();
-      }
-      if (docs[0] + docs[1] == 0) {
-        throw new UserError(STAGE + ": the corpus is empty: no text in " + String.join(", ", o.inputs()));
-      }
-      if (tokens[0] < 2) {
-        throw new UserError(STAGE + ": the corpus is too small: the train split has " + tokens[0]
-            + " token(s); need at least 2 (lower prepare.val_fraction or add text)");
-      }
+      int[] parts = shardsPerSplit(jsc, corpus, tok, o);
+      JavaRDD<Tokenized> ordered = orderedDocuments(jsc, corpus, parts, o);
+      List<PartitionSummary> all = summaries(ordered, o);
+      SplitSizes sizes = checkSize(all, parts[0], o);
 
       // 2. Cut each split's stream into windows and write them.
       Map<String, Object> counts = writeSplits(spark, ordered, parts[0], all, o, output);
       ordered.unpersist(false);
-      if (tokens[1] == 0) {
+      if (sizes.valTokens() == 0) {
         LOG.warn("prepare: the validation split is empty ({} documents x prepare.val_fraction={}); "
-            + "later stages need validation windows", docs[0] + docs[1], valFraction);
+            + "later stages need validation windows", sizes.documents(), o.valFraction());
       }
-
       String vocabDir = output.resolve("vocab.parquet").toString();
       try {
         VocabTable.write(jsc.hadoopConfiguration(), tok, vocabDir, parquetCodec(o.compression()));
@@ -178,68 +149,147 @@ public final class Prepare {
         throw new UncheckedIOException("cannot write " + vocabDir, e);
       }
 
-      long[] histogram = new long[HISTOGRAM_BUCKETS];
-      long textBytes = 0, textTokens = 0, documents = 0, invalid = 0, sourceBytes = 0, empty = 0;
-      for (PartitionSummary s : all) {
-        for (int i = 0; i < histogram.length; i++) histogram[i] += s.lengthHistogram()[i];
-        textBytes += s.textBytes();
-        textTokens += s.textTokens();
-        documents += s.documents();
-        invalid += s.invalidUtf8();
-        sourceBytes += s.sourceBytes();
-        empty += s.emptyDocuments();
-      }
-      Map<String, Object> manifest = new LinkedHashMap<>();
-      manifest.put("inputs", o.inputs());
-      manifest.put("file_count", corpus.files().size());
-      // Enough to audit a run; a corpus of a million files would make the manifest the dataset.
-      manifest.put("files", corpus.files().stream().limit(MANIFEST_FILES).map(f -> {
-        Map<String, Object> e = new LinkedHashMap<>();
-        e.put("path", f.path());
-        e.put("format", f.format().name().toLowerCase(java.util.Locale.ROOT));
-        e.put("bytes", f.length());
-        return e;
-      }).toList());
-      manifest.put("config", configForManifest);
-      Map<String, Object> tokInfo = new LinkedHashMap<>();
-      tokInfo.put("name", tok.name());
-      tokInfo.put("spec", o.tokenizer().value());
-      tokInfo.put("vocab_size", tok.vocabSize());
-      tokInfo.put("end_of_text", tok.endOfText());
-      manifest.put("tokenizer", tokInfo);
-      manifest.put("context", o.context());
-      manifest.put("window_tokens", o.context() + 1);
-      Map<String, Object> totals = new LinkedHashMap<>();
-      totals.put("documents", documents);
-      totals.put("empty_documents", empty);
-      totals.put("source_bytes", sourceBytes);
-      totals.put("text_bytes", textBytes);
-      totals.put("text_tokens", textTokens);
-      totals.put("invalid_utf8", invalid);
-      counts.put("total", totals);
-      manifest.put("counts", counts);
-      manifest.put("bytes_per_token", textTokens == 0 ? 0 : (double) textBytes / textTokens);
-      Map<String, Long> hist = new LinkedHashMap<>();
-      for (int i = 0; i < histogram.length; i++) {
-        if (histogram[i] > 0) hist.put(i == histogram.length - 1 ? i + "+" : String.valueOf(i), histogram[i]);
-      }
-      manifest.put("bytes_per_token_histogram", hist);
+      Map<String, Object> manifest = manifest(spark, o, corpus, tok, all, counts, configForManifest);
       double seconds = (System.nanoTime() - t0) / 1e9;
       manifest.put("wall_seconds", seconds);
       Map<String, Object> sparkInfo = new LinkedHashMap<>();
       sparkInfo.put("master", spark.sparkContext().master());
       sparkInfo.put("default_parallelism", jsc.defaultParallelism());
       manifest.put("spark", sparkInfo);
-
       Manifest m = new Manifest(STAGE);
       manifest.forEach(m::put);
       m.write(output.fs(), output.dir());
       output.commit();
-      LOG.info("prepare: wrote {} ({} documents, {} text tokens, {} bytes/token, {} s)", output.target(), documents,
-          textTokens, String.format("%.3f", textTokens == 0 ? 0 : (double) textBytes / textTokens),
+      @SuppressWarnings("unchecked")
+      Map<String, Object> totals = (Map<String, Object>) counts.get("total");
+      long textBytes = (long) totals.get("text_bytes");
+      long textTokens = (long) totals.get("text_tokens");
+      LOG.info("prepare: wrote {} ({} documents, {} text tokens, {} bytes/token, {} s)", output.target(),
+          totals.get("documents"), textTokens, String.format("%.3f", textTokens == 0 ? 0 : (double) textBytes / textTokens),
           String.format("%.1f", seconds));
       return manifest;
     }
+  }
+
+  /** Shards per split: about prepare.shard_target_bytes each, and at least one per core. */
+  private static int[] shardsPerSplit(JavaSparkContext jsc, Corpus corpus, Tokenizer tok, Options o) {
+    long estimatedTokenBytes = (long) (4 * corpus.totalBytes() / tok.bytesPerTokenHint());
+    int[] parts = new int[2];
+    for (int v = 0; v < 2; v++) {
+      double share = v == 0 ? 1 - o.valFraction() : o.valFraction();
+      parts[v] = (int) Math.max(jsc.defaultParallelism(), Math.ceil(estimatedTokenBytes * share / o.shardTargetBytes()));
+    }
+    return parts;
+  }
+
+  /** Every document tokenized and put in its split's stream order, train partitions first. */
+  private static JavaRDD<Tokenized> orderedDocuments(JavaSparkContext jsc, Corpus corpus, int[] parts, Options o) {
+    Tokenizers.Spec spec = o.tokenizer();
+    long seed = o.seed();
+    double valFraction = o.valFraction();
+    jsc.setJobDescription("read, tokenize and order documents");
+    return corpus.documents()
+        .mapPartitionsToPair(docs -> tokenize(spec, seed, valFraction, docs))
+        .repartitionAndSortWithinPartitions(new DocPartitioner(parts[0], parts[1]))
+        .values()
+        .persist(StorageLevel.MEMORY_AND_DISK());
+  }
+
+  /** What each partition holds (tokens, documents, bytes), in partition order. */
+  private static List<PartitionSummary> summaries(JavaRDD<Tokenized> ordered, Options o) {
+    int ctx = o.context();
+    Tokenizers.Spec spec = o.tokenizer();
+    List<PartitionSummary> all = new ArrayList<>(ordered.mapPartitionsWithIndex(
+        (p, it) -> List.of(summarize(p, it, ctx, spec)).iterator(), true).collect());
+    all.sort(Comparator.comparingInt(PartitionSummary::partition));
+    return all;
+  }
+
+  record SplitSizes(long trainTokens, long valTokens, long documents) {}
+
+  /** Tokens per split and documents; refuses a corpus too small to train on. */
+  private static SplitSizes checkSize(List<PartitionSummary> all, int trainParts, Options o) {
+    long[] tokens = new long[2];
+    long[] docs = new long[2];
+    for (PartitionSummary s : all) {
+      int v = s.partition() < trainParts ? 0 : 1;
+      tokens[v] += s.tokens();
+      docs[v] += s.documents();
+    }
+    if (docs[0] + docs[1] == 0) {
+      throw new UserError(STAGE + ": the corpus is empty: no text in " + String.join(", ", o.inputs()));
+    }
+    if (tokens[0] < 2) {
+      throw new UserError(STAGE + ": the corpus is too small: the train split has " + tokens[0]
+          + " token(s); need at least 2 (lower prepare.val_fraction or add text)");
+    }
+    return new SplitSizes(tokens[0], tokens[1], docs[0] + docs[1]);
+  }
+
+  /** The manifest's record of inputs, tokenizer and counts (the caller adds timings). */
+  private static Map<String, Object> manifest(SparkSession spark, Options o, Corpus corpus, Tokenizer tok,
+      List<PartitionSummary> all, Map<String, Object> counts, Map<String, Object> configForManifest) {
+    Map<String, Object> manifest = new LinkedHashMap<>();
+    manifest.put("inputs", o.inputs());
+    manifest.put("file_count", corpus.files().size());
+    // Enough to audit a run; a corpus of a million files would make the manifest the dataset.
+    manifest.put("files", corpus.files().stream().limit(MANIFEST_FILES).map(f -> {
+      Map<String, Object> e = new LinkedHashMap<>();
+      e.put("path", f.path());
+      e.put("format", f.format().name().toLowerCase(Locale.ROOT));
+      e.put("bytes", f.length());
+      return e;
+    }).toList());
+    manifest.put("config", configForManifest);
+    Map<String, Object> tokInfo = new LinkedHashMap<>();
+    tokInfo.put("name", tok.name());
+    tokInfo.put("spec", o.tokenizer().value());
+    tokInfo.put("vocab_size", tok.vocabSize());
+    tokInfo.put("end_of_text", tok.endOfText());
+    manifest.put("tokenizer", tokInfo);
+    manifest.put("context", o.context());
+    manifest.put("window_tokens", o.context() + 1);
+    Map<String, Object> totals = totals(all);
+    counts.put("total", totals);
+    manifest.put("counts", counts);
+    long textBytes = (long) totals.get("text_bytes");
+    long textTokens = (long) totals.get("text_tokens");
+    manifest.put("bytes_per_token", textTokens == 0 ? 0 : (double) textBytes / textTokens);
+    manifest.put("bytes_per_token_histogram", histogram(all));
+    return manifest;
+  }
+
+  private static Map<String, Object> totals(List<PartitionSummary> all) {
+    long textBytes = 0, textTokens = 0, documents = 0, invalid = 0, sourceBytes = 0, empty = 0;
+    for (PartitionSummary s : all) {
+      textBytes += s.textBytes();
+      textTokens += s.textTokens();
+      documents += s.documents();
+      invalid += s.invalidUtf8();
+      sourceBytes += s.sourceBytes();
+      empty += s.emptyDocuments();
+    }
+    Map<String, Object> totals = new LinkedHashMap<>();
+    totals.put("documents", documents);
+    totals.put("empty_documents", empty);
+    totals.put("source_bytes", sourceBytes);
+    totals.put("text_bytes", textBytes);
+    totals.put("text_tokens", textTokens);
+    totals.put("invalid_utf8", invalid);
+    return totals;
+  }
+
+  /** Tokens by byte length; the last bucket holds the rest. */
+  private static Map<String, Long> histogram(List<PartitionSummary> all) {
+    long[] histogram = new long[HISTOGRAM_BUCKETS];
+    for (PartitionSummary s : all) {
+      for (int i = 0; i < histogram.length; i++) histogram[i] += s.lengthHistogram()[i];
+    }
+    Map<String, Long> hist = new LinkedHashMap<>();
+    for (int i = 0; i < histogram.length; i++) {
+      if (histogram[i] > 0) hist.put(i == histogram.length - 1 ? i + "+" : String.valueOf(i), histogram[i]);
+    }
+    return hist;
   }
 
   private static Iterator<Tuple2<DocKey, Tokenized>> tokenize(Tokenizers.Spec spec, long seed, double valFraction,

@@ -46,40 +46,44 @@ public final class CuteImport {
             + "), got " + c.length + " in '" + line + "'");
       }
       try {
-        String word;
-        char x = 0;
-        char y = 0;
-        switch (task) {
-          case SPELL -> word = c[0];
-          case SPELL_INVERSE -> word = c[0].replace(" ", "");
-          case CONTAINS_CHAR, DEL_CHAR -> {
-            x = letter(c[0]);
-            word = c[1];
-          }
-          case SUB_CHAR, SWAP_CHAR -> {
-            x = letter(c[0]);
-            y = letter(c[1]);
-            word = c[2];
-          }
-          case INS_CHAR -> {
-            y = letter(c[0]); // the letter inserted ...
-            x = letter(c[1]); // ... after every one of these
-            word = c[2];
-          }
-          default -> throw new UserError("--import-cute: " + fileName + ": task '" + name
-              + "' has no CUTE file format");
-        }
-        String label = c[c.length - 1].trim();
-        if (task == CharTask.CONTAINS_CHAR) label = label.toLowerCase(Locale.ROOT);
-        CharTask.Example ours = task.example(word, x, y, (i - 1) % task.phrasings.size());
-        CharTask.Example kept = new CharTask.Example(task, word, x, y, ours.phrasing(), ours.prompt(), label);
-        out.add(new Item(kept, nonce, ours.answer().equals(label)));
+        out.add(item(task, c, nonce, (i - 1) % task.phrasings.size()));
       } catch (ArrayIndexOutOfBoundsException | IllegalArgumentException e) {
         throw new UserError(where + ": expected CUTE's " + name + " columns, got '" + line + "' ("
             + e.getMessage() + ")");
       }
     }
     return out;
+  }
+
+  /** One row as charsight's example of the task, CUTE's label kept as the answer. */
+  private static Item item(CharTask task, String[] c, boolean nonce, int phrasing) {
+    String word;
+    char x = 0;
+    char y = 0;
+    switch (task) {
+      case SPELL -> word = c[0];
+      case SPELL_INVERSE -> word = c[0].replace(" ", "");
+      case CONTAINS_CHAR, DEL_CHAR -> {
+        x = letter(c[0]);
+        word = c[1];
+      }
+      case SUB_CHAR, SWAP_CHAR -> {
+        x = letter(c[0]);
+        y = letter(c[1]);
+        word = c[2];
+      }
+      case INS_CHAR -> {
+        y = letter(c[0]); // the letter inserted ...
+        x = letter(c[1]); // ... after every one of these
+        word = c[2];
+      }
+      default -> throw new IllegalStateException(task + " has no CUTE file format"); // refused by inputs()
+    }
+    String label = c[c.length - 1].trim();
+    if (task == CharTask.CONTAINS_CHAR) label = label.toLowerCase(Locale.ROOT);
+    CharTask.Example ours = task.example(word, x, y, phrasing);
+    CharTask.Example kept = new CharTask.Example(task, word, x, y, ours.phrasing(), ours.prompt(), label);
+    return new Item(kept, nonce, ours.answer().equals(label));
   }
 
   /** How many of CUTE's input columns a task uses. */

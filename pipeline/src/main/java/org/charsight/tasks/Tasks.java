@@ -97,93 +97,116 @@ public final class Tasks {
     ShardSet shards = ShardSet.open(spark, o.shards());
     Tokenizers.Spec spec = shards.tokenizer();
     try (StageOutput output = StageOutput.begin(STAGE, o.out(), o.overwrite(), jsc.hadoopConfiguration())) {
-      Map<String, Long> frequency = o.wordsFile() != null ? wordList(spark, o) : corpusWords(spark, shards, o);
-      if (frequency.isEmpty()) {
-        throw new UserError(STAGE + ": no words of " + o.minLength() + "-" + o.maxLength() + " letters"
-            + (o.wordsFile() != null ? " in " + o.wordsFile() : " seen at least tasks.min_word_frequency="
-            + o.minFrequency() + " times in " + o.shards()));
-      }
-      List<String> byFrequency = new ArrayList<>(frequency.keySet());
-      byFrequency.sort(Comparator.comparingLong((String w) -> -frequency.get(w)).thenComparing(w -> w));
-      List<String> train = new ArrayList<>();
-      List<String> heldOut = new ArrayList<>();
-      for (String w : byFrequency) {
-        List<String> to = WordSource.heldOut(o.seed(), w, o.heldOutFraction()) ? heldOut : train;
-        if (to.size() < o.maxWords()) to.add(w);
-      }
-      if (train.isEmpty() || heldOut.isEmpty()) {
-        throw new UserError(STAGE + ": " + byFrequency.size() + " word(s) give " + train.size() + " training and "
-            + heldOut.size() + " held-out words; need both (add words or change tasks.held_out_fraction)");
-      }
-      List<String> nonce = WordSource.nonce(heldOut, frequency.keySet(), heldOut.size(), o.seed());
-
-      List<Tuple2<String, String>> jobs = new ArrayList<>();
-      for (String w : train) {
-        jobs.add(new Tuple2<>("train", w));
-        jobs.add(new Tuple2<>("val_train_words", w));
-      }
-      for (String w : heldOut) jobs.add(new Tuple2<>("val_heldout", w));
-      for (String w : nonce) jobs.add(new Tuple2<>("val_nonce", w));
-      Broadcast<List<CharTask>> families = jsc.broadcast(o.families());
-      long seed = o.seed();
-      int perWord = o.examplesPerWord();
-      jsc.setJobDescription("make task examples");
-      JavaRDD<Row> rows = jsc.parallelize(jobs, Math.max(jsc.defaultParallelism(), jobs.size() / 2000 + 1))
-          .mapPartitions(it -> {
-            Tokenizer tok = spec.open();
-            List<Row> out = new ArrayList<>();
-            while (it.hasNext()) {
-              Tuple2<String, String> job = it.next();
-              for (CharTask t : families.value()) out.addAll(examples(t, job._1(), job._2(), perWord, seed, tok));
-            }
-            return out.iterator();
-          });
+      Words words = words(spark, shards, o);
+      JavaRDD<Row> rows = exampleRows(jsc, words, spec, o);
       Map<String, Object> cute = new LinkedHashMap<>();
       if (!o.cuteFiles().isEmpty()) rows = rows.union(cuteRows(spark, o, spec, cute));
       // Cached: the examples are counted before balancing and written after it.
       Dataset<Row> made = spark.createDataFrame(rows, SCHEMA).cache();
       long drawn = made.where("task = 'contains_char' and split = 'train'").count();
-      balanceContains(made).write().partitionBy("split").parquet(output.resolve("examples").toString());
+      String examples = output.resolve("examples").toString();
+      balanceContains(made).write().partitionBy("split").parquet(examples);
       made.unpersist();
 
-      Map<String, Object> counts = new LinkedHashMap<>();
-      for (Row r : spark.read().parquet(output.resolve("examples").toString()).groupBy("task", "split").count()
-          .orderBy("task", "split").collectAsList()) {
-        @SuppressWarnings("unchecked")
-        Map<String, Object> byTask = (Map<String, Object>) counts.computeIfAbsent(r.getString(0), k -> new LinkedHashMap<>());
-        byTask.put(r.getString(1), r.getLong(2));
-      }
-      Map<String, Object> tokensPerWord = new LinkedHashMap<>();
-      for (Row r : spark.read().parquet(output.resolve("examples").toString()).groupBy("split").avg("word_tokens")
-          .orderBy("split").collectAsList()) {
-        tokensPerWord.put(r.getString(0), r.getDouble(1));
-      }
+      Map<String, Object> counts = counts(spark.read().parquet(examples));
       Manifest m = new Manifest(STAGE);
       m.put("shards", shards.dir());
       m.put("tokenizer", shards.manifest().get("tokenizer"));
       m.put("word_source", o.wordsFile() != null ? o.wordsFile() : "corpus");
-      m.put("words", Map.of("train", train.size(), "held_out", heldOut.size(), "nonce", nonce.size()));
+      m.put("words", Map.of("train", words.train().size(), "held_out", words.heldOut().size(), "nonce", words.nonce().size()));
       m.put("families", o.families().stream().map(f -> f.confName).toList());
       if (!cute.isEmpty()) m.put("cute", cute);
       m.put("counts", counts);
-      m.put("tokens_per_word", tokensPerWord);
-      if (o.families().contains(CharTask.CONTAINS_CHAR)) {
-        @SuppressWarnings("unchecked")
-        Map<String, Object> contains = (Map<String, Object>) counts.getOrDefault("contains_char", Map.of());
-        long dropped = drawn - (long) contains.getOrDefault("train", 0L);
-        m.put("contains_char_dropped_to_balance_letters", dropped);
-        if (drawn > 0 && dropped == drawn) {
-          LOG.warn("{}: no training contains_char question is left after balancing yes/no per letter ({} drawn); "
-              + "use more words or tasks.examples_per_word", STAGE, drawn);
-        }
-      }
+      m.put("tokens_per_word", tokensPerWord(spark.read().parquet(examples)));
+      if (o.families().contains(CharTask.CONTAINS_CHAR)) m.put("contains_char_dropped_to_balance_letters", dropped(counts, drawn));
       m.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
       m.write(output.fs(), output.dir());
       output.commit();
-      LOG.info("{}: {} training, {} held-out, {} nonce words -> {}", STAGE, train.size(), heldOut.size(), nonce.size(),
-          output.target());
+      LOG.info("{}: {} training, {} held-out, {} nonce words -> {}", STAGE, words.train().size(), words.heldOut().size(),
+          words.nonce().size(), output.target());
       return counts;
     }
+  }
+
+  /** The words questions are asked about: fine-tuning's, held-out ones, and nonce strings. */
+  record Words(List<String> train, List<String> heldOut, List<String> nonce) {}
+
+  private static Words words(SparkSession spark, ShardSet shards, Options o) {
+    Map<String, Long> frequency = o.wordsFile() != null ? wordList(spark, o) : corpusWords(spark, shards, o);
+    if (frequency.isEmpty()) {
+      throw new UserError(STAGE + ": no words of " + o.minLength() + "-" + o.maxLength() + " letters"
+          + (o.wordsFile() != null ? " in " + o.wordsFile() : " seen at least tasks.min_word_frequency="
+          + o.minFrequency() + " times in " + o.shards()));
+    }
+    List<String> byFrequency = new ArrayList<>(frequency.keySet());
+    byFrequency.sort(Comparator.comparingLong((String w) -> -frequency.get(w)).thenComparing(w -> w));
+    List<String> train = new ArrayList<>();
+    List<String> heldOut = new ArrayList<>();
+    for (String w : byFrequency) {
+      List<String> to = WordSource.heldOut(o.seed(), w, o.heldOutFraction()) ? heldOut : train;
+      if (to.size() < o.maxWords()) to.add(w);
+    }
+    if (train.isEmpty() || heldOut.isEmpty()) {
+      throw new UserError(STAGE + ": " + byFrequency.size() + " word(s) give " + train.size() + " training and "
+          + heldOut.size() + " held-out words; need both (add words or change tasks.held_out_fraction)");
+    }
+    return new Words(train, heldOut, WordSource.nonce(heldOut, frequency.keySet(), heldOut.size(), o.seed()));
+  }
+
+  /** Every family's examples for every word and split, made on the executors. */
+  private static JavaRDD<Row> exampleRows(JavaSparkContext jsc, Words words, Tokenizers.Spec spec, Options o) {
+    List<Tuple2<String, String>> jobs = new ArrayList<>();
+    for (String w : words.train()) {
+      jobs.add(new Tuple2<>("train", w));
+      jobs.add(new Tuple2<>("val_train_words", w));
+    }
+    for (String w : words.heldOut()) jobs.add(new Tuple2<>("val_heldout", w));
+    for (String w : words.nonce()) jobs.add(new Tuple2<>("val_nonce", w));
+    Broadcast<List<CharTask>> families = jsc.broadcast(o.families());
+    long seed = o.seed();
+    int perWord = o.examplesPerWord();
+    jsc.setJobDescription("make task examples");
+    return jsc.parallelize(jobs, Math.max(jsc.defaultParallelism(), jobs.size() / 2000 + 1))
+        .mapPartitions(it -> {
+          Tokenizer tok = spec.open();
+          List<Row> out = new ArrayList<>();
+          while (it.hasNext()) {
+            Tuple2<String, String> job = it.next();
+            for (CharTask t : families.value()) out.addAll(examples(t, job._1(), job._2(), perWord, seed, tok));
+          }
+          return out.iterator();
+        });
+  }
+
+  /** Examples per task and split. */
+  private static Map<String, Object> counts(Dataset<Row> examples) {
+    Map<String, Object> counts = new LinkedHashMap<>();
+    for (Row r : examples.groupBy("task", "split").count().orderBy("task", "split").collectAsList()) {
+      @SuppressWarnings("unchecked")
+      Map<String, Object> byTask = (Map<String, Object>) counts.computeIfAbsent(r.getString(0), k -> new LinkedHashMap<>());
+      byTask.put(r.getString(1), r.getLong(2));
+    }
+    return counts;
+  }
+
+  private static Map<String, Object> tokensPerWord(Dataset<Row> examples) {
+    Map<String, Object> tokensPerWord = new LinkedHashMap<>();
+    for (Row r : examples.groupBy("split").avg("word_tokens").orderBy("split").collectAsList()) {
+      tokensPerWord.put(r.getString(0), r.getDouble(1));
+    }
+    return tokensPerWord;
+  }
+
+  /** Training contains_char questions dropped to balance yes and no per letter; warns when none is left. */
+  private static long dropped(Map<String, Object> counts, long drawn) {
+    @SuppressWarnings("unchecked")
+    Map<String, Object> contains = (Map<String, Object>) counts.getOrDefault("contains_char", Map.of());
+    long dropped = drawn - (long) contains.getOrDefault("train", 0L);
+    if (drawn > 0 && dropped == drawn) {
+      LOG.warn("{}: no training contains_char question is left after balancing yes/no per letter ({} drawn); "
+          + "use more words or tasks.examples_per_word", STAGE, drawn);
+    }
+    return dropped;
   }
 
   /**
