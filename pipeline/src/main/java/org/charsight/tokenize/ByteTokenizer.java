@@ -39,14 +39,4 @@ public final class ByteTokenizer implements Tokenizer {
     if (id < 0 || id > END_OF_TEXT) throw new IllegalArgumentException("token id out of range: " + id);
     return id == END_OF_TEXT ? new byte[0] : new byte[] {(byte) id};
   }
-
-  @Override
-  public boolean isSpecial(int id) {
-    return id == END_OF_TEXT;
-  }
-
-  @Override
-  public String specialText(int id) {
-    return id == END_OF_TEXT ? "<|endoftext|>" : null;
-  }
 }

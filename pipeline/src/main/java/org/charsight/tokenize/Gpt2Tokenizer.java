@@ -46,14 +46,4 @@ public final class Gpt2Tokenizer extends JtokkitTokenizer {
   public int endOfText() {
     return END_OF_TEXT;
   }
-
-  @Override
-  public boolean isSpecial(int id) {
-    return id == END_OF_TEXT;
-  }
-
-  @Override
-  public String specialText(int id) {
-    return id == END_OF_TEXT ? "<|endoftext|>" : null;
-  }
 }

@@ -27,10 +27,15 @@ public interface Tokenizer {
   /** UTF-8 bytes of a token; empty for special tokens, which stand for no text. */
   byte[] tokenBytes(int id);
 
-  boolean isSpecial(int id);
+  /** Whether an id is a special token; by default only end-of-text is. */
+  default boolean isSpecial(int id) {
+    return id == endOfText();
+  }
 
   /** Display text of a special token (e.g. {@code <|endoftext|>}); null for ordinary tokens. */
-  String specialText(int id);
+  default String specialText(int id) {
+    return id == endOfText() ? "<|endoftext|>" : null;
+  }
 
   default byte[] decodeBytes(int[] ids, int from, int to) {
     ByteArrayOutputStream out = new ByteArrayOutputStream((to - from) * 4);
