@@ -104,7 +104,7 @@ public final class Finetune {
   private static Map<String, Object> train(SparkSession spark, JsonNode pre, ShardSet shards, FileSystem fs, Path out,
       List<String> arms, Options o, long t0) {
     Training t = new Training(spark, shards, fs, out, o, t0);
-    t.startsAt(t.startModels(arms));
+    t.startsAt(t.startModels(arms), arms.size());
     t.quietly(() -> {
       for (int round = t.firstRound; round < o.rounds(); ) {
         int done = t.chunk(round, Math.min(o.valEvery(), o.rounds() - round));
@@ -214,7 +214,7 @@ public final class Finetune {
       double taskLoss = Validation.loss(m, taskVal);
       TrainingOutputs.appendMetrics(STAGE, fs, new Path(new Path(out, arm), "metrics.csv"), String.format(Locale.ROOT,
           "%d,%d,%.6f,%.6f,%.1f", done, m.graph().getIterationCount(), lmLoss, taskLoss, (System.nanoTime() - t0) / 1e9));
-      LOG.info("{}: {} {}: LM val {} task val {}", STAGE, arm, progress(done, o.rounds()),
+      LOG.info("{}: {} {}: LM val {} task val {}", STAGE, arm, progress(done, o.rounds(), done - round),
           String.format("%.4f", lmLoss), String.format("%.4f", taskLoss));
       return m;
     }

@@ -102,7 +102,7 @@ public final class Pretrain {
   private static Map<String, Object> train(SparkSession spark, ShardSet shards, FileSystem fs, Path out, Options o,
       long t0) {
     Training t = new Training(spark, shards, fs, out, o, t0);
-    t.startsAt(t.startModels());
+    t.startsAt(t.startModels(), o.arms().size());
     int finished = t.quietly(() -> {
       int done = t.firstRound;
       for (int round = done; round < o.rounds(); round += o.valEvery()) {
@@ -226,7 +226,8 @@ public final class Pretrain {
       TrainingOutputs.appendMetrics(STAGE, fs, new Path(new Path(out, arch.confName), "metrics.csv"), String.format(Locale.ROOT,
           "%d,%d,%d,%.6f,%.6f,%.8f,%.1f,%.1f", done, m.graph().getIterationCount(), (long) done * perRound * ctx, train,
           valLoss, lr, windows * ctx / seconds, (System.nanoTime() - t0) / 1e9));
-      LOG.info("{}: {} {}: train {} val {} ({} s, {} tokens/s)", STAGE, arch.confName, progress(done, o.rounds()),
+      LOG.info("{}: {} {}: train {} val {} ({} s, {} tokens/s)", STAGE, arch.confName,
+          progress(done, o.rounds(), chunkRounds),
           String.format("%.4f", train), String.format("%.4f", valLoss), String.format("%.1f", seconds),
           String.format("%.0f", windows * ctx / seconds));
     }

@@ -33,13 +33,17 @@ abstract class TrainingRun {
     this.checkpoints = new Checkpoints(stage, fs, out);
   }
 
-  /** The round this run started training at (after a resumed checkpoint) and when. */
+  /** The round this run started training at (after a resumed checkpoint), when, and how many arms train. */
   int firstRound;
   long firstNanos = System.nanoTime();
+  int arms = 1;
+  /** Rounds trained so far by all arms together: the unit of the ETA, as arms train one after another. */
+  long armRounds;
 
-  void startsAt(int round) {
+  void startsAt(int round, int armCount) {
     firstRound = round;
     firstNanos = System.nanoTime();
+    arms = Math.max(1, armCount);
   }
 
   /**
@@ -55,8 +59,10 @@ abstract class TrainingRun {
     }
   }
 
-  /** "round 20/40, ETA 1 min 40 s", the ETA from the pace since this run started. */
-  String progress(int done, int total) {
-    return "round " + done + "/" + total + ", ETA " + SparkProgress.eta(firstNanos, done - firstRound, total - firstRound);
+  /** After an arm trained {@code chunkRounds} more: "round 20/40, ETA 1 min 40 s", the ETA from the pace so far. */
+  String progress(int done, int total, int chunkRounds) {
+    armRounds += chunkRounds;
+    return "round " + done + "/" + total + ", ETA "
+        + SparkProgress.eta(firstNanos, armRounds, (double) (total - firstRound) * arms);
   }
 }
