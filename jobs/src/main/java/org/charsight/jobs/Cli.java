@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
 import org.charsight.common.Failure;
+import org.charsight.common.Manifest;
 import org.charsight.common.QuietStdout;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -77,7 +78,7 @@ public final class Cli implements Runnable {
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      return new String[] {"charsight " + org.charsight.common.Manifest.mavenVersion("org.charsight", "charsight-pipeline")};
+      return new String[] {"charsight " + Manifest.mavenVersion("org.charsight", "charsight-pipeline")};
     }
   }
 }

@@ -1,5 +1,6 @@
 package org.charsight.jobs;
 
+import java.util.List;
 import org.charsight.common.CharsightConfig;
 import org.charsight.eval.Evaluate;
 import picocli.CommandLine.Command;
@@ -14,7 +15,7 @@ import picocli.CommandLine.Option;
 final class EvaluateCommand extends JobCommand {
   @Option(names = "--models", required = true, split = ",", paramLabel = "<dir>",
       description = "finetune output directories, one per run (seed) of the same arms; results pool the runs")
-  java.util.List<String> models;
+  List<String> models;
 
   @Option(names = "--tasks", required = true, paramLabel = "<dir>", description = "a tasks output directory")
   String tasks;

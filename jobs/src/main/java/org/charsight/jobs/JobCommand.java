@@ -3,6 +3,7 @@ package org.charsight.jobs;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 import org.apache.spark.sql.SparkSession;
 import org.charsight.common.CharsightConfig;
 import org.charsight.common.SparkSessions;
@@ -32,7 +33,7 @@ abstract class JobCommand implements Callable<Integer> {
    * and --master is not needed.
    */
   /** Runs one stage on a fresh session: prints the output location on success, always stops Spark. */
-  Integer runStage(String name, CharsightConfig conf, java.util.function.Consumer<SparkSession> stage, String out) {
+  Integer runStage(String name, CharsightConfig conf, Consumer<SparkSession> stage, String out) {
     SparkSession spark = spark(name, conf);
     try {
       stage.accept(spark);

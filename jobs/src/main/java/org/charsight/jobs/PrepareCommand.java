@@ -1,6 +1,8 @@
 package org.charsight.jobs;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.charsight.common.CharsightConfig;
 import org.charsight.shards.Prepare;
 import picocli.CommandLine.Command;
@@ -31,7 +33,7 @@ final class PrepareCommand extends JobCommand {
     if (tokenizer != null) conf = conf.with("prepare.tokenizer", tokenizer);
     if (context != null) conf = conf.with("prepare.context", context);
     Prepare.Options options = Prepare.Options.from(conf, inputs, out, overwrite);
-    java.util.Map<String, Object> config = new java.util.LinkedHashMap<>();
+    Map<String, Object> config = new LinkedHashMap<>();
     config.put("seed", conf.raw().getLong("seed"));
     config.put("corpus", conf.section("corpus"));
     config.put("prepare", conf.section("prepare"));

@@ -1,5 +1,6 @@
 package org.charsight.jobs;
 
+import java.util.List;
 import org.charsight.common.CharsightConfig;
 import org.charsight.tasks.Tasks;
 import picocli.CommandLine.Command;
@@ -22,7 +23,7 @@ final class TasksCommand extends JobCommand {
 
   @Option(names = "--import-cute", arity = "1..*", paramLabel = "<tsv>",
       description = "CUTE character-task TSV files to add as evaluation rows (splits cute, cute_nonce)")
-  java.util.List<String> cute = java.util.List.of();
+  List<String> cute = List.of();
 
   @Override
   public Integer call() {

@@ -1,6 +1,8 @@
 package org.charsight.common;
 
 import java.io.ByteArrayOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -24,7 +26,7 @@ public final class QuietStdout extends FilterOutputStream {
   /** Replaces System.out once per JVM; a second call leaves it as it is. */
   public static synchronized void install() {
     if (System.out instanceof Installed) return;
-    System.setOut(new Installed(new QuietStdout(new java.io.FileOutputStream(java.io.FileDescriptor.out))));
+    System.setOut(new Installed(new QuietStdout(new FileOutputStream(FileDescriptor.out))));
   }
 
   private static final class Installed extends PrintStream {

@@ -1,10 +1,16 @@
 package org.charsight.common;
 
 import java.io.File;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.spark.SparkException;
 import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Builds the SparkSession every job uses, so that local, local-cluster and real cluster runs differ
@@ -13,7 +19,7 @@ import org.apache.spark.sql.SparkSession;
 public final class SparkSessions {
   private static final Pattern LOCAL_CLUSTER = Pattern.compile("local-cluster\\[\\s*(\\d+)\\s*,\\s*(\\d+)\\s*,\\s*(\\d+)\\s*]");
   private static final Pattern STANDALONE = Pattern.compile("spark://([^:/,]+):(\\d+)");
-  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SparkSessions.class);
+  private static final Logger LOG = LoggerFactory.getLogger(SparkSessions.class);
 
   static final String DL4J_TIME_SOURCE = "org.deeplearning4j.spark.time.TimeSource";
   static final String SYSTEM_CLOCK = "org.deeplearning4j.spark.time.SystemClockTimeSource";
@@ -71,7 +77,7 @@ public final class SparkSessions {
     } catch (RuntimeException e) {
       throw e instanceof IllegalArgumentException ? startError(m, e) : e;
     } catch (Exception e) { // SparkException, declared by Scala only
-      if (e instanceof org.apache.spark.SparkException) throw startError(m, e);
+      if (e instanceof SparkException) throw startError(m, e);
       throw new IllegalStateException(e);
     }
     spark.sparkContext().addSparkListener(new SparkProgress(conf.longAtLeast("progress.interval_ms", 100)));
@@ -123,9 +129,9 @@ public final class SparkSessions {
   }
 
   private static void probe(String master, String host, int port, int seconds) {
-    try (java.net.Socket s = new java.net.Socket()) {
-      s.connect(new java.net.InetSocketAddress(host, port), seconds * 1000);
-    } catch (java.io.IOException e) {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress(host, port), seconds * 1000);
+    } catch (IOException e) {
       throw new UserError("--master " + master + ": cannot connect to " + host + ":" + port + " within " + seconds + " s ("
           + e.getMessage() + "); is the master running? (bin/cluster status)");
     }

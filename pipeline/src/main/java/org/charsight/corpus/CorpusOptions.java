@@ -2,6 +2,7 @@ package org.charsight.corpus;
 
 import java.io.Serializable;
 import org.charsight.common.CharsightConfig;
+import org.charsight.common.UserError;
 
 /**
  * How documents are read, from conf section {@code corpus}. Shared by every stage that reads raw
@@ -29,7 +30,7 @@ public record CorpusOptions(
     String doc = c.oneOf("corpus.text.document", "file", "paragraphs");
     double invalid = c.number("corpus.max_invalid_utf8_fraction");
     if (invalid < 0 || invalid > 1) {
-      throw new org.charsight.common.UserError(
+      throw new UserError(
           "corpus.max_invalid_utf8_fraction: expected a number in [0, 1], got " + invalid);
     }
     return new CorpusOptions(

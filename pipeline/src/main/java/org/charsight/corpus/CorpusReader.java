@@ -5,9 +5,14 @@ import static org.apache.spark.sql.functions.input_file_name;
 import static org.apache.spark.sql.functions.lit;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -18,6 +23,7 @@ import org.apache.spark.sql.types.BinaryType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.StringType;
 import org.apache.spark.sql.types.StructField;
+import org.apache.spark.util.TaskCompletionListener;
 import org.charsight.common.SerializableHadoopConf;
 import org.charsight.common.StableHash;
 import org.charsight.common.UserError;
@@ -80,7 +86,7 @@ public final class CorpusReader {
           if (!splits.hasNext()) return false;
           SplitReader r = new SplitReader(stage, splits.next(), opts, conf);
           TaskContext tc = TaskContext.get();
-          if (tc != null) tc.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> r.close());
+          if (tc != null) tc.addTaskCompletionListener((TaskCompletionListener) ctx -> r.close());
           current = r;
         }
         return true;
@@ -88,7 +94,7 @@ public final class CorpusReader {
 
       @Override
       public Document next() {
-        if (!hasNext()) throw new java.util.NoSuchElementException();
+        if (!hasNext()) throw new NoSuchElementException();
         return current.next();
       }
     };
@@ -119,11 +125,11 @@ public final class CorpusReader {
         input_file_name().as("file"));
     int maxLine = opts.maxLineBytes();
     double maxInvalid = opts.maxInvalidUtf8Fraction();
-    java.util.Map<String, String> names = new java.util.HashMap<>();
-    for (InputFile f : files) names.put(new org.apache.hadoop.fs.Path(f.path()).toUri().getPath(), f.name());
+    Map<String, String> names = new HashMap<>();
+    for (InputFile f : files) names.put(new Path(f.path()).toUri().getPath(), f.name());
     return sel.javaRDD().flatMap(row -> {
       byte[] b = row.isNullAt(0) ? null : (byte[]) row.get(0);
-      if (b == null) return java.util.Collections.emptyIterator();
+      if (b == null) return Collections.emptyIterator();
       String file = row.getString(2);
       checkDocumentBytes(stage, file, b, maxLine);
       Utf8.Decoded d = Utf8.decode(b);
@@ -133,7 +139,7 @@ public final class CorpusReader {
       }
       // Without an id column, a document is known by its file and content: stable across runs, and
       // duplicates within a file share an id, hence a split and an order.
-      String name = names.getOrDefault(new org.apache.hadoop.fs.Path(file).toUri().getPath(), file);
+      String name = names.getOrDefault(new Path(file).toUri().getPath(), file);
       String id = row.isNullAt(1) ? name + "#" + Long.toHexString(StableHash.hash64(0, d.text())) : row.getString(1);
       return List.of(new Document(id, d.text(), b.length, d.invalid())).iterator();
     });

@@ -1,6 +1,7 @@
 package org.charsight.eval;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
@@ -98,7 +99,7 @@ public final class ExactMatchScorer {
   }
 
   private static double[] interval(double[] stats) {
-    java.util.Arrays.sort(stats);
+    Arrays.sort(stats);
     int last = stats.length - 1;
     return new double[] {stats[(int) Math.floor(0.025 * last)], stats[(int) Math.ceil(0.975 * last)]};
   }

@@ -1,5 +1,7 @@
 package org.charsight.model;
 
+import org.charsight.common.UserError;
+
 /** The model arms compared by the study. */
 public enum Arch {
   /** Token + position embedding, decoder blocks, output layer. */
@@ -25,7 +27,7 @@ public enum Arch {
 
   public static Arch parse(String key, String value) {
     for (Arch a : values()) if (a.confName.equals(value)) return a;
-    throw new org.charsight.common.UserError(key + ": expected one of baseline, char, baseline-matched, char-shuffled, byte, got '"
+    throw new UserError(key + ": expected one of baseline, char, baseline-matched, char-shuffled, byte, got '"
         + value + "'");
   }
 }

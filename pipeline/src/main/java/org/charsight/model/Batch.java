@@ -4,6 +4,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Turns token windows into the arrays the graph takes. A window of up to T+1 tokens gives inputs
@@ -47,7 +48,7 @@ public final class Batch {
   /** Positions that count in the loss. */
   public static double countedTokens(DataSet ds) {
     INDArray labels = ds.getLabels();
-    return labels.get(org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.point(1),
-        org.nd4j.linalg.indexing.NDArrayIndex.all()).sumNumber().doubleValue();
+    return labels.get(NDArrayIndex.all(), NDArrayIndex.point(1),
+        NDArrayIndex.all()).sumNumber().doubleValue();
   }
 }

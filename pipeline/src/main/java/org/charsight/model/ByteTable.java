@@ -3,6 +3,7 @@ package org.charsight.model;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.stream.IntStream;
 
 /**
  * Token id -> its UTF-8 bytes, as the fixed-width table the char encoder reads: {@code [V][C]},
@@ -33,7 +34,7 @@ public record ByteTable(int[][] rows, int truncated, int maxBytes) {
    * statistics but never a token's own spelling.
    */
   public ByteTable shuffled(long seed) {
-    int[] withBytes = java.util.stream.IntStream.range(0, rows.length)
+    int[] withBytes = IntStream.range(0, rows.length)
         .filter(id -> rows[id][maxBytes - 1] != CharEncoderLayer.PAD).toArray();
     int[] perm = withBytes.clone();
     Random rnd = new Random(seed);

@@ -7,7 +7,9 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.Unique;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * The character embedding: each token's UTF-8 bytes run through an LSTM, whose state after the
@@ -77,8 +79,8 @@ public class CharEncoderLayer extends SameDiffLayerFix {
     SdOps.init(params, initStd, Map.of());
     // Forget-gate bias 1, as in the published model: remember by default early in training.
     INDArray bias = params.get("lstmBias"); // DL4J keeps biases as [1, n] rows
-    var forget = org.nd4j.linalg.indexing.NDArrayIndex.interval(hidden, 2L * hidden);
-    (bias.rank() == 2 ? bias.get(org.nd4j.linalg.indexing.NDArrayIndex.all(), forget) : bias.get(forget)).assign(1.0);
+    var forget = NDArrayIndex.interval(hidden, 2L * hidden);
+    (bias.rank() == 2 ? bias.get(NDArrayIndex.all(), forget) : bias.get(forget)).assign(1.0);
   }
 
   @Override
@@ -88,7 +90,7 @@ public class CharEncoderLayer extends SameDiffLayerFix {
     SDVariable ids = sd.reshape(tokens, -1).castTo(DataType.INT);                          // [N = b*T]
     // Once per distinct token of the batch, not per position: in text a batch repeats its tokens
     // (2,048 positions hold about 780 distinct ones), and the LSTM is the arm's cost.
-    SDVariable[] unique = new org.nd4j.linalg.api.ops.impl.transforms.custom.Unique(sd, ids).outputVariables();
+    SDVariable[] unique = new Unique(sd, ids).outputVariables();
     SDVariable distinct = unique[0];                                                        // [U] ids
     SDVariable position = unique[1];                                                        // [N] -> 0..U-1
     SDVariable bytes = sd.gather(sd.constant("byteTable", Nd4j.createFromArray(table)), distinct, 0); // [U, C]
@@ -142,7 +144,7 @@ public class CharEncoderLayer extends SameDiffLayerFix {
   /** [1, 4h]: -1e4 on the input gate, 0 elsewhere. */
   private static INDArray closeInputGate(long h, DataType type) {
     INDArray row = Nd4j.zeros(type, 1, 4 * h);
-    row.get(org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.interval(0, h)).assign(-1e4);
+    row.get(NDArrayIndex.all(), NDArrayIndex.interval(0, h)).assign(-1e4);
     return row;
   }
 }

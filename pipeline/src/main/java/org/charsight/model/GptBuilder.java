@@ -6,6 +6,7 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
 import org.deeplearning4j.nn.conf.distribution.NormalDistribution;
+import org.deeplearning4j.nn.conf.dropout.Dropout;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.weights.WeightInitDistribution;
@@ -81,7 +82,7 @@ public final class GptBuilder {
       DecoderBlock block = new DecoderBlock(c.dModel(), c.heads(), t, c.initStd(), residualStd);
       // DL4J applies a layer's dropout to its input in training only: on block 0 that is the
       // embedding dropout of GPT-2 (there is no train/test switch inside SameDiff layers).
-      if (i == 0 && c.dropout() > 0) block.setIDropout(new org.deeplearning4j.nn.conf.dropout.Dropout(1 - c.dropout()));
+      if (i == 0 && c.dropout() > 0) block.setIDropout(new Dropout(1 - c.dropout()));
       g.addLayer("block" + i, block, stream);
       stream = "block" + i;
     }

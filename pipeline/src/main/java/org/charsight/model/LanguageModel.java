@@ -16,6 +16,7 @@ import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.samediff.AbstractSameDiffLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
@@ -118,9 +119,9 @@ public final class LanguageModel {
     long b = labels.size(0);
     long t = labels.size(2);
     float[] ids = labels.get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all()).dup('c')
-        .castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).data().asFloat();
+        .castTo(DataType.FLOAT).data().asFloat();
     float[] weights = labels.get(NDArrayIndex.all(), NDArrayIndex.point(1), NDArrayIndex.all()).dup('c')
-        .castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).data().asFloat();
+        .castTo(DataType.FLOAT).data().asFloat();
     double sum = 0;
     double counted = 0;
     for (int row = 0; row < b * t; row++) {

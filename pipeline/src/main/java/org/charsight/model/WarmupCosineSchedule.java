@@ -1,5 +1,6 @@
 package org.charsight.model;
 
+import java.util.Objects;
 import org.nd4j.linalg.schedule.ISchedule;
 
 /**
@@ -53,7 +54,7 @@ public class WarmupCosineSchedule implements ISchedule {
 
   @Override
   public int hashCode() {
-    return java.util.Objects.hash(peak, floor, warmup, total, start);
+    return Objects.hash(peak, floor, warmup, total, start);
   }
 
   @Override

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.TreeMap;
 import org.apache.hadoop.conf.Configuration;
 import org.charsight.common.Manifest;
 import org.charsight.common.StageOutput;
@@ -29,7 +30,7 @@ public final class WeightsExport {
   public static Map<String, Object> run(LanguageModel model, String out, boolean overwrite, Configuration conf) {
     Map<String, Object> index = new LinkedHashMap<>();
     try (StageOutput output = StageOutput.begin("export-weights", out, overwrite, conf)) {
-      Map<String, INDArray> table = new java.util.TreeMap<>(model.graph().paramTable());
+      Map<String, INDArray> table = new TreeMap<>(model.graph().paramTable());
       for (Map.Entry<String, INDArray> e : table.entrySet()) {
         String file = e.getKey() + ".npy";
         INDArray a = e.getValue();

@@ -1,6 +1,7 @@
 package org.charsight.shards;
 
 import java.io.IOException;
+import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -12,11 +13,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.parquet.hadoop.metadata.CompressionCodecName;
 import org.apache.spark.Partitioner;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -79,12 +82,12 @@ public final class Prepare {
       CorpusOptions corpus) {
 
     public static Options from(CharsightConfig c, List<String> inputs, String out, boolean overwrite) {
-      return from(c, inputs, out, overwrite, new org.apache.hadoop.conf.Configuration());
+      return from(c, inputs, out, overwrite, new Configuration());
     }
 
     /** @param hadoopConf the session's Hadoop configuration, for a tokenizer directory on HDFS or S3A */
     public static Options from(CharsightConfig c, List<String> inputs, String out, boolean overwrite,
-        org.apache.hadoop.conf.Configuration hadoopConf) {
+        Configuration hadoopConf) {
       if (out == null || out.isBlank()) throw new UserError(STAGE + ": --out is required");
       int context = c.intAtLeast("prepare.context", 2);
       double val = c.openFraction("prepare.val_fraction");
@@ -103,7 +106,7 @@ public final class Prepare {
    * hash of the text (two inputs with the same name could give two documents one id; equal keys
    * are then equal documents, whose order does not matter).
    */
-  record DocKey(boolean val, long order, String id, long content) implements Comparable<DocKey>, java.io.Serializable {
+  record DocKey(boolean val, long order, String id, long content) implements Comparable<DocKey>, Serializable {
     @Override
     public int compareTo(DocKey o) {
       int c = Boolean.compare(val, o.val);
@@ -115,7 +118,7 @@ public final class Prepare {
     }
   }
 
-  record Tokenized(int[] tokens, long textBytes, long sourceBytes, long invalidUtf8) implements java.io.Serializable {}
+  record Tokenized(int[] tokens, long textBytes, long sourceBytes, long invalidUtf8) implements Serializable {}
 
   /** Runs the stage and returns the manifest it wrote. */
   public static Map<String, Object> run(SparkSession spark, Options o, Map<String, Object> configForManifest) {
@@ -358,7 +361,7 @@ public final class Prepare {
 
   /** Where each partition sits in the split's stream, and the tokens that follow it. */
   record Placement(long[] tokenOffset, long[] docOffset, int[][] lookahead, long[][] lookaheadDocs, long total)
-      implements java.io.Serializable {
+      implements Serializable {
 
     static Placement of(List<PartitionSummary> parts, int ctx) {
       int n = parts.size();
@@ -515,9 +518,9 @@ public final class Prepare {
    * Partition {@code p}'s shard, as {@code part-<p>-0.parquet} for {@link #renameParts}. Written under
    * a hidden attempt name and renamed, so a retried task replaces a failed attempt's partial file.
    */
-  private static void writeShard(org.apache.hadoop.conf.Configuration conf, Path dir, int p, Iterator<Window> windows,
+  private static void writeShard(Configuration conf, Path dir, int p, Iterator<Window> windows,
       CompressionCodecName codec) throws IOException {
-    org.apache.spark.TaskContext task = org.apache.spark.TaskContext.get();
+    TaskContext task = TaskContext.get();
     long attempt = task == null ? 0 : task.taskAttemptId();
     Path tmp = new Path(dir, String.format(".attempt-%05d-%d.parquet", p, attempt));
     Path target = new Path(dir, String.format("part-%05d-0.parquet", p));

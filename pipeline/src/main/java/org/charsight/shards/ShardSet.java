@@ -3,11 +3,13 @@ package org.charsight.shards;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.charsight.common.Manifest;
 import org.charsight.common.UserError;
+import org.charsight.tokenize.Tokenizers;
 
 /**
  * The prepare stage's output as later stages see it: the manifest's facts, the vocabulary's bytes
@@ -25,7 +27,7 @@ public final class ShardSet {
   }
 
   public static ShardSet open(SparkSession spark, String dir) {
-    org.apache.hadoop.conf.Configuration conf = spark.sparkContext().hadoopConfiguration();
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
     JsonNode manifest = Manifest.read(dir, conf, Prepare.STAGE);
     return new ShardSet(spark, Manifest.qualified(dir, conf), manifest);
   }
@@ -60,10 +62,10 @@ public final class ShardSet {
    * The tokenizer the shards were made with, to encode new text the same way. A trained tokenizer
    * is read again from the directory recorded in the manifest.
    */
-  public org.charsight.tokenize.Tokenizers.Spec tokenizer() {
+  public Tokenizers.Spec tokenizer() {
     String spec = manifest.at("/tokenizer/spec").asText();
-    org.charsight.tokenize.Tokenizers.Spec s =
-        org.charsight.tokenize.Tokenizers.parse("tokenizer of " + dir, spec, spark.sparkContext().hadoopConfiguration());
+    Tokenizers.Spec s =
+        Tokenizers.parse("tokenizer of " + dir, spec, spark.sparkContext().hadoopConfiguration());
     if (s.open().vocabSize() != vocabSize()) {
       throw new UserError(dir + ": its tokenizer " + spec + " now has " + s.open().vocabSize() + " tokens; the shards were made with "
           + vocabSize());

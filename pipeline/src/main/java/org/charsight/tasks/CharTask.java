@@ -1,8 +1,11 @@
 package org.charsight.tasks;
 
+import java.io.Serializable;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
+import org.charsight.common.UserError;
 
 /**
  * The character tasks: the published experiment's four and CUTE's character tasks. Each makes a
@@ -107,7 +110,7 @@ public enum CharTask {
    * if none): count/index/contains/delete x; replace x by y; insert y after every x; swap x and y.
    */
   public record Example(CharTask task, String word, char x, char y, int phrasing, String prompt, String answer)
-      implements java.io.Serializable {}
+      implements Serializable {}
 
   /**
    * @param rnd seeded per example from a well-mixed seed (e.g. a hash of seed, task and word):
@@ -200,8 +203,8 @@ public enum CharTask {
 
   public static CharTask parse(String key, String value) {
     for (CharTask t : values()) if (t.confName.equals(value)) return t;
-    throw new org.charsight.common.UserError(key + ": unknown task '" + value + "'; expected one of "
-        + String.join(", ", java.util.Arrays.stream(values()).map(t -> t.confName).toList()));
+    throw new UserError(key + ": unknown task '" + value + "'; expected one of "
+        + String.join(", ", Arrays.stream(values()).map(t -> t.confName).toList()));
   }
 
   static String spaced(String word) {

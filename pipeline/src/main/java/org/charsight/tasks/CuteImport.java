@@ -1,5 +1,6 @@
 package org.charsight.tasks;
 
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -15,7 +16,7 @@ public final class CuteImport {
   private CuteImport() {}
 
   /** One imported item: the example and whether CUTE's label agreed with charsight's rule. */
-  public record Item(CharTask.Example example, boolean nonce, boolean agrees) implements java.io.Serializable {}
+  public record Item(CharTask.Example example, boolean nonce, boolean agrees) implements Serializable {}
 
   public static List<Item> parse(String fileName, List<String> lines) {
     String base = fileName.replaceAll(".*/", "").replaceAll("\\.tsv$", "");

@@ -1,5 +1,6 @@
 package org.charsight.tasks;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -9,6 +10,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.regex.Matcher;
@@ -300,7 +302,7 @@ public final class Tasks {
       if (!fs.exists(p)) throw new UserError(STAGE + ": --words file does not exist: " + o.wordsFile());
       try (InputStream in = fs.open(p)) {
         for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
-          String w = line.trim().toLowerCase(java.util.Locale.ROOT);
+          String w = line.trim().toLowerCase(Locale.ROOT);
           if (w.matches("[a-z]+") && w.length() >= o.minLength() && w.length() <= o.maxLength()) words.put(w, 1L);
         }
       }
@@ -324,12 +326,12 @@ public final class Tasks {
         .javaRDD()
         .flatMapToPair(r -> {
           List<Integer> ids = r.getList(0);
-          java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+          ByteArrayOutputStream bytes = new ByteArrayOutputStream();
           for (int id : ids) bytes.writeBytes(vocab.value().get(id));
           Matcher m = WORD.matcher(new String(bytes.toByteArray(), StandardCharsets.UTF_8));
           List<Tuple2<String, Long>> out = new ArrayList<>();
           while (m.find()) {
-            String w = m.group().toLowerCase(java.util.Locale.ROOT);
+            String w = m.group().toLowerCase(Locale.ROOT);
             if (w.length() >= min && w.length() <= max) out.add(new Tuple2<>(w, 1L));
           }
           return out.iterator();

@@ -1,6 +1,7 @@
 package org.charsight.tasks;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
@@ -28,7 +29,7 @@ public final class WordSource {
     if (words.isEmpty()) throw new IllegalArgumentException("no words to match lengths to");
     Random rnd = new Random(seed);
     List<String> out = new ArrayList<>(count);
-    java.util.Set<String> seen = new java.util.HashSet<>();
+    Set<String> seen = new HashSet<>();
     int attempts = 0;
     while (out.size() < count) {
       if (++attempts > count * 100) throw new IllegalStateException("cannot make " + count + " distinct nonce strings");

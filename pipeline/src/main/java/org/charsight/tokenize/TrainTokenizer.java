@@ -204,8 +204,8 @@ public final class TrainTokenizer {
   private static void write(StageOutput output, String file, byte[] content) {
     try (var out = output.fs().create(new Path(output.dir(), file), true)) {
       out.write(content);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException("cannot write " + file, e);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + file, e);
     }
   }
 

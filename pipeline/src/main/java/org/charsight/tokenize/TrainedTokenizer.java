@@ -9,6 +9,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Serializable;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -16,6 +17,7 @@ import java.util.Base64;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
@@ -67,7 +69,7 @@ public final class TrainedTokenizer extends JtokkitTokenizer {
      *
      * @param extra further fields for tokenizer.json (e.g. bytes_per_token), may be empty
      */
-    public static Files build(java.util.List<byte[]> vocab, String name, String regex, Map<String, Object> extra) {
+    public static Files build(List<byte[]> vocab, String name, String regex, Map<String, Object> extra) {
       byte[] ranks = ranksFile(vocab);
       Map<String, Object> info = new LinkedHashMap<>();
       info.put("name", name);
@@ -83,7 +85,7 @@ public final class TrainedTokenizer extends JtokkitTokenizer {
       try {
         return new Files(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(info), ranks);
       } catch (IOException e) {
-        throw new java.io.UncheckedIOException("cannot render " + INFO_FILE, e);
+        throw new UncheckedIOException("cannot render " + INFO_FILE, e);
       }
     }
 
@@ -191,7 +193,7 @@ public final class TrainedTokenizer extends JtokkitTokenizer {
   }
 
   /** Writes the rank file: for each id in order, base64 of its bytes and the id. */
-  public static byte[] ranksFile(java.util.List<byte[]> vocab) {
+  public static byte[] ranksFile(List<byte[]> vocab) {
     StringBuilder sb = new StringBuilder();
     for (int id = 0; id < vocab.size(); id++) {
       sb.append(Base64.getEncoder().encodeToString(vocab.get(id))).append(' ').append(id).append('\n');
