@@ -69,10 +69,14 @@ final class Checkpoints {
     }
     Map<String, Object> position = new LinkedHashMap<>();
     position.put("round", round);
-    if (old != null && old.path("round").asInt() != round) {
-      position.put("previous", old.path("round").asInt());
+    // The round kept before this one: the last position's, or (when that round was just written again,
+    // after a resume fell back past it) the one the last position kept.
+    int previous = old == null ? -1 : old.path("round").asInt() != round ? old.path("round").asInt()
+        : old.path("previous").asInt(-1);
+    if (previous >= 0) {
+      position.put("previous", previous);
       old.path("sha256").fields().forEachRemaining(f -> {
-        if (f.getKey().endsWith("/" + fileName(old.path("round").asInt()))) digests.putIfAbsent(f.getKey(), f.getValue().asText());
+        if (f.getKey().endsWith("/" + fileName(previous))) digests.putIfAbsent(f.getKey(), f.getValue().asText());
       });
     }
     position.put("sha256", digests);
