@@ -65,7 +65,7 @@ public final class Evaluate {
 
   /** @param models finetune outputs: one per run (seed) of the same arms; results pool them */
   public record Options(List<String> models, String tasks, String out, boolean overwrite, int maxNewTokens,
-      int maxPerGroup, int resamples, long seed) {
+      int maxPerGroup, int resamples, int batchSize, long seed) {
 
     public static Options from(CharsightConfig c, List<String> models, String tasks, String out, boolean overwrite) {
       if (models == null || models.isEmpty() || tasks == null || out == null) {
@@ -76,7 +76,7 @@ public final class Evaluate {
       }
       return new Options(List.copyOf(models), tasks, out, overwrite, c.intAtLeast("evaluate.max_new_tokens", 1),
           c.intAtLeast("evaluate.max_examples_per_task_split", 1), c.intAtLeast("evaluate.bootstrap_resamples", 100),
-          c.longAtLeast("seed", Long.MIN_VALUE));
+          c.intAtLeast("evaluate.batch_size", 1), c.longAtLeast("seed", Long.MIN_VALUE));
     }
   }
 
@@ -139,7 +139,8 @@ public final class Evaluate {
     for (Map.Entry<String, String> run : models.runs().entrySet()) {
       for (JsonNode armNode : models.arms()) {
         parts.add(decode(examples.javaRDD(), run.getKey(), armNode.asText(),
-            new Path(new Path(run.getValue(), armNode.asText()), "model.zip").toString(), spec, o.maxNewTokens(), conf));
+            new Path(new Path(run.getValue(), armNode.asText()), "model.zip").toString(), spec, o.maxNewTokens(),
+            o.batchSize(), conf));
       }
     }
     JavaRDD<Row> all = parts.get(0);
@@ -221,33 +222,59 @@ public final class Evaluate {
     m.write(output.fs(), output.dir());
   }
 
-  /** Greedy answers of one arm of one run; each partition loads the model once. */
+  /**
+   * Greedy answers of one arm of one run; each partition loads the model once and decodes its
+   * questions {@code batch} at a time (the same answers as one by one: {@link LanguageModel#generate(int[][], int,
+   * java.util.function.BiPredicate)}).
+   */
   private static JavaRDD<Row> decode(JavaRDD<Row> examples, String run, String arm, String modelPath,
-      Tokenizers.Spec spec, int maxNew, SerializableHadoopConf conf) {
+      Tokenizers.Spec spec, int maxNew, int batch, SerializableHadoopConf conf) {
     return examples.mapPartitions(it -> {
       LanguageModel m = loadLocal(modelPath, conf);
       Tokenizer tok = spec.open();
-      int eot = tok.endOfText();
-      int ctx = m.config().context();
       List<Row> out = new ArrayList<>();
+      List<Row> pending = new ArrayList<>();
       while (it.hasNext()) {
-        Row r = it.next();
-        List<Integer> p = r.getList(5);
-        int[] prompt = p.stream().mapToInt(Integer::intValue).toArray();
-        String answer = r.getString(4);
-        String generated;
-        if (prompt.length >= ctx) {
-          generated = ""; // the question alone fills the context: counted as wrong, never silently dropped
-        } else {
-          int[] gen = m.generate(prompt, maxNew, id -> id == eot || tok.decode(new int[] {id}).contains("\n"));
-          if (gen.length > 0 && gen[gen.length - 1] == eot) gen = Arrays.copyOf(gen, gen.length - 1);
-          generated = tok.decode(gen);
+        pending.add(it.next());
+        if (pending.size() == batch || !it.hasNext()) {
+          out.addAll(answer(m, tok, pending, run, arm, maxNew));
+          pending.clear();
         }
-        out.add(RowFactory.create(run, arm, r.getString(0), r.getString(1), r.getInt(6), r.getString(2), r.getInt(3), answer,
-            generated, ExactMatchScorer.correct(generated, answer)));
       }
       return out.iterator();
     });
+  }
+
+  /** The questions' rows (columns of {@link #evaluationRows}) answered, in order, as prediction rows. */
+  private static List<Row> answer(LanguageModel m, Tokenizer tok, List<Row> rows, String run, String arm, int maxNew) {
+    int eot = tok.endOfText();
+    int ctx = m.config().context();
+    List<int[]> prompts = new ArrayList<>();
+    List<Integer> fits = new ArrayList<>();
+    for (int i = 0; i < rows.size(); i++) {
+      int[] prompt = rows.get(i).<Integer>getList(5).stream().mapToInt(Integer::intValue).toArray();
+      // A question that alone fills the context is counted as wrong, never silently dropped.
+      if (prompt.length < ctx) {
+        prompts.add(prompt);
+        fits.add(i);
+      }
+    }
+    int[][] gen = m.generate(prompts.toArray(int[][]::new), maxNew,
+        (row, id) -> id == eot || tok.decode(new int[] {id}).contains("\n"));
+    String[] generated = new String[rows.size()];
+    Arrays.fill(generated, "");
+    for (int k = 0; k < gen.length; k++) {
+      int[] g = gen[k];
+      if (g.length > 0 && g[g.length - 1] == eot) g = Arrays.copyOf(g, g.length - 1);
+      generated[fits.get(k)] = tok.decode(g);
+    }
+    List<Row> out = new ArrayList<>();
+    for (int i = 0; i < rows.size(); i++) {
+      Row r = rows.get(i);
+      out.add(RowFactory.create(run, arm, r.getString(0), r.getString(1), r.getInt(6), r.getString(2), r.getInt(3),
+          r.getString(4), generated[i], ExactMatchScorer.correct(generated[i], r.getString(4))));
+    }
+    return out;
   }
 
   /**

@@ -7,6 +7,7 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.BiPredicate;
 import java.util.function.IntPredicate;
 import org.charsight.common.UserError;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
@@ -162,6 +163,55 @@ public final class LanguageModel {
       if (stop.test(next)) break;
     }
     return out.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  /**
+   * Greedy decoding of many prompts at once, each answer the one {@link #generate} gives for it
+   * alone. Every prompt sits at the start of its own row of the context, padded after: causal
+   * attention keeps the padding from touching the prompt's positions, so a row's logits do not
+   * depend on its neighbours and one forward pass serves the whole batch at every step. Rows that
+   * stopped leave the batch. {@code stop} sees the row's index and the token.
+   */
+  public int[][] generate(int[][] prompts, int maxNew, BiPredicate<Integer, Integer> stop) {
+    int t = config.context();
+    List<List<Integer>> seqs = new ArrayList<>();
+    List<List<Integer>> outs = new ArrayList<>();
+    List<Integer> active = new ArrayList<>();
+    for (int i = 0; i < prompts.length; i++) {
+      if (prompts[i].length == 0) throw new IllegalArgumentException("empty prompt at " + i);
+      List<Integer> seq = new ArrayList<>();
+      for (int id : prompts[i]) seq.add(id);
+      seqs.add(seq);
+      outs.add(new ArrayList<>());
+      active.add(i);
+    }
+    for (int step = 0; step < maxNew && !active.isEmpty(); step++) {
+      float[] f = new float[active.size() * t];
+      int[] last = new int[active.size()];
+      for (int r = 0; r < active.size(); r++) {
+        List<Integer> seq = seqs.get(active.get(r));
+        int from = Math.max(0, seq.size() - t);
+        last[r] = seq.size() - from - 1;
+        for (int i = from; i < seq.size(); i++) f[r * t + i - from] = seq.get(i);
+      }
+      INDArray probs = probabilities(Nd4j.create(f, new long[] {active.size(), 1, t}, 'c').castTo(config.dataType()));
+      // Each row's last position, gathered, then one argmax for the batch: per-row ND4J calls cost more than the math.
+      int[] at = new int[active.size()];
+      for (int r = 0; r < at.length; r++) at[r] = r * t + last[r];
+      long[] best = probs.getRows(at).argMax(1).toLongVector();
+      List<Integer> still = new ArrayList<>();
+      for (int r = 0; r < active.size(); r++) {
+        int row = active.get(r);
+        int next = (int) best[r];
+        seqs.get(row).add(next);
+        outs.get(row).add(next);
+        if (!stop.test(row, next)) still.add(row);
+      }
+      active = still;
+    }
+    int[][] out = new int[prompts.length][];
+    for (int i = 0; i < out.length; i++) out[i] = outs.get(i).stream().mapToInt(Integer::intValue).toArray();
+    return out;
   }
 
   public void save(File file) {
