@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.List;
 import java.util.function.BiPredicate;
 import java.util.function.IntPredicate;
@@ -47,10 +48,18 @@ public final class LanguageModel {
 
   /** A freshly initialised model (seeded by the config). */
   public static LanguageModel create(GptConfig config, List<byte[]> vocabBytes) {
+    return create(config, vocabBytes, null);
+  }
+
+  /**
+   * @param occurs the token ids seen in the training data, among which the char-shuffled control
+   *     permutes spellings (null: every id with bytes)
+   */
+  public static LanguageModel create(GptConfig config, List<byte[]> vocabBytes, BitSet occurs) {
     if (vocabBytes.size() != config.vocab()) {
       throw new IllegalArgumentException("vocab table has " + vocabBytes.size() + " rows, config says " + config.vocab());
     }
-    ByteTable table = config.arch().readsBytes() ? ByteTable.of(vocabBytes, config.maxTokenBytes()) : null;
+    ByteTable table = config.arch().readsBytes() ? ByteTable.of(vocabBytes, config.maxTokenBytes()).withOccurring(occurs) : null;
     ComputationGraph g = new ComputationGraph(GptBuilder.build(config, table));
     g.init();
     return new LanguageModel(config, vocabBytes, g);

@@ -2,6 +2,7 @@ package org.charsight.shards;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
@@ -90,6 +91,16 @@ public final class ShardSet {
       throw new UserError(dir + "/vocab.parquet has " + out.size() + " rows; the manifest says " + vocabSize());
     }
     return out;
+  }
+
+  /** The token ids that occur in a split (one Spark pass over its windows). */
+  public BitSet occurringIds(String split) {
+    BitSet ids = new BitSet(vocabSize());
+    for (Row r : spark.read().parquet(new Path(dir, split).toString()).selectExpr("explode(tokens) as id").distinct()
+        .collectAsList()) {
+      ids.set(r.getInt(0));
+    }
+    return ids;
   }
 
   /** The first {@code limit} windows of a split, in stream order, collected to the driver. */

@@ -5,6 +5,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -147,6 +148,8 @@ public final class Pretrain {
     /** New models, or with --resume the checkpoint's; returns the round training starts after. */
     int startModels() {
       List<byte[]> vocabBytes = shards.vocabBytes();
+      // The char-shuffled control permutes spellings among the tokens the training data holds.
+      BitSet occurring = o.arms().contains(Arch.CHAR_SHUFFLED) ? shards.occurringIds("train") : null;
       Map<String, GptConfig> wanted = new LinkedHashMap<>();
       for (Arch arch : o.arms()) {
         wanted.put(arch.confName, GptConfig.from(o.conf().with("model.arch", arch.confName), shards.vocabSize(), ctx));
@@ -160,7 +163,7 @@ public final class Pretrain {
           m = resumed.models().get(arch.confName);
           LOG.info("{}: {} resumes after round {}", STAGE, arch.confName, startRound);
         } else {
-          m = LanguageModel.create(wanted.get(arch.confName), vocabBytes);
+          m = LanguageModel.create(wanted.get(arch.confName), vocabBytes, occurring);
         }
         // Rows logged after the checkpoint are trained again: drop them so that none appears twice.
         TrainingOutputs.trimMetrics(STAGE, fs, new Path(new Path(out, arch.confName), "metrics.csv"), startRound);
