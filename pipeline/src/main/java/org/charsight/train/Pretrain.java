@@ -148,8 +148,6 @@ public final class Pretrain {
     /** New models, or with --resume the checkpoint's; returns the round training starts after. */
     int startModels() {
       List<byte[]> vocabBytes = shards.vocabBytes();
-      // The char-shuffled control permutes spellings among the tokens the training data holds.
-      BitSet occurring = o.arms().contains(Arch.CHAR_SHUFFLED) ? shards.occurringIds("train") : null;
       Map<String, GptConfig> wanted = new LinkedHashMap<>();
       for (Arch arch : o.arms()) {
         wanted.put(arch.confName, GptConfig.from(o.conf().with("model.arch", arch.confName), shards.vocabSize(), ctx));
@@ -157,6 +155,9 @@ public final class Pretrain {
       Checkpoints.Resumed resumed = o.resume()
           ? checkpoints.resume(List.copyOf(wanted.keySet()), m -> checkBelongs(m, shards, out, wanted)) : null;
       int startRound = resumed == null ? 0 : resumed.round();
+      // The char-shuffled control permutes spellings among the tokens the training data holds; a
+      // resumed model carries its table already.
+      BitSet occurring = resumed == null && o.arms().contains(Arch.CHAR_SHUFFLED) ? shards.occurringIds("train") : null;
       for (Arch arch : o.arms()) {
         LanguageModel m;
         if (resumed != null) {
