@@ -22,7 +22,6 @@ import org.charsight.common.CharsightConfig;
 import org.charsight.common.Manifest;
 import org.charsight.common.UserError;
 import org.charsight.eval.Evaluate;
-import org.charsight.model.GptConfig;
 import org.charsight.report.Report;
 import org.charsight.shards.Prepare;
 import org.charsight.tasks.Tasks;
@@ -223,8 +222,8 @@ public final class Experiment {
       if (vArms.isEmpty()) throw new UserError("experiment.arms: no arm to train for vocabulary " + v.label());
       Pretrain.Options.from(c, x, x, false, false, vArms);
     }
-    GptConfig.from(c.with("model.arch", arms.isEmpty() ? "baseline" : arms.get(0)), 512,
-        c.intAtLeast("prepare.context", 2));
+    // Pretrain.Options checked every arm's model settings above.
+    c.intAtLeast("prepare.context", 2);
     c.openFraction("prepare.val_fraction");
     Tasks.Options.from(c, x, x, false, null);
     Finetune.Options.from(c, x, x, x, false);
