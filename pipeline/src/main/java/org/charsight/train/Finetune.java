@@ -111,7 +111,6 @@ public final class Finetune {
         if (done / o.checkpointEvery() > round / o.checkpointEvery() || done == o.rounds()) t.checkpoints.write(t.models, done);
         round = done;
       }
-      return null;
     });
     return t.finish(pre);
   }

@@ -59,6 +59,13 @@ abstract class TrainingRun {
     }
   }
 
+  void quietly(Runnable loop) {
+    quietly(() -> {
+      loop.run();
+      return null;
+    });
+  }
+
   /** After an arm trained {@code chunkRounds} more: "round 20/40, ETA 1 min 40 s", the ETA from the pace so far. */
   String progress(int done, int total, int chunkRounds) {
     armRounds += chunkRounds;
