@@ -163,13 +163,8 @@ public final class Prepare {
       manifest.forEach(m::put);
       m.write(output.fs(), output.dir());
       output.commit();
-      @SuppressWarnings("unchecked")
-      Map<String, Object> totals = (Map<String, Object>) counts.get("total");
-      long textBytes = (long) totals.get("text_bytes");
-      long textTokens = (long) totals.get("text_tokens");
-      LOG.info("prepare: wrote {} ({} documents, {} text tokens, {} bytes/token, {} s)", output.target(),
-          totals.get("documents"), textTokens, String.format("%.3f", textTokens == 0 ? 0 : (double) textBytes / textTokens),
-          String.format("%.1f", seconds));
+      LOG.info("prepare: wrote {} ({} documents, {} bytes/token, {} s)", output.target(), sizes.documents(),
+          String.format("%.3f", (double) manifest.get("bytes_per_token")), String.format("%.1f", seconds));
       return manifest;
     }
   }
