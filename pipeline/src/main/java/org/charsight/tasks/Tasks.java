@@ -6,7 +6,6 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,14 +38,15 @@ import org.slf4j.LoggerFactory;
 import scala.Tuple2;
 
 /**
- * The tasks stage: words (from the corpus itself or a word list) split by hash into training and
- * held-out words, nonce strings as a non-word control, and for each word and task family
+ * The tasks stage: words (from the corpus itself or a word list) split into matched training and
+ * held-out words (drawn per seed), non-words as controls, and for each word and task family
  * question/answer examples encoded with the run's tokenizer, written as Parquet.
  *
  * <p>Splits: {@code train} (training words, training phrasings), and for evaluation
- * {@code val_train_words}, {@code val_heldout} and {@code val_nonce}, which use every phrasing
- * (column {@code phrasing_seen} says whether training saw it). Held-out words appear in no
- * training row.
+ * {@code val_train_words}, {@code val_heldout}, {@code val_nonce} (consonant strings) and
+ * {@code val_pseudoword} (pronounceable non-words), which use every phrasing (column
+ * {@code phrasing_seen} says whether training saw it). Held-out words appear in no training row;
+ * how training and held-out words are drawn: {@link WordSource#split}.
  */
 public final class Tasks {
   private static final Logger LOG = LoggerFactory.getLogger(Tasks.class);
@@ -115,7 +115,7 @@ public final class Tasks {
       m.put("shards", shards.dir());
       m.put("tokenizer", shards.manifest().get("tokenizer"));
       m.put("word_source", o.wordsFile() != null ? o.wordsFile() : "corpus");
-      m.put("words", Map.of("train", words.train().size(), "held_out", words.heldOut().size(), "nonce", words.nonce().size()));
+      m.put("words", describe(words, spec.open()));
       m.put("families", o.families().stream().map(f -> f.confName).toList());
       if (!cute.isEmpty()) m.put("cute", cute);
       m.put("counts", counts);
@@ -130,29 +130,69 @@ public final class Tasks {
     }
   }
 
-  /** The words questions are asked about: fine-tuning's, held-out ones, and nonce strings. */
-  record Words(List<String> train, List<String> heldOut, List<String> nonce) {}
+  /** The words questions are asked about: fine-tuning's, held-out ones, and the two kinds of non-words. */
+  record Words(List<String> train, List<String> heldOut, List<String> nonce, List<String> pseudowords,
+      Map<String, Long> frequency, Map<String, Integer> band) {}
 
   private static Words words(SparkSession spark, ShardSet shards, Options o) {
-    Map<String, Long> frequency = o.wordsFile() != null ? wordList(spark, o) : corpusWords(spark, shards, o);
+    Map<String, Long> seen = o.wordsFile() != null ? wordList(spark, o) : corpusWords(spark, shards, o);
+    Map<String, Long> frequency = new HashMap<>();
+    seen.forEach((w, n) -> {
+      if (n >= o.minFrequency() || o.wordsFile() != null) frequency.put(w, n);
+    });
     if (frequency.isEmpty()) {
       throw new UserError(STAGE + ": no words of " + o.minLength() + "-" + o.maxLength() + " letters"
           + (o.wordsFile() != null ? " in " + o.wordsFile() : " seen at least tasks.min_word_frequency="
           + o.minFrequency() + " times in " + o.shards()));
     }
-    List<String> byFrequency = new ArrayList<>(frequency.keySet());
-    byFrequency.sort(Comparator.comparingLong((String w) -> -frequency.get(w)).thenComparing(w -> w));
-    List<String> train = new ArrayList<>();
-    List<String> heldOut = new ArrayList<>();
-    for (String w : byFrequency) {
-      List<String> to = WordSource.heldOut(o.seed(), w, o.heldOutFraction()) ? heldOut : train;
-      if (to.size() < o.maxWords()) to.add(w);
+    WordSource.Split split = WordSource.split(frequency, o.maxWords(), o.heldOutFraction(), o.seed());
+    if (split.train().isEmpty() || split.heldOut().isEmpty()) {
+      throw new UserError(STAGE + ": " + frequency.size() + " word(s) give " + split.train().size() + " training and "
+          + split.heldOut().size() + " held-out words; need both (add words or change tasks.held_out_fraction)");
     }
-    if (train.isEmpty() || heldOut.isEmpty()) {
-      throw new UserError(STAGE + ": " + byFrequency.size() + " word(s) give " + train.size() + " training and "
-          + heldOut.size() + " held-out words; need both (add words or change tasks.held_out_fraction)");
+    List<String> pool = new ArrayList<>(split.train());
+    pool.addAll(split.heldOut());
+    int n = split.heldOut().size();
+    return new Words(split.train(), split.heldOut(), WordSource.nonce(split.heldOut(), seen.keySet(), n, o.seed()),
+        WordSource.pseudowords(pool, seen.keySet(), n, o.seed()), frequency, split.band());
+  }
+
+  /**
+   * Per split of words: how many, their corpus frequency, frequency band, letters and tokens (as a
+   * quoted prompt holds them), as quantiles: the record that training and held-out words match.
+   */
+  static Map<String, Object> describe(Words words, Tokenizer tok) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    Map<String, List<String>> splits = new LinkedHashMap<>();
+    splits.put("train", words.train());
+    splits.put("held_out", words.heldOut());
+    splits.put("nonce", words.nonce());
+    splits.put("pseudoword", words.pseudowords());
+    for (Map.Entry<String, List<String>> e : splits.entrySet()) {
+      List<String> ws = e.getValue();
+      Map<String, Object> d = new LinkedHashMap<>();
+      d.put("words", ws.size());
+      if (words.frequency().containsKey(ws.get(0))) {
+        d.put("frequency", quantiles(ws.stream().mapToDouble(w -> words.frequency().get(w)).toArray()));
+        d.put("frequency_band", quantiles(ws.stream().mapToDouble(w -> words.band().get(w)).toArray()));
+      }
+      d.put("letters", quantiles(ws.stream().mapToDouble(String::length).toArray()));
+      d.put("tokens_per_word", quantiles(ws.stream().mapToDouble(w -> tok.encode(w).length).toArray()));
+      out.put(e.getKey(), d);
     }
-    return new Words(train, heldOut, WordSource.nonce(heldOut, frequency.keySet(), heldOut.size(), o.seed()));
+    return out;
+  }
+
+  /** Mean and the quartiles (lower median at even counts: values stay values). */
+  static Map<String, Object> quantiles(double[] values) {
+    double[] v = values.clone();
+    Arrays.sort(v);
+    Map<String, Object> q = new LinkedHashMap<>();
+    q.put("mean", Arrays.stream(v).average().orElse(Double.NaN));
+    q.put("q25", v[(v.length - 1) / 4]);
+    q.put("median", v[(v.length - 1) / 2]);
+    q.put("q75", v[(3 * (v.length - 1)) / 4]);
+    return q;
   }
 
   /** Every family's examples for every word and split, made on the executors. */
@@ -164,6 +204,7 @@ public final class Tasks {
     }
     for (String w : words.heldOut()) jobs.add(new Tuple2<>("val_heldout", w));
     for (String w : words.nonce()) jobs.add(new Tuple2<>("val_nonce", w));
+    for (String w : words.pseudowords()) jobs.add(new Tuple2<>("val_pseudoword", w));
     Broadcast<List<CharTask>> families = jsc.broadcast(o.families());
     long seed = o.seed();
     int perWord = o.examplesPerWord();
@@ -236,26 +277,58 @@ public final class Tasks {
     boolean training = split.equals("train");
     int phrasings = t.phrasings.size();
     Random rnd = new Random(StableHash.hash64(seed, t.confName + "|" + split + "|" + word));
-    int wordTokens = tok.encode(" " + word).length;
     for (int i = 0; i < perWord; i++) {
       int p = rnd.nextInt(training ? phrasings - 1 : phrasings);
       var ex = t.make(word, p, rnd);
       if (ex.isEmpty()) return out;
-      out.add(row(ex.get(), split, p < phrasings - 1, wordTokens, tok));
+      out.add(row(ex.get(), split, p < phrasings - 1, tok));
     }
     return out;
   }
 
-  /** The text is {@code Question: <prompt>\nAnswer: <answer>}, then end-of-text; the loss covers the answer part. */
-  static Row row(CharTask.Example e, String split, boolean phrasingSeen, int wordTokens, Tokenizer tok) {
-    int[] q = tok.encode("Question: " + e.prompt() + "\nAnswer:");
+  /**
+   * The text is {@code Question: <prompt>\nAnswer: <answer>}, then end-of-text; the loss covers the
+   * answer part. {@code word_tokens} counts the tokens the word is read (or written) as in this
+   * very text: those that overlap the quoted word in the prompt, or the answer where the prompt
+   * spells the word out (spell_inverse).
+   */
+  static Row row(CharTask.Example e, String split, boolean phrasingSeen, Tokenizer tok) {
+    String question = "Question: " + e.prompt() + "\nAnswer:";
+    int[] q = tok.encode(question);
     int[] a = tok.encode(" " + e.answer());
     int[] all = Arrays.copyOf(q, q.length + a.length + 1);
     System.arraycopy(a, 0, all, q.length, a.length);
     all[all.length - 1] = tok.endOfText();
     String letters = (e.x() == 0 ? "" : String.valueOf(e.x())) + (e.y() == 0 ? "" : String.valueOf(e.y()));
     return RowFactory.create(e.task().confName, split, e.word(), e.phrasing(), phrasingSeen, e.prompt(), e.answer(), all,
-        q.length, wordTokens, letters);
+        q.length, wordTokens(e, question, all, tok), letters);
+  }
+
+  /** The number of tokens of {@code ids} (encoding {@code question + " " + answer}) whose bytes overlap the word's. */
+  static int wordTokens(CharTask.Example e, String question, int[] ids, Tokenizer tok) {
+    int quoted = question.indexOf("\"" + e.word() + "\"");
+    int start;
+    if (quoted >= 0) {
+      start = utf8Length(question.substring(0, quoted + 1));
+    } else if (e.answer().equals(e.word())) {
+      start = utf8Length(question + " ");
+    } else {
+      throw new IllegalStateException(e.task().confName + ": the word '" + e.word() + "' is neither quoted in the prompt nor "
+          + "the answer: " + e.prompt());
+    }
+    int end = start + utf8Length(e.word());
+    int count = 0;
+    int at = 0;
+    for (int id : ids) {
+      int next = at + tok.decodeBytes(new int[] {id}, 0, 1).length;
+      if (next > start && at < end) count++;
+      at = next;
+    }
+    return count;
+  }
+
+  private static int utf8Length(String s) {
+    return s.getBytes(StandardCharsets.UTF_8).length;
   }
 
   /** CUTE items as evaluation rows (splits cute, cute_nonce); per-file counts go into {@code report}. */
@@ -288,7 +361,7 @@ public final class Tasks {
         CuteImport.Item item = it.next();
         CharTask.Example e = item.example();
         boolean seen = e.phrasing() < e.task().phrasings.size() - 1;
-        out.add(row(e, item.nonce() ? "cute_nonce" : "cute", seen, tok.encode(" " + e.word()).length, tok));
+        out.add(row(e, item.nonce() ? "cute_nonce" : "cute", seen, tok));
       }
       return out.iterator();
     });
@@ -318,7 +391,6 @@ public final class Tasks {
     Broadcast<List<byte[]>> vocab = jsc.broadcast(shards.vocabBytes());
     int min = o.minLength();
     int max = o.maxLength();
-    long minFreq = o.minFrequency();
     jsc.setJobDescription("count corpus words");
     // Windows are decoded one by one; a word cut by a window edge yields fragments, which the
     // frequency threshold mostly removes.
@@ -337,7 +409,6 @@ public final class Tasks {
           return out.iterator();
         })
         .reduceByKey(Long::sum)
-        .filter(t -> t._2() >= minFreq)
         .collect();
     Map<String, Long> words = new HashMap<>();
     for (Tuple2<String, Long> t : counted) words.put(t._1(), t._2());

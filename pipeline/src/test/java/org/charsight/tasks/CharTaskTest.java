@@ -169,26 +169,4 @@ class CharTaskTest {
       assertFalse(e.prompt().contains("%"), e.prompt());
     }
   }
-
-  @Test
-  void heldOutWordsAreADeterministicShareOfTheWords() {
-    List<String> words = new java.util.ArrayList<>();
-    for (int i = 0; i < 20_000; i++) words.add("w" + Integer.toString(i, 26));
-    long held = words.stream().filter(w -> WordSource.heldOut(7, w, 0.2)).count();
-    assertEquals(0.2, held / 20_000.0, 0.015);
-    for (String w : words.subList(0, 100)) assertEquals(WordSource.heldOut(7, w, 0.2), WordSource.heldOut(7, w, 0.2));
-  }
-
-  @Test
-  void nonceStringsAreConsonantsOfWordLengthsAndNeverWords() {
-    List<String> words = List.of("cat", "horse", "strawberry", "ox", "tree", "bcd");
-    List<String> nonce = WordSource.nonce(words, Set.copyOf(words), 300, 3);
-    assertEquals(300, Set.copyOf(nonce).size());
-    Set<Integer> lengths = Set.of(3, 5, 10, 2, 4);
-    for (String s : nonce) {
-      assertTrue(lengths.contains(s.length()), s);
-      assertTrue(s.chars().allMatch(c -> WordSource.CONSONANTS.indexOf(c) >= 0), s);
-      assertFalse(words.contains(s), s);
-    }
-  }
 }

@@ -45,6 +45,8 @@ class TasksTest {
     Set<String> trainWords = new HashSet<>();
     Set<String> heldOut = new HashSet<>();
     Set<String> nonce = new HashSet<>();
+    Set<String> pseudo = new HashSet<>();
+    int spaceCountDiffers = 0;
     Tokenizer tok = ShardSet.open(spark, shards.toString()).tokenizer().open();
     for (Row r : rows) {
       String split = r.getAs("split");
@@ -56,6 +58,7 @@ class TasksTest {
         }
         case "val_heldout" -> heldOut.add(word);
         case "val_nonce" -> nonce.add(word);
+        case "val_pseudoword" -> pseudo.add(word);
         case "val_train_words" -> { }
         default -> throw new AssertionError(split);
       }
@@ -66,6 +69,15 @@ class TasksTest {
       assertEquals("Question: " + r.getAs("prompt") + "\nAnswer:", tok.decode(Arrays.copyOfRange(t, 0, start)));
       assertEquals(" " + r.getAs("answer"), tok.decode(Arrays.copyOfRange(t, start, t.length - 1)));
       assertEquals(tok.endOfText(), t[t.length - 1]);
+      // word_tokens: the tokens of the word as this row's text holds it. The prompt quotes the word,
+      // and the pre-tokenizer cuts quotes off, so the word is encoded alone, with no leading space;
+      // spell_inverse spells it out in the prompt and has it, after a space, as the answer (a token
+      // that is the space alone is not one of the word's).
+      int[] spaced = tok.encode(" " + word);
+      int expected = !"spell_inverse".equals(r.getAs("task")) ? tok.encode(word).length
+          : spaced.length - (tok.decode(new int[] {spaced[0]}).equals(" ") ? 1 : 0);
+      assertEquals(expected, (int) r.getAs("word_tokens"), r.toString());
+      if (expected != tok.encode(" " + word).length) spaceCountDiffers++;
       // letters = the quoted single letters of the question, in order (x, then y)
       StringBuilder quoted = new StringBuilder();
       var m = java.util.regex.Pattern.compile("\"([a-z])\"").matcher((String) r.getAs("prompt"));
@@ -83,7 +95,8 @@ class TasksTest {
     }
     assertFalse(answers.isEmpty());
     answers.forEach((k, v) -> assertEquals(v[0], v[1], "yes/no for " + k));
-    assertFalse(trainWords.isEmpty() || heldOut.isEmpty() || nonce.isEmpty());
+    assertTrue(spaceCountDiffers > 0, "counting \" \" + word (what the model does not read) would change some rows");
+    assertFalse(trainWords.isEmpty() || heldOut.isEmpty() || nonce.isEmpty() || pseudo.isEmpty());
     for (String w : heldOut) assertFalse(trainWords.contains(w), "held-out word in training rows: " + w);
     Set<String> corpusWords = new HashSet<>(trainWords);
     corpusWords.addAll(heldOut);
@@ -91,13 +104,25 @@ class TasksTest {
       assertFalse(corpusWords.contains(n), n);
       assertTrue(n.matches("[bcdfghjklmnpqrstvwxz]+"), n);
     }
+    for (String n : pseudo) {
+      assertFalse(corpusWords.contains(n), n);
+      assertTrue(n.matches("[a-z]+"), n);
+    }
     JsonNode m = Manifest.read(dir.resolve("tasks").toString(), new Configuration(), "tasks");
     for (CharTask t : CharTask.values()) {
-      for (String split : new String[] {"train", "val_train_words", "val_heldout", "val_nonce"}) {
+      for (String split : new String[] {"train", "val_train_words", "val_heldout", "val_nonce", "val_pseudoword"}) {
         assertTrue(m.at("/counts/" + t.confName + "/" + split).asLong() > 0, t.confName + " " + split);
       }
     }
     assertTrue(m.at("/contains_char_dropped_to_balance_letters").asLong() > 0, "contains_char drawn per word is unbalanced");
+    // The manifest describes each split of words; training and held-out ones come from one pool.
+    assertEquals(trainWords.size(), m.at("/words/train/words").asInt());
+    assertEquals(heldOut.size(), m.at("/words/held_out/words").asInt());
+    assertEquals(pseudo.size(), m.at("/words/pseudoword/words").asInt());
+    for (String split : new String[] {"train", "held_out"}) {
+      assertTrue(m.at("/words/" + split + "/frequency/median").asDouble() >= 2, split);
+      assertTrue(m.at("/words/" + split + "/tokens_per_word/median").asDouble() >= 1, split);
+    }
     assertTrue(m.at("/tokens_per_word/val_nonce").asDouble() > m.at("/tokens_per_word/val_train_words").asDouble(),
         "nonce strings break into more tokens than frequent words");
   }
@@ -134,7 +159,7 @@ class TasksTest {
     tasks(spark, shards, dir.resolve("t"), list.toString(), "tasks.held_out_fraction=0.4", "tasks.families=[spell]");
     Set<String> seen = new HashSet<>();
     for (Row r : spark.read().parquet(dir.resolve("t/examples").toString()).collectAsList()) {
-      if (!"val_nonce".equals(r.getAs("split"))) seen.add(r.getAs("word"));
+      if (!List.of("val_nonce", "val_pseudoword").contains((String) r.getAs("split"))) seen.add(r.getAs("word"));
       assertEquals("spell", r.getAs("task"));
     }
     assertEquals(15, seen.size(), "the 15 valid words; 'ab' is too short and 'Not-A-Word' is not [a-z]+: " + seen);
