@@ -149,7 +149,7 @@ class LocalClusterTest {
     org.charsight.eval.Evaluate.run(spark, org.charsight.eval.Evaluate.Options.from(
         org.charsight.common.CharsightConfig.load(null, List.of("evaluate.max_examples_per_task_split=3",
             "evaluate.max_new_tokens=8", "evaluate.bootstrap_resamples=100")),
-        List.of(dir.resolve("ft").toString()), dir.resolve("tasks").toString(), dir.resolve("eval").toString(), false));
+        List.of(dir.resolve("ft").toString()), List.of(dir.resolve("tasks").toString()), dir.resolve("eval").toString(), false));
     List<String> results = Files.readAllLines(dir.resolve("eval/results.csv"));
     for (String arm : new String[] {"baseline", "char"}) {
       for (org.charsight.tasks.CharTask t : org.charsight.tasks.CharTask.values()) {

@@ -17,8 +17,9 @@ final class EvaluateCommand extends JobCommand {
       description = "finetune output directories, one per run (seed) of the same arms; results pool the runs")
   List<String> models;
 
-  @Option(names = "--tasks", required = true, paramLabel = "<dir>", description = "a tasks output directory")
-  String tasks;
+  @Option(names = "--tasks", required = true, split = ",", paramLabel = "<dir>",
+      description = "tasks output directories: one per --models directory (the tasks it was fine-tuned on), or one for all")
+  List<String> tasks;
 
   @Option(names = "--out", required = true, paramLabel = "<dir>", description = "output directory")
   String out;

@@ -58,7 +58,7 @@ class ExperimentKillResumeTest {
     kill(p2);
     String log2 = log(dir.resolve("log2.txt"));
     for (String s : new String[] {"train-tokenizer tokenizers/bpe-300: reused", "prepare shards/bpe-300: reused",
-        "tasks tasks/bpe-300: reused", "pretrain pretrain/bpe-300/seed-7: resuming from its checkpoint"}) {
+        "tasks tasks/bpe-300/seed-7: reused", "pretrain pretrain/bpe-300/seed-7: resuming from its checkpoint"}) {
       assertTrue(log2.contains(s), "second run: '" + s + "' in\n" + log2);
     }
     assertTrue(log2.contains("resumes after round"), "pretraining continued from a checkpoint, not from round 0");

@@ -2,6 +2,7 @@ package org.charsight.eval;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.expr;
+import static org.apache.spark.sql.functions.lit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -63,35 +64,52 @@ public final class Evaluate {
 
   private Evaluate() {}
 
-  /** @param models finetune outputs: one per run (seed) of the same arms; results pool them */
-  public record Options(List<String> models, String tasks, String out, boolean overwrite, int maxNewTokens,
-      int maxPerGroup, int resamples, int batchSize, long seed) {
+  /**
+   * @param models finetune outputs: one per run (seed) of the same arms; results pool them
+   * @param tasks the tasks each run was fine-tuned on (its own word split): one per model, or one for all
+   */
+  public record Options(List<String> models, List<String> tasks, String out, boolean overwrite, int maxNewTokens,
+      int maxPerGroup, int resamples, int batchSize, List<Contrast> contrasts, long seed) {
 
-    public static Options from(CharsightConfig c, List<String> models, String tasks, String out, boolean overwrite) {
-      if (models == null || models.isEmpty() || tasks == null || out == null) {
+    public static Options from(CharsightConfig c, List<String> models, List<String> tasks, String out, boolean overwrite) {
+      if (models == null || models.isEmpty() || tasks == null || tasks.isEmpty() || out == null) {
         throw new UserError(STAGE + ": --models, --tasks and --out are required");
+      }
+      if (tasks.size() != 1 && tasks.size() != models.size()) {
+        throw new UserError(STAGE + ": --tasks: expected one directory, or one per --models directory (" + models.size()
+            + "), got " + tasks.size());
       }
       if (new HashSet<>(models).size() != models.size()) {
         throw new UserError(STAGE + ": --models: the same directory is given twice: " + models);
       }
-      return new Options(List.copyOf(models), tasks, out, overwrite, c.intAtLeast("evaluate.max_new_tokens", 1),
+      return new Options(List.copyOf(models), List.copyOf(tasks), out, overwrite, c.intAtLeast("evaluate.max_new_tokens", 1),
           c.intAtLeast("evaluate.max_examples_per_task_split", 1), c.intAtLeast("evaluate.bootstrap_resamples", 100),
-          c.intAtLeast("evaluate.batch_size", 1), c.longAtLeast("seed", Long.MIN_VALUE));
+          c.intAtLeast("evaluate.batch_size", 1), contrasts(c), c.longAtLeast("seed", Long.MIN_VALUE));
+    }
+
+    private static List<Contrast> contrasts(CharsightConfig c) {
+      List<Contrast> out = new ArrayList<>();
+      for (String s : c.strings("evaluate.contrasts")) out.add(Contrast.parse("evaluate.contrasts", s));
+      if (new HashSet<>(out).size() != out.size()) throw new UserError("evaluate.contrasts: a contrast is listed twice");
+      return List.copyOf(out);
     }
   }
 
-  /** The fine-tuned runs being evaluated (label -> finetune directory) and the arms each has. */
-  record Models(Map<String, String> runs, JsonNode arms) {}
+  /**
+   * The fine-tuned runs being evaluated (label -> finetune directory), the tasks each was
+   * fine-tuned on (label -> tasks directory) and the arms each has.
+   */
+  record Models(Map<String, String> runs, Map<String, String> tasks, JsonNode arms) {}
 
   public static Map<String, Object> run(SparkSession spark, Options o) {
     long t0 = System.nanoTime();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    JsonNode tasks = Manifest.read(o.tasks(), jsc.hadoopConfiguration(), "tasks");
+    JsonNode tasks = Manifest.read(o.tasks().get(0), jsc.hadoopConfiguration(), "tasks");
     Models models = models(o, tasks, jsc);
-    Tokenizers.Spec spec = Tokenizers.parse("tokenizer of " + o.tasks(), tasks.at("/tokenizer/spec").asText(),
+    Tokenizers.Spec spec = Tokenizers.parse("tokenizer of " + o.tasks().get(0), tasks.at("/tokenizer/spec").asText(),
         jsc.hadoopConfiguration());
     try (StageOutput output = StageOutput.begin(STAGE, o.out(), o.overwrite(), jsc.hadoopConfiguration())) {
-      Dataset<Row> allExamples = spark.read().parquet(new Path(o.tasks(), "examples").toString());
+      Dataset<Row> allExamples = allExamples(spark, models);
       Dataset<Row> examples = evaluationRows(allExamples, o.maxPerGroup())
           // The window in evaluationRows leaves spark.sql.shuffle.partitions (200) partitions, and
           // every partition loads the model: a few per core is enough.
@@ -101,7 +119,7 @@ public final class Evaluate {
       String[] results = tables.resultsCsv();
       String baselines = baselinesCsv(allExamples, examples);
       examples.unpersist();
-      writeTables(output, results, tables, baselines);
+      writeTables(output, results, tables.differencesCsv(o.contrasts()), tables, baselines);
       writeManifest(output, o, models, tasks, tables.json().size(), t0);
       output.commit();
       printSummary(tables.json(), models.runs().size());
@@ -109,14 +127,29 @@ public final class Evaluate {
     }
   }
 
+  /** Every run's task examples, with a column {@code run}: each run is asked about its own word split. */
+  private static Dataset<Row> allExamples(SparkSession spark, Models models) {
+    Dataset<Row> all = null;
+    for (Map.Entry<String, String> run : models.tasks().entrySet()) {
+      Dataset<Row> rows = spark.read().parquet(new Path(run.getValue(), "examples").toString())
+          .withColumn("run", lit(run.getKey()));
+      all = all == null ? rows : all.unionByName(rows);
+    }
+    return all;
+  }
+
   /** The finetune outputs' runs and arms, checked to match each other and the tasks' tokenizer. */
   private static Models models(Options o, JsonNode tasks, JavaSparkContext jsc) {
     Map<String, String> runs = new LinkedHashMap<>();
+    Map<String, String> runTasks = new LinkedHashMap<>();
     JsonNode arms = null;
-    for (String dir : o.models()) {
+    for (int i = 0; i < o.models().size(); i++) {
+      String dir = o.models().get(i);
+      String tasksDir = o.tasks().get(o.tasks().size() == 1 ? 0 : i);
       JsonNode models = Manifest.read(dir, jsc.hadoopConfiguration(), "finetune");
-      if (!models.path("tokenizer").equals(tasks.path("tokenizer"))) {
-        throw new UserError(STAGE + ": " + o.tasks() + " and " + dir + " use different tokenizers");
+      JsonNode own = Manifest.read(tasksDir, jsc.hadoopConfiguration(), "tasks");
+      if (!models.path("tokenizer").equals(own.path("tokenizer")) || !own.path("tokenizer").equals(tasks.path("tokenizer"))) {
+        throw new UserError(STAGE + ": " + tasksDir + " and " + dir + " use different tokenizers");
       }
       if (arms != null && !arms.equals(models.path("arms"))) {
         throw new UserError(STAGE + ": " + dir + " has arms " + models.path("arms") + ", expected " + arms
@@ -126,8 +159,9 @@ public final class Evaluate {
       String label = models.has("seed") ? "seed-" + models.path("seed").asText() : new Path(dir).getName();
       if (runs.containsKey(label)) label = label + "-" + runs.size();
       runs.put(label, dir);
+      runTasks.put(label, tasksDir);
     }
-    return new Models(runs, arms);
+    return new Models(runs, runTasks, arms);
   }
 
   /** Every arm of every run answers every evaluated question; the answers go to predictions/ (Parquet). */
@@ -138,7 +172,7 @@ public final class Evaluate {
     List<JavaRDD<Row>> parts = new ArrayList<>();
     for (Map.Entry<String, String> run : models.runs().entrySet()) {
       for (JsonNode armNode : models.arms()) {
-        parts.add(decode(examples.javaRDD(), run.getKey(), armNode.asText(),
+        parts.add(decode(examples.where(col("run").equalTo(run.getKey())).javaRDD(), run.getKey(), armNode.asText(),
             new Path(new Path(run.getValue(), armNode.asText()), "model.zip").toString(), spec, o.maxNewTokens(),
             o.batchSize(), conf));
       }
@@ -158,7 +192,7 @@ public final class Evaluate {
     ResultTables tables = new ResultTables(o.seed(), o.resamples());
     for (Row r : predictions.select("run", "arm", "task", "split", "word_tokens", "example", "correct").collectAsList()) {
       ResultTables.Scored s = ResultTables.Scored.of(r);
-      tables.add(s, askedInTraining.get(s.task() + "," + s.split() + "," + s.example()));
+      tables.add(s, askedInTraining.get(s.run() + "," + s.task() + "," + s.split() + "," + s.example()));
     }
     return tables;
   }
@@ -169,7 +203,7 @@ public final class Evaluate {
    * floor where the tasks name letters.
    */
   private static String baselinesCsv(Dataset<Row> allExamples, Dataset<Row> examples) {
-    StringBuilder baselines = new StringBuilder(BASELINES_HEADER).append('\n');
+    CsvTable baselines = new CsvTable(BASELINES_HEADER);
     Map<String, long[]> totals = new TreeMap<>();
     Map<String, String> majority = new TreeMap<>();
     for (Row r : examples.groupBy("task", "split", "answer").count().orderBy(col("count").desc(), col("answer"))
@@ -187,17 +221,17 @@ public final class Evaluate {
     for (Map.Entry<String, long[]> e : totals.entrySet()) {
       String answer = majority.get(e.getKey());
       Double letters = lettersOnly.get(e.getKey());
-      baselines.append(e.getKey()).append(String.format(Locale.ROOT, ",%d,%s,%.4f,%s%n", e.getValue()[0],
-          answer.contains(",") || answer.contains("\"") ? "\"" + answer.replace("\"", "\"\"") + "\"" : answer,
-          (double) e.getValue()[1] / e.getValue()[0], letters == null ? "" : String.format(Locale.ROOT, "%.4f", letters)));
+      baselines.row(e.getKey().split(","), new String[] {Long.toString(e.getValue()[0]), answer,
+          ResultTables.f4((double) e.getValue()[1] / e.getValue()[0]), letters == null ? "" : ResultTables.f4(letters)});
     }
-    return baselines.toString();
+    return baselines.text();
   }
 
-  private static void writeTables(StageOutput output, String[] results, ResultTables tables, String baselines) {
+  private static void writeTables(StageOutput output, String[] results, String differences, ResultTables tables,
+      String baselines) {
     write(output.fs(), output.resolve("results.csv"), results[0]);
     write(output.fs(), output.resolve("results_by_run.csv"), results[1]);
-    write(output.fs(), output.resolve("differences.csv"), tables.differencesCsv());
+    write(output.fs(), output.resolve("differences.csv"), differences);
     write(output.fs(), output.resolve("baselines.csv"), baselines);
     if (tables.hasByQuestion()) write(output.fs(), output.resolve("results_by_question.csv"), tables.byQuestionCsv());
     try {
@@ -212,12 +246,13 @@ public final class Evaluate {
     Manifest m = new Manifest(STAGE);
     m.put("models", o.models());
     m.put("runs", models.runs());
-    m.put("tasks", o.tasks());
+    m.put("tasks", models.tasks());
     m.put("tokenizer", tasks.path("tokenizer"));
     m.put("arms", models.arms());
     m.put("groups", groups);
     m.put("config", Map.of("max_new_tokens", o.maxNewTokens(), "max_examples_per_task_split", o.maxPerGroup(),
-        "bootstrap_resamples", o.resamples(), "seed", o.seed()));
+        "bootstrap_resamples", o.resamples(), "contrasts", o.contrasts().stream().map(Contrast::toString).toList(),
+        "holm_splits", ResultTables.HOLM_SPLITS, "seed", o.seed()));
     m.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
     m.write(output.fs(), output.dir());
   }
@@ -252,7 +287,8 @@ public final class Evaluate {
     List<int[]> prompts = new ArrayList<>();
     List<Integer> fits = new ArrayList<>();
     for (int i = 0; i < rows.size(); i++) {
-      int[] prompt = rows.get(i).<Integer>getList(5).stream().mapToInt(Integer::intValue).toArray();
+      int[] prompt = rows.get(i).<Integer>getList(rows.get(i).fieldIndex("prompt_tokens")).stream()
+          .mapToInt(Integer::intValue).toArray();
       // A question that alone fills the context is counted as wrong, never silently dropped.
       if (prompt.length < ctx) {
         prompts.add(prompt);
@@ -271,23 +307,24 @@ public final class Evaluate {
     List<Row> out = new ArrayList<>();
     for (int i = 0; i < rows.size(); i++) {
       Row r = rows.get(i);
-      out.add(RowFactory.create(run, arm, r.getString(0), r.getString(1), r.getInt(6), r.getString(2), r.getInt(3),
-          r.getString(4), generated[i], ExactMatchScorer.correct(generated[i], r.getString(4))));
+      String answer = r.getAs("answer");
+      out.add(RowFactory.create(run, arm, r.getAs("task"), r.getAs("split"), r.getAs("example"), r.getAs("word"),
+          r.getAs("word_tokens"), answer, generated[i], ExactMatchScorer.correct(generated[i], answer)));
     }
     return out;
   }
 
   /**
-   * The evaluated questions, at most maxPerGroup per task and split: a fixed choice spread over the
-   * words by a hash (the first rows by word would be a few words, several questions each);
-   * "example" numbers them so that every arm and run is scored on the same, paired rows. Columns,
-   * read by position: task, split, word, word_tokens, answer, prompt_tokens, example, then letters
-   * where the tasks have them.
+   * The evaluated questions, at most maxPerGroup per run, task and split: a fixed choice spread over
+   * the words by a hash (the first rows by word would be a few words, several questions each);
+   * "example" numbers them so that every arm of a run is scored on the same, paired rows. Columns:
+   * run, task, split, word, word_tokens, answer, prompt_tokens, example, and letters where the tasks
+   * have them.
    */
   static Dataset<Row> evaluationRows(Dataset<Row> examples, int maxPerGroup) {
-    List<String> columns = new ArrayList<>(List.of("task", "split", "word", "word_tokens", "answer",
+    List<String> columns = new ArrayList<>(List.of("run", "task", "split", "word", "word_tokens", "answer",
         "slice(tokens, 1, answer_start) as prompt_tokens",
-        "cast(row_number() over (partition by task, split order by xxhash64(word, prompt), word, phrasing, prompt) as int) as example"));
+        "cast(row_number() over (partition by run, task, split order by xxhash64(word, prompt), word, phrasing, prompt) as int) as example"));
     if (hasLetters(examples)) columns.add("letters");
     return examples.where("split <> 'train'").selectExpr(columns.toArray(new String[0])).where("example <= " + maxPerGroup);
   }
@@ -297,23 +334,24 @@ public final class Evaluate {
   }
 
   /**
-   * Per "task,split": the accuracy of answering each evaluated question ({@code asked}, from
+   * Per "task,split", pooling the runs: the accuracy of answering each evaluated question ({@code asked}, from
    * {@link #evaluationRows}) from the letters it names alone: the commonest {@code train} answer
-   * for that task and letters, or the task's commonest training answer for letters training never
+   * of its run for that task and letters, or the task's commonest training answer for letters training never
    * asked. A model that learned letter statistics rather than spelling reaches this floor, e.g.
    * "does it contain q?" -> no. Tasks made before the letters column existed have none.
    */
   static Map<String, Double> lettersOnlyFloor(Dataset<Row> train, Dataset<Row> asked) {
-    Dataset<Row> byLetters = train.groupBy("task", "letters", "answer").count()
-        .selectExpr("task as l_task", "letters as l_letters", "answer as guess",
-            "row_number() over (partition by task, letters order by count desc, answer) as r")
+    Dataset<Row> byLetters = train.groupBy("run", "task", "letters", "answer").count()
+        .selectExpr("run as l_run", "task as l_task", "letters as l_letters", "answer as guess",
+            "row_number() over (partition by run, task, letters order by count desc, answer) as r")
         .where("r = 1").drop("r");
-    Dataset<Row> byTask = train.groupBy("task", "answer").count()
-        .selectExpr("task as t_task", "answer as task_guess", "row_number() over (partition by task order by count desc, answer) as r")
+    Dataset<Row> byTask = train.groupBy("run", "task", "answer").count()
+        .selectExpr("run as t_run", "task as t_task", "answer as task_guess",
+            "row_number() over (partition by run, task order by count desc, answer) as r")
         .where("r = 1").drop("r");
     Map<String, Double> out = new TreeMap<>();
-    for (Row r : asked.join(byLetters, expr("task = l_task and letters = l_letters"), "left")
-        .join(byTask, expr("task = t_task"), "left")
+    for (Row r : asked.join(byLetters, expr("run = l_run and task = l_task and letters = l_letters"), "left")
+        .join(byTask, expr("run = t_run and task = t_task"), "left")
         .selectExpr("task", "split", "cast(coalesce(answer = coalesce(guess, task_guess), false) as double) as ok")
         .groupBy("task", "split").avg("ok").collectAsList()) {
       out.put(r.getString(0) + "," + r.getString(1), r.getDouble(2));
@@ -322,18 +360,19 @@ public final class Evaluate {
   }
 
   /**
-   * Per "task,split,example" of the evaluated questions ({@code asked}, from {@link #evaluationRows}):
-   * whether training asked the same question of the same word (same letters, any phrasing). On
+   * Per "run,task,split,example" of the evaluated questions ({@code asked}, from {@link #evaluationRows}):
+   * whether the run's training asked the same question of the same word (same letters, any phrasing). On
    * training words this separates answers a model can have memorised from new questions about words
    * it was trained on; for tasks that name no letters every question about a training word was asked.
    */
   static Map<String, Boolean> questionTrained(Dataset<Row> train, Dataset<Row> asked) {
-    Dataset<Row> trained = train.selectExpr("task as q_task", "word as q_word", "letters as q_letters").distinct();
+    Dataset<Row> trained = train.selectExpr("run as q_run", "task as q_task", "word as q_word", "letters as q_letters")
+        .distinct();
     Map<String, Boolean> out = new HashMap<>();
-    for (Row r : asked.join(trained, expr("task = q_task and word = q_word and letters = q_letters"),
+    for (Row r : asked.join(trained, expr("run = q_run and task = q_task and word = q_word and letters = q_letters"),
             "left")
-        .selectExpr("task", "split", "example", "q_task is not null").collectAsList()) {
-      out.put(r.getString(0) + "," + r.getString(1) + "," + r.getInt(2), r.getBoolean(3));
+        .selectExpr("run", "task", "split", "example", "q_task is not null").collectAsList()) {
+      out.put(r.getString(0) + "," + r.getString(1) + "," + r.getString(2) + "," + r.getInt(3), r.getBoolean(4));
     }
     return out;
   }

@@ -18,8 +18,13 @@ record GroupKey(String arm, String task, String split, String bucket) implements
   }
 
   /** The key's four CSV fields. */
-  String csv() {
-    return arm + "," + task + "," + split + "," + bucket;
+  String[] fields() {
+    return new String[] {arm, task, split, bucket};
+  }
+
+  @Override
+  public String toString() {
+    return String.join(",", fields());
   }
 
   @Override

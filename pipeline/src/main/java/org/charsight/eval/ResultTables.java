@@ -15,10 +15,14 @@ import org.apache.spark.sql.Row;
  */
 final class ResultTables {
   static final String RESULTS_HEADER = "arm,task,split,tokens_bucket,runs,n,correct,accuracy,ci_low,ci_high";
-  static final String DIFFERENCES_HEADER = "arm,reference,task,split,tokens_bucket,runs,n,difference,ci_low,ci_high";
+  static final String DIFFERENCES_HEADER = "arm,reference,task,split,tokens_bucket,runs,n,difference,ci_low,ci_high,"
+      + "arm_only,reference_only,p_value,p_holm";
   static final String BY_QUESTION_HEADER = "arm,task,split,question,runs,n,correct,accuracy,ci_low,ci_high";
-  /** The arm the others are compared with in differences.csv. */
-  static final String REFERENCE_ARM = "baseline";
+  /**
+   * The splits whose rows (all tokens-per-word buckets pooled) form the family Holm's correction
+   * runs over: the questions only spelling answers, which the report's verdicts are about.
+   */
+  static final List<String> HOLM_SPLITS = List.of("val_heldout", "val_nonce", "val_pseudoword");
 
   /** One scored answer, as the predictions table holds it. */
   record Scored(String run, String arm, String task, String split, int wordTokens, int example, boolean correct) {
@@ -61,19 +65,19 @@ final class ResultTables {
 
   /** results.csv and results_by_run.csv, in that order; fills {@link #json}. Call before {@link #byQuestionCsv}. */
   String[] resultsCsv() {
-    StringBuilder csv = new StringBuilder(RESULTS_HEADER).append('\n');
-    StringBuilder byRun = new StringBuilder("run," + RESULTS_HEADER).append('\n');
+    CsvTable csv = new CsvTable(RESULTS_HEADER);
+    CsvTable byRun = new CsvTable("run," + RESULTS_HEADER);
     for (Map.Entry<GroupKey, Map<String, TreeMap<Integer, Boolean>>> e : groups.entrySet()) {
       long s = seed + seeded++;
       ExactMatchScorer.Accuracy a = ExactMatchScorer.accuracy(outcomes(e.getValue()), s, resamples);
-      csv.append(e.getKey().csv()).append(',').append(accuracyCsv(a));
+      csv.row(e.getKey().fields(), accuracyFields(a));
       for (Map.Entry<String, TreeMap<Integer, Boolean>> run : e.getValue().entrySet()) {
         ExactMatchScorer.Accuracy one = ExactMatchScorer.accuracy(outcomes(run.getValue()), s, resamples);
-        byRun.append(run.getKey()).append(',').append(e.getKey().csv()).append(',').append(accuracyCsv(one));
+        byRun.row(new String[] {run.getKey()}, e.getKey().fields(), accuracyFields(one));
       }
       json.add(jsonRow(e.getKey(), a));
     }
-    return new String[] {csv.toString(), byRun.toString()};
+    return new String[] {csv.text(), byRun.text()};
   }
 
   private static Map<String, Object> jsonRow(GroupKey k, ExactMatchScorer.Accuracy a) {
@@ -97,40 +101,59 @@ final class ResultTables {
   }
 
   String byQuestionCsv() {
-    StringBuilder questions = new StringBuilder(BY_QUESTION_HEADER).append('\n');
+    CsvTable questions = new CsvTable(BY_QUESTION_HEADER);
     for (Map.Entry<GroupKey, Map<String, TreeMap<Integer, Boolean>>> e : byQuestion.entrySet()) {
       long s = seed + seeded++;
-      questions.append(e.getKey().csv()).append(',').append(accuracyCsv(ExactMatchScorer.accuracy(outcomes(e.getValue()), s,
-          resamples)));
+      questions.row(e.getKey().fields(), accuracyFields(ExactMatchScorer.accuracy(outcomes(e.getValue()), s, resamples)));
     }
-    return questions.toString();
+    return questions.text();
   }
 
-  /** Each arm minus the reference arm on the same examples of the same runs (paired bootstrap). */
-  String differencesCsv() {
-    StringBuilder sb = new StringBuilder(DIFFERENCES_HEADER).append('\n');
+  /**
+   * Each contrast's first arm minus its second on the same examples of the same runs: the paired
+   * bootstrap interval, the discordant questions (right for one arm only, pooled over runs), the
+   * exact two-sided McNemar p-value from them, and Holm's adjustment of that p over the family of
+   * rows in {@link #HOLM_SPLITS} with all buckets pooled (blank elsewhere). Contrasts whose arms
+   * were not both evaluated are left out.
+   */
+  String differencesCsv(List<Contrast> contrasts) {
+    List<String[]> rows = new ArrayList<>();
+    List<Integer> family = new ArrayList<>();
+    List<Double> familyP = new ArrayList<>();
     int g = 0;
-    for (Map.Entry<GroupKey, Map<String, TreeMap<Integer, Boolean>>> e : groups.entrySet()) {
-      GroupKey k = e.getKey();
-      if (k.arm().equals(REFERENCE_ARM)) continue;
-      Map<String, TreeMap<Integer, Boolean>> ref = groups.get(k.withArm(REFERENCE_ARM));
-      if (ref == null) continue;
-      List<boolean[]> a = new ArrayList<>();
-      List<boolean[]> b = new ArrayList<>();
-      for (Map.Entry<String, TreeMap<Integer, Boolean>> run : e.getValue().entrySet()) {
-        TreeMap<Integer, Boolean> other = ref.get(run.getKey());
-        if (other == null || !other.keySet().equals(run.getValue().keySet())) {
-          throw new IllegalStateException("arms were not scored on the same examples in " + run.getKey() + ", " + k.csv());
+    for (Contrast c : contrasts) {
+      for (Map.Entry<GroupKey, Map<String, TreeMap<Integer, Boolean>>> e : groups.entrySet()) {
+        GroupKey k = e.getKey();
+        if (!k.arm().equals(c.arm())) continue;
+        Map<String, TreeMap<Integer, Boolean>> ref = groups.get(k.withArm(c.reference()));
+        if (ref == null) continue;
+        List<boolean[]> a = new ArrayList<>();
+        List<boolean[]> b = new ArrayList<>();
+        for (Map.Entry<String, TreeMap<Integer, Boolean>> run : e.getValue().entrySet()) {
+          TreeMap<Integer, Boolean> other = ref.get(run.getKey());
+          if (other == null || !other.keySet().equals(run.getValue().keySet())) {
+            throw new IllegalStateException("arms were not scored on the same examples in " + run.getKey() + ", " + k);
+          }
+          a.add(outcomes(run.getValue()));
+          b.add(outcomes(other));
         }
-        a.add(outcomes(run.getValue()));
-        b.add(outcomes(other));
+        ExactMatchScorer.Difference d = ExactMatchScorer.difference(a, b, seed + 7919L * ++g, resamples);
+        int[] discordant = Significance.discordant(a, b);
+        double p = Significance.mcnemarExact(discordant[0], discordant[1]);
+        if (k.bucket().equals("all") && HOLM_SPLITS.contains(k.split())) {
+          family.add(rows.size());
+          familyP.add(p);
+        }
+        rows.add(new String[] {c.arm(), c.reference(), k.task(), k.split(), k.bucket(), Integer.toString(d.runs()),
+            Integer.toString(d.n()), f4(d.difference()), f4(d.low()), f4(d.high()), Integer.toString(discordant[0]),
+            Integer.toString(discordant[1]), f4(p), ""});
       }
-      ExactMatchScorer.Difference d = ExactMatchScorer.difference(a, b, seed + 7919L * ++g, resamples);
-      sb.append(k.arm()).append(',').append(REFERENCE_ARM).append(',').append(k.task()).append(',').append(k.split())
-          .append(',').append(k.bucket()).append(String.format(Locale.ROOT, ",%d,%d,%.4f,%.4f,%.4f%n", d.runs(), d.n(),
-              d.difference(), d.low(), d.high()));
     }
-    return sb.toString();
+    double[] holm = Significance.holm(familyP.stream().mapToDouble(Double::doubleValue).toArray());
+    for (int i = 0; i < family.size(); i++) rows.get(family.get(i))[13] = f4(holm[i]);
+    CsvTable csv = new CsvTable(DIFFERENCES_HEADER);
+    for (String[] row : rows) csv.row(row);
+    return csv.text();
   }
 
   private static List<boolean[]> outcomes(Map<String, TreeMap<Integer, Boolean>> byRun) {
@@ -147,8 +170,12 @@ final class ResultTables {
     return b;
   }
 
-  private static String accuracyCsv(ExactMatchScorer.Accuracy a) {
-    return String.format(Locale.ROOT, "%d,%d,%d,%.4f,%.4f,%.4f%n", a.runs(), a.n(), a.correct(), a.accuracy(), a.low(),
-        a.high());
+  private static String[] accuracyFields(ExactMatchScorer.Accuracy a) {
+    return new String[] {Integer.toString(a.runs()), Integer.toString(a.n()), Integer.toString(a.correct()),
+        f4(a.accuracy()), f4(a.low()), f4(a.high())};
+  }
+
+  static String f4(double v) {
+    return String.format(Locale.ROOT, "%.4f", v);
   }
 }

@@ -32,12 +32,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The whole study from one conf: for every vocabulary, train-tokenizer (for bpe-N), prepare and
- * tasks; for every seed, pretrain and finetune of all arms; evaluate pooling the seeds; then one
+ * The whole study from one conf: for every vocabulary, train-tokenizer (for bpe-N) and prepare;
+ * for every seed, tasks (the seed's word split), pretrain and finetune of all arms; evaluate pooling the seeds; then one
  * report over everything. Each stage writes where the layout below says, under the run directory:
  *
  * <pre>
- *   tokenizers/&lt;vocab&gt;  shards/&lt;vocab&gt;  tasks/&lt;vocab&gt;
+ *   tokenizers/&lt;vocab&gt;  shards/&lt;vocab&gt;  tasks/&lt;vocab&gt;/seed-&lt;s&gt;
  *   pretrain/&lt;vocab&gt;/seed-&lt;s&gt;  finetune/&lt;vocab&gt;/seed-&lt;s&gt;  evaluate/&lt;vocab&gt;  report
  * </pre>
  *
@@ -96,7 +96,7 @@ public final class Experiment {
     List<String> inputs = inputs(o);
     Runner r = new Runner(spark, fs, root, o.force());
     r.total = 1; // the report
-    for (Vocabulary v : grid.vocabularies()) r.total += (v.bpeSize() != null ? 1 : 0) + 3 + 2 * grid.seeds().size();
+    for (Vocabulary v : grid.vocabularies()) r.total += (v.bpeSize() != null ? 1 : 0) + 2 + 3 * grid.seeds().size();
     List<Report.Vocabulary> reported = new ArrayList<>();
     for (Vocabulary v : grid.vocabularies()) reported.add(vocabulary(r, spark, o.conf(), grid, v, inputs));
     String report = r.path("report");
@@ -142,13 +142,15 @@ public final class Experiment {
         v.bpeSize() != null ? List.of(tokenizer) : List.of(),
         (overwrite, resume) -> Prepare.run(spark, Prepare.Options.from(pc, in, shards, overwrite, hadoop),
             sections(pc, "seed", "corpus", "prepare")));
-    String tasks = r.path("tasks/" + v.label());
-    r.step("tasks", tasks, request(List.of("seed", "tasks"), c, Map.of()), List.of(shards),
-        (overwrite, resume) -> Tasks.run(spark, Tasks.Options.from(c, shards, tasks, overwrite, null)));
     List<String> finetuned = new ArrayList<>();
+    List<String> tasksDirs = new ArrayList<>();
     List<Report.Run> runs = new ArrayList<>();
     for (long seed : grid.seeds()) {
+      // Each seed draws its own word split, so intervals over seeds include the choice of words.
       CharsightConfig sc = c.with("seed", seed);
+      String tasks = r.path("tasks/" + v.label() + "/seed-" + seed);
+      r.step("tasks", tasks, request(List.of("seed", "tasks"), sc, Map.of()), List.of(shards),
+          (overwrite, resume) -> Tasks.run(spark, Tasks.Options.from(sc, shards, tasks, overwrite, null)));
       String pre = r.path("pretrain/" + v.label() + "/seed-" + seed);
       r.step("pretrain", pre, request(List.of("seed", "model", "pretrain"), sc, Map.of("arms", vArms)), List.of(shards),
           (overwrite, resume) -> Pretrain.run(spark, Pretrain.Options.from(sc, shards, pre, overwrite, resume, vArms)));
@@ -156,21 +158,24 @@ public final class Experiment {
       r.step("finetune", ft, request(List.of("seed", "finetune"), sc, Map.of()), List.of(pre, tasks),
           (overwrite, resume) -> Finetune.run(spark, Finetune.Options.from(sc, pre, tasks, ft, overwrite, resume)));
       finetuned.add(ft);
-      runs.add(new Report.Run(seed, pre, ft));
+      tasksDirs.add(tasks);
+      runs.add(new Report.Run(seed, tasks, pre, ft));
     }
     String eval = r.path("evaluate/" + v.label());
-    r.step("evaluate", eval, request(List.of("seed", "evaluate"), c, Map.of()), concat(finetuned, tasks),
-        (overwrite, resume) -> Evaluate.run(spark, Evaluate.Options.from(c, finetuned, tasks, eval, overwrite)));
-    return new Report.Vocabulary(v.label(), shards, tasks, eval, vArms, runs);
+    List<String> evalInputs = new ArrayList<>(finetuned);
+    evalInputs.addAll(tasksDirs);
+    r.step("evaluate", eval, request(List.of("seed", "evaluate"), c, Map.of()), evalInputs,
+        (overwrite, resume) -> Evaluate.run(spark, Evaluate.Options.from(c, finetuned, tasksDirs, eval, overwrite)));
+    return new Report.Vocabulary(v.label(), shards, eval, vArms, runs);
   }
 
   private static void report(Runner r, Options o, List<Report.Vocabulary> reported, String report, Configuration hadoop) {
     List<String> upstream = new ArrayList<>();
     for (Report.Vocabulary v : reported) {
       upstream.add(v.shards());
-      upstream.add(v.tasks());
       upstream.add(v.evaluate());
       for (Report.Run run : v.runs()) {
+        upstream.add(run.tasks());
         upstream.add(run.pretrain());
         upstream.add(run.finetune());
       }
@@ -227,13 +232,7 @@ public final class Experiment {
     c.openFraction("prepare.val_fraction");
     Tasks.Options.from(c, x, x, false, null);
     Finetune.Options.from(c, x, x, x, false);
-    Evaluate.Options.from(c, List.of(x), x, x, false);
-  }
-
-  private static List<String> concat(List<String> a, String b) {
-    List<String> l = new ArrayList<>(a);
-    l.add(b);
-    return l;
+    Evaluate.Options.from(c, List.of(x), List.of(x), x, false);
   }
 
   /** The conf sections a stage reads, as plain values (what its request and manifest record). */

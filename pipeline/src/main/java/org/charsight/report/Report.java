@@ -36,26 +36,31 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The report stage: reads what the other stages wrote (their manifests and CSV files, never their
- * internals) and draws the study's answer: pretraining loss per arm (the published Fig. 3),
- * fine-tuning LM and task loss (Fig. 4), exact match per task with 95% intervals per arm and split,
- * accuracy against vocabulary size, and the difference char minus baseline per task. Writes PNG
+ * internals) and draws the study's answer: first the paired contrasts (char - char-shuffled, char -
+ * baseline, ...) per task on held-out words and non-words with Holm-adjusted verdicts, then the
+ * setup and word splits, pretraining loss per arm (the published Fig. 3), fine-tuning LM and task
+ * loss (Fig. 4), exact match per task with 95% intervals per arm and split, and accuracy against
+ * vocabulary size. Writes PNG
  * charts, {@code report.md} and {@code index.html} with the same content, and a manifest.
  */
 public final class Report {
   private static final Logger LOG = LoggerFactory.getLogger(Report.class);
   static final String STAGE = "report";
-  static final String[] SPLITS = {"val_train_words", "val_heldout", "val_nonce"};
-  static final Map<String, String> SPLIT_NAMES =
-      Map.of("val_train_words", "training words", "val_heldout", "held-out words", "val_nonce", "nonce strings");
+  static final String[] SPLITS = {"val_train_words", "val_heldout", "val_nonce", "val_pseudoword"};
+  public static final Map<String, String> SPLIT_NAMES = Map.of("val_train_words", "training words", "val_heldout",
+      "held-out words", "val_nonce", "nonce strings", "val_pseudoword", "pseudowords");
+  /** The splits the verdicts are about: only spelling answers them (evaluate's Holm family). */
+  static final List<String> SPELLING_SPLITS = List.of("val_heldout", "val_nonce", "val_pseudoword");
   private static final Map<String, Color> ARM_COLORS = Map.of("baseline", new Color(31, 119, 180), "char",
       new Color(255, 127, 14), "baseline-matched", new Color(44, 160, 44), "char-shuffled", new Color(214, 39, 40), "byte",
       new Color(148, 103, 189));
 
   private Report() {}
 
-  public record Run(long seed, String pretrain, String finetune) {}
+  /** One seed's stages: its tasks (its word split), pretraining and fine-tuning. */
+  public record Run(long seed, String tasks, String pretrain, String finetune) {}
 
-  public record Vocabulary(String label, String shards, String tasks, String evaluate, List<String> arms, List<Run> runs) {}
+  public record Vocabulary(String label, String shards, String evaluate, List<String> arms, List<Run> runs) {}
 
   public record Options(String name, String confText, List<Vocabulary> vocabularies, String out, boolean overwrite) {}
 
@@ -66,6 +71,7 @@ public final class Report {
       r.doc.heading(1, "charsight report: " + o.name());
       r.result();
       r.setup();
+      r.words();
       r.pretraining();
       r.finetuning();
       r.accuracy();
@@ -106,30 +112,58 @@ public final class Report {
       this.fs = output.fs();
     }
 
-    /** Conclusion first: each arm minus the baseline, per task, on held-out words. */
+    /** Conclusion first: each contrast per task on the questions only spelling answers, with the adjusted verdicts. */
     void result() {
-      doc.heading(2, "Result: arm minus baseline, exact match on held-out words");
-      doc.paragraph("Difference in exact-match accuracy (percentage points) between each arm and the baseline on the "
-          + "same held-out-word questions, pooled over seeds, with a 95% paired bootstrap interval. An interval that "
-          + "excludes 0 is a difference this run can detect; one that includes 0 is not evidence of no difference.");
+      doc.heading(2, "Result: paired contrasts on held-out words and non-words");
+      doc.paragraph("Difference in exact match (percentage points) between two arms on the same questions, pooled over "
+          + "seeds, with a 95% paired bootstrap interval (seeds, then questions). char - char-shuffled isolates the "
+          + "letters: both arms read token bytes of the same lengths and statistics, only char's are the token's own. "
+          + "The verdict comes from McNemar's exact test on the questions the two arms answer differently (only one "
+          + "arm right: the counts are given), adjusted with Holm's method over every row of the vocabulary's table: "
+          + "better or worse at adjusted p < 0.05, else no detectable difference, which is not evidence of no "
+          + "difference.");
       for (Vocabulary v : o.vocabularies()) {
-        List<Map<String, String>> diffs = csv(fs, new Path(v.evaluate(), "differences.csv"));
         List<List<String>> rows = new ArrayList<>();
-        for (Map<String, String> d : diffs) {
-          if (!d.get("split").equals("val_heldout") || !d.get("tokens_bucket").equals("all")) continue;
+        for (Map<String, String> d : csv(fs, new Path(v.evaluate(), "differences.csv"))) {
+          if (!SPELLING_SPLITS.contains(d.get("split")) || !d.get("tokens_bucket").equals("all")) continue;
           double diff = num(d.get("difference"));
-          double lo = num(d.get("ci_low"));
-          double hi = num(d.get("ci_high"));
-          String verdict = lo > 0 ? "better" : hi < 0 ? "worse" : "no detectable difference";
-          rows.add(List.of(d.get("task"), d.get("arm"), pp(diff), "[" + pp(lo) + ", " + pp(hi) + "]", verdict, d.get("n")));
+          double holm = num(d.get("p_holm"));
+          String verdict = holm < 0.05 ? (diff > 0 ? "better" : "worse") : "no detectable difference";
+          rows.add(List.of(d.get("arm") + " - " + d.get("reference"), d.get("task"), SPLIT_NAMES.get(d.get("split")),
+              pp(diff), "[" + pp(num(d.get("ci_low"))) + ", " + pp(num(d.get("ci_high"))) + "]",
+              d.get("arm_only") + " / " + d.get("reference_only"), d.get("p_holm"), verdict, d.get("n")));
         }
         if (rows.isEmpty()) {
-          doc.paragraph(v.label() + ": no arm to compare with a baseline.");
+          doc.paragraph(v.label() + ": no contrast of evaluate.contrasts has both its arms in this run.");
         } else {
-          doc.heading(3, "Vocabulary " + v.label());
-          doc.table(List.of("task", "arm", "minus baseline", "95% interval", "verdict", "questions x seeds"), rows);
+          doc.heading(3, "Vocabulary " + v.label() + " (" + rows.size() + " tests)");
+          doc.table(List.of("contrast", "task", "questions", "difference", "95% interval", "right only: arm / other",
+              "p (Holm)", "verdict", "questions x seeds"), rows);
         }
       }
+    }
+
+    /** Training and held-out words side by side: the split is fair only if they match in frequency and length. */
+    void words() {
+      doc.heading(2, "Words: training and held-out splits (median per seed)");
+      List<List<String>> rows = new ArrayList<>();
+      for (Vocabulary v : o.vocabularies()) {
+        for (Run run : v.runs()) {
+          JsonNode words = Manifest.read(run.tasks(), hadoop, "tasks").path("words");
+          for (String split : List.of("train", "held_out", "nonce", "pseudoword")) {
+            JsonNode w = words.path(split);
+            rows.add(List.of(v.label(), String.valueOf(run.seed()), split.replace('_', '-'), w.path("words").asText("-"),
+                w.at("/frequency/median").asText("-"), w.at("/frequency_band/median").asText("-"),
+                w.at("/letters/median").asText("-"), w.at("/tokens_per_word/median").asText("-"),
+                w.has("tokens_per_word") ? fmt("%.2f", w.at("/tokens_per_word/mean").asDouble()) : "-"));
+          }
+        }
+      }
+      doc.paragraph("Training and held-out words come from the same pool of frequent words by stratified sampling over "
+          + "frequency band x length, drawn per seed; nonce strings are random consonants and pseudowords follow "
+          + "the words' letter bigrams, none a corpus word. Tokens per word are counted as the quoted prompt holds the word.");
+      doc.table(List.of("vocabulary", "seed", "words", "count", "corpus frequency", "frequency band (0 = commonest)",
+          "letters", "tokens per word", "mean tokens"), rows);
     }
 
     /** What each vocabulary did to words, model sizes, data seen. */
@@ -138,14 +172,14 @@ public final class Report {
       List<List<String>> setup = new ArrayList<>();
       for (Vocabulary v : o.vocabularies()) {
         JsonNode shards = Manifest.read(v.shards(), hadoop, "prepare");
-        JsonNode tasks = Manifest.read(v.tasks(), hadoop, "tasks");
+        JsonNode tasks = Manifest.read(v.runs().get(0).tasks(), hadoop, "tasks");
         JsonNode pre = Manifest.read(v.runs().get(0).pretrain(), hadoop, "pretrain");
         vocabSizes.put(v.label(), shards.at("/tokenizer/vocab_size").asInt());
         List<String> params = new ArrayList<>();
         pre.path("parameters").fields().forEachRemaining(e -> params.add(e.getKey() + " " + e.getValue().asText()));
         setup.add(List.of(v.label(), shards.at("/tokenizer/vocab_size").asText(),
             fmt("%.2f", shards.path("bytes_per_token").asDouble()),
-            fmt("%.2f", tasks.at("/tokens_per_word/val_heldout").asDouble()), shards.path("context").asText(),
+            fmt("%.2f", tasks.at("/words/held_out/tokens_per_word/mean").asDouble()), shards.path("context").asText(),
             String.join(", ", params), String.valueOf(v.runs().size())));
       }
       doc.table(List.of("vocabulary", "ids", "bytes per token", "tokens per held-out word", "context",
@@ -300,8 +334,9 @@ public final class Report {
 
     void howToRead() {
       doc.heading(2, "How to read this");
-      doc.paragraph("Train words appear in fine-tuning questions; held-out words never do; nonce strings are random "
-          + "consonant strings, so only spelling (not memory) can answer them. Intervals resample seeds, then questions "
+      doc.paragraph("Train words appear in fine-tuning questions; held-out words never do; nonce strings (random "
+          + "consonants) and pseudowords (letter bigrams of real words) are no corpus word, so only spelling (not "
+          + "memory) can answer them. Intervals resample seeds, then questions "
           + "within each seed. Each stage's inputs, configuration and counts are in its manifest.json; the CSV files "
           + "behind every chart are in the run directory (notebooks/analysis.ipynb redraws them).");
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -36,8 +37,9 @@ import scala.Tuple2;
 
 /**
  * The finetune stage: each pretrained arm continues on a mixture of language-model windows and
- * task examples ({@code finetune.lm_fraction} of the minibatches are LM, as the published run's
- * 0.1), with loss on the answer tokens only for task rows, on Spark like pretraining. Every arm
+ * task examples ({@code finetune.lm_fraction} of the minibatch rows are LM, as the published run's
+ * 0.1), with loss on the answer tokens only for task rows, the two weighted by
+ * {@code finetune.lm_weight} ({@link #lossWeights}), on Spark like pretraining. Every arm
  * sees the same minibatches. Logs LM and task validation loss per arm (the published Fig. 4).
  */
 public final class Finetune {
@@ -48,7 +50,7 @@ public final class Finetune {
   private Finetune() {}
 
   public record Options(String pretrained, String tasks, String out, boolean overwrite, boolean resume, int rounds,
-      int batchPerWorker, int averagingFrequency, double lmFraction, int valEvery, int checkpointEvery, int valExamples,
+      int batchPerWorker, int averagingFrequency, double lmFraction, double lmWeight, int valEvery, int checkpointEvery, int valExamples,
       double learningRate, double minLearningRate, int warmupSteps, long seed) {
 
     public static Options from(CharsightConfig c, String pretrained, String tasks, String out, boolean overwrite) {
@@ -69,10 +71,16 @@ public final class Finetune {
       }
       return new Options(pretrained, tasks, out, overwrite, resume, c.intAtLeast("finetune.rounds", 1),
           c.intAtLeast("finetune.batch_per_worker", 1), c.intAtLeast("finetune.averaging_frequency", 1),
-          c.openFraction("finetune.lm_fraction"), c.intAtLeast("finetune.val_every", 1),
+          c.openFraction("finetune.lm_fraction"), lmWeight(c), c.intAtLeast("finetune.val_every", 1),
           c.intAtLeast("finetune.checkpoint_every", 1), c.intAtLeast("finetune.val_examples", 1), lr, minLr,
           c.intAtLeast("finetune.warmup_steps", 0),
           c.longAtLeast("seed", Long.MIN_VALUE));
+    }
+
+    private static double lmWeight(CharsightConfig c) {
+      double w = c.number("finetune.lm_weight");
+      if (!(w >= 0 && w < 1)) throw new UserError("finetune.lm_weight: expected a number from 0 up to (not including) 1, got " + w);
+      return w;
     }
   }
 
@@ -194,7 +202,7 @@ public final class Finetune {
       double pLm = o.lmFraction() * want / Math.max(1, lmCount);
       double pTask = (1 - o.lmFraction()) * want / Math.max(1, taskCount);
       JavaRDD<Tuple2<Integer, Tuple2<int[], float[]>>> mix = sample(lm, pLm, seed).union(sample(task, pTask, seed + 1));
-      JavaRDD<DataSet> batches = batches(mix, seed, o.batchPerWorker(), ctx, workers).cache();
+      JavaRDD<DataSet> batches = batches(mix, seed, o.batchPerWorker(), ctx, workers, o.lmWeight()).cache();
       int done = round + chunkRounds;
       for (Map.Entry<String, LanguageModel> e : models.entrySet()) e.setValue(fit(e.getKey(), e.getValue(), batches, seed, round, done));
       batches.unpersist(false);
@@ -228,6 +236,7 @@ public final class Finetune {
       manifest.put("arms", new ArrayList<>(models.keySet()));
       manifest.put("rounds", o.rounds());
       manifest.put("lm_fraction", o.lmFraction());
+      manifest.put("lm_weight", o.lmWeight());
       manifest.put("learning_rate", Map.of("peak", o.learningRate(), "floor", o.minLearningRate(), "warmup_steps",
           o.warmupSteps(), "steps", steps));
       manifest.put("seed", o.seed());
@@ -329,7 +338,7 @@ public final class Finetune {
    * gets decides the average it contributes, so sampled bounds made fine-tuning differ between runs.
    */
   static JavaRDD<DataSet> batches(JavaRDD<Tuple2<Integer, Tuple2<int[], float[]>>> items, long seed, int batch,
-      int ctx, int partitions) {
+      int ctx, int partitions, double lmWeight) {
     JavaPairRDD<Long, Tuple2<int[], float[]>> ranked = items
         .mapToPair(c -> new Tuple2<>(StableHash.hash64(seed + c._1() * 0x9E3779B97F4A7C15L, c._2()._1()), c._2()))
         .sortByKey()
@@ -346,25 +355,57 @@ public final class Finetune {
             Tuple2<Long, Tuple2<int[], float[]>> r = rows.next();
             long b = r._1() / batch;
             if (b != currentBatch && !current.isEmpty()) {
-              out.add(toBatch(current, ctx));
+              out.add(toBatch(current, ctx, lmWeight, seed));
               current.clear();
             }
             currentBatch = b;
             current.add(r._2());
           }
-          if (!current.isEmpty()) out.add(toBatch(current, ctx));
+          if (!current.isEmpty()) out.add(toBatch(current, ctx, lmWeight, seed));
           return out.iterator();
         });
   }
 
-  private static DataSet toBatch(List<Tuple2<int[], float[]>> rows, int ctx) {
+  private static DataSet toBatch(List<Tuple2<int[], float[]>> rows, int ctx, double lmWeight, long seed) {
     int[][] w = new int[rows.size()][];
+    for (int i = 0; i < w.length; i++) w[i] = rows.get(i)._1();
+    return Batch.of(w, lossWeights(rows, ctx, lmWeight, seed), ctx, DataType.FLOAT);
+  }
+
+  /**
+   * The positions a minibatch's loss counts, so that it is {@code lmWeight} x the mean LM loss plus
+   * (1 - lmWeight) x the mean task loss, up to one factor for the whole minibatch (as published:
+   * 0.1 LM, 0.9 task). The loss is a sum over counted positions, and an LM window has ~context of
+   * them against a task row's few answer tokens, so counting all would make LM most of the gradient.
+   * Instead every answer position of the task rows counts (n of them) and a seeded choice of
+   * {@code round(n * lmWeight / (1 - lmWeight))} of the LM windows' positions (all of them if there
+   * are fewer; a minibatch without task rows counts {@code lmWeight} of its LM positions). The
+   * output layer takes weights of 0 and 1 only and no second [positions, vocabulary] array; the
+   * chosen positions are an unbiased sample of the LM loss. LM rows are those without weights.
+   */
+  static float[][] lossWeights(List<Tuple2<int[], float[]>> rows, int ctx, double lmWeight, long seed) {
     float[][] weights = new float[rows.size()][];
-    for (int i = 0; i < w.length; i++) {
-      w[i] = rows.get(i)._1();
-      weights[i] = rows.get(i)._2() != null ? rows.get(i)._2() : ones(ctx);
+    int taskPositions = 0;
+    List<long[]> lmPositions = new ArrayList<>(); // {hash, row, position}
+    for (int i = 0; i < rows.size(); i++) {
+      float[] given = rows.get(i)._2();
+      if (given != null) {
+        weights[i] = given;
+        for (float v : given) taskPositions += v != 0 ? 1 : 0;
+      } else {
+        weights[i] = new float[ctx];
+        int n = Math.min(ctx, rows.get(i)._1().length - 1);
+        long rowHash = StableHash.hash64(seed, rows.get(i)._1());
+        for (int t = 0; t < n; t++) lmPositions.add(new long[] {StableHash.mix(rowHash + t), i, t});
+      }
     }
-    return Batch.of(w, weights, ctx, DataType.FLOAT);
+    long keep = taskPositions > 0 ? Math.round(taskPositions * lmWeight / (1 - lmWeight))
+        : Math.round(lmPositions.size() * lmWeight);
+    lmPositions.sort(Comparator.comparingLong((long[] p) -> p[0]).thenComparingLong(p -> p[1]).thenComparingLong(p -> p[2]));
+    for (int k = 0; k < Math.min(keep, lmPositions.size()); k++) {
+      weights[(int) lmPositions.get(k)[1]][(int) lmPositions.get(k)[2]] = 1f;
+    }
+    return weights;
   }
 
   /** Row rank -> partition: minibatch m = rank / batch goes to partition m * partitions / minibatches. */
@@ -399,12 +440,6 @@ public final class Finetune {
     public int hashCode() {
       return Objects.hash(batch, minibatches, partitions);
     }
-  }
-
-  private static float[] ones(int n) {
-    float[] f = new float[n];
-    Arrays.fill(f, 1f);
-    return f;
   }
 
   private static int[] ints(List<Integer> l) {

@@ -30,12 +30,12 @@ class EvaluateTest {
     CharsightConfig ec = CharsightConfig.load(null, List.of("evaluate.max_examples_per_task_split=6",
         "evaluate.max_new_tokens=12", "evaluate.bootstrap_resamples=200"));
     Evaluate.run(spark, Evaluate.Options.from(ec, List.of(ft.runs().get(0).toString(), ft.runs().get(1).toString()),
-        dir.resolve("tasks").toString(), dir.resolve("eval").toString(), false));
+        List.of(dir.resolve("tasks").toString()), dir.resolve("eval").toString(), false));
     List<String> results = Files.readAllLines(dir.resolve("eval/results.csv"));
     List<String> byRun = Files.readAllLines(dir.resolve("eval/results_by_run.csv"));
     List<String> diffs = Files.readAllLines(dir.resolve("eval/differences.csv"));
     assertEquals("arm,task,split,tokens_bucket,runs,n,correct,accuracy,ci_low,ci_high", results.get(0));
-    for (String split : new String[] {"val_train_words", "val_heldout", "val_nonce"}) {
+    for (String split : new String[] {"val_train_words", "val_heldout", "val_nonce", "val_pseudoword"}) {
       double[] acc = new double[2];
       for (int a = 0; a < 2; a++) {
         String arm = a == 0 ? "baseline" : "char";
@@ -92,9 +92,9 @@ class EvaluateTest {
     // The report shows exactly these numbers: its accuracy and difference tables, parsed back from
     // report.md, against results.csv and differences.csv.
     Report.run(new Report.Options("test", "# conf", List.of(new Report.Vocabulary("bpe-300", ft.shards().toString(),
-        ft.tasks().toString(), dir.resolve("eval").toString(), List.of("baseline", "char"),
-        List.of(new Report.Run(1, ft.pretrain().toString(), ft.runs().get(0).toString()),
-            new Report.Run(2, ft.pretrain().toString(), ft.runs().get(1).toString())))),
+        dir.resolve("eval").toString(), List.of("baseline", "char"),
+        List.of(new Report.Run(1, ft.tasks().toString(), ft.pretrain().toString(), ft.runs().get(0).toString()),
+            new Report.Run(2, ft.tasks().toString(), ft.pretrain().toString(), ft.runs().get(1).toString())))),
         dir.resolve("report").toString(), false), spark.sparkContext().hadoopConfiguration());
     List<List<String>> accuracy = table(dir.resolve("report/report.md"), "### Vocabulary bpe-300: accuracy % [95% interval]");
     List<String> header = accuracy.get(0);
@@ -104,7 +104,7 @@ class EvaluateTest {
         String[] armAndSplit = header.get(col).split(", ");
         if (armAndSplit[0].equals("floor")) continue;
         String split = Map.of("training words", "val_train_words", "held-out words", "val_heldout", "nonce strings",
-            "val_nonce").get(armAndSplit[1]);
+            "val_nonce", "pseudowords", "val_pseudoword").get(armAndSplit[1]);
         String[] f = results.stream().filter(l -> l.startsWith(armAndSplit[0] + "," + row.get(0) + "," + split + ",all,"))
             .findFirst().orElseThrow().split(",");
         String expected = String.format(java.util.Locale.ROOT, "%.1f [%.1f, %.1f]", 100 * Double.parseDouble(f[7]),
@@ -113,16 +113,25 @@ class EvaluateTest {
         checked++;
       }
     }
-    assertEquals(6, checked, "both arms x three splits of reverse");
-    List<List<String>> result = table(dir.resolve("report/report.md"), "### Vocabulary bpe-300");
-    assertEquals(List.of("task", "arm", "minus baseline", "95% interval", "verdict", "questions x seeds"), result.get(0));
-    String[] d = diffs.stream().filter(l -> l.startsWith("char,baseline,reverse,val_heldout,all,")).findFirst().orElseThrow()
-        .split(",");
-    double lo = Double.parseDouble(d[8]);
-    double hi = Double.parseDouble(d[9]);
-    assertEquals(List.of("reverse", "char", String.format(java.util.Locale.ROOT, "%+.1f", 100 * Double.parseDouble(d[7])),
-        String.format(java.util.Locale.ROOT, "[%+.1f, %+.1f]", 100 * lo, 100 * hi),
-        lo > 0 ? "better" : hi < 0 ? "worse" : "no detectable difference", d[6]), result.get(1));
+    assertEquals(8, checked, "both arms x four splits of reverse");
+    // The lead table: every contrast row on the spelling splits, with its Holm-adjusted verdict.
+    List<String[]> family = diffs.stream().skip(1).map(l -> l.split(",", -1))
+        .filter(f -> f[4].equals("all") && List.of("val_heldout", "val_nonce", "val_pseudoword").contains(f[3])).toList();
+    assertEquals(3, family.size(), "char - baseline on reverse x three spelling splits: " + diffs);
+    List<List<String>> result = table(dir.resolve("report/report.md"), "### Vocabulary bpe-300 (" + family.size() + " tests)");
+    assertEquals(List.of("contrast", "task", "questions", "difference", "95% interval", "right only: arm / other",
+        "p (Holm)", "verdict", "questions x seeds"), result.get(0));
+    for (int i = 0; i < family.size(); i++) {
+      String[] d = family.get(i);
+      double p = Double.parseDouble(d[12]);
+      double holm = Double.parseDouble(d[13]);
+      assertTrue(p <= holm && holm <= 1, "Holm never lowers a p-value: " + String.join(",", d));
+      assertEquals(List.of("char - baseline", d[2], Report.SPLIT_NAMES.get(d[3]),
+          String.format(java.util.Locale.ROOT, "%+.1f", 100 * Double.parseDouble(d[7])),
+          String.format(java.util.Locale.ROOT, "[%+.1f, %+.1f]", 100 * Double.parseDouble(d[8]), 100 * Double.parseDouble(d[9])),
+          d[10] + " / " + d[11], d[13], holm < 0.05 ? (Double.parseDouble(d[7]) > 0 ? "better" : "worse")
+              : "no detectable difference", d[6]), result.get(i + 1));
+    }
   }
 
   /** The markdown table right after a heading (header row first), cells trimmed. */

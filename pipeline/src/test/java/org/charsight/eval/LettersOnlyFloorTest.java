@@ -9,6 +9,7 @@ import java.util.Map;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import org.charsight.tasks.Tasks;
 import org.charsight.testing.SparkTestSession;
 import org.junit.jupiter.api.Test;
@@ -34,7 +35,7 @@ class LettersOnlyFloorTest {
     String examples = dir.resolve("examples").toString();
     spark.createDataFrame(rows, Tasks.SCHEMA).write().partitionBy("split").parquet(examples);
 
-    var all = spark.read().parquet(examples);
+    var all = spark.read().parquet(examples).withColumn("run", functions.lit("seed-1"));
     Map<String, Double> floor = Evaluate.lettersOnlyFloor(all.where("split = 'train'"), Evaluate.evaluationRows(all, 100));
     assertEquals(3.0 / 5, floor.get("contains_char,val_heldout"), 1e-9);
     assertEquals(2.0 / 3, floor.get("contains_char,val_nonce"), 1e-9);
@@ -56,16 +57,37 @@ class LettersOnlyFloorTest {
     String examples = dir.resolve("examples").toString();
     spark.createDataFrame(rows, Tasks.SCHEMA).write().partitionBy("split").parquet(examples);
 
-    var all = spark.read().parquet(examples);
+    var all = spark.read().parquet(examples).withColumn("run", functions.lit("seed-1"));
     var asked = Evaluate.evaluationRows(all, 100);
     Map<String, Boolean> trained = Evaluate.questionTrained(all.where("split = 'train'"), asked);
     Map<String, Boolean> byWordAndLetters = new java.util.TreeMap<>();
     for (Row r : asked.selectExpr("task", "split", "example", "word", "letters").collectAsList()) {
       byWordAndLetters.put(r.getString(0) + "," + r.getString(3) + "," + r.getString(4),
-          trained.get(r.getString(0) + "," + r.getString(1) + "," + r.getInt(2)));
+          trained.get("seed-1," + r.getString(0) + "," + r.getString(1) + "," + r.getInt(2)));
     }
     assertEquals(Map.of("contains_char,cat,a", true, "contains_char,cat,b", false, "contains_char,dog,z", false,
         "spell,cat,", true, "spell,dog,", false), byWordAndLetters);
+  }
+
+  @Test
+  void eachRunIsJudgedByItsOwnTrainingAnswers(@TempDir Path dir) {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    // Run 1 trained "q" -> no, run 2 "q" -> yes (different word splits, different training rows).
+    List<Row> one = new ArrayList<>();
+    add(one, "train", "q", "no", "no");
+    add(one, "val_heldout", "q", "no");
+    List<Row> two = new ArrayList<>();
+    add(two, "train", "q", "yes", "yes");
+    add(two, "val_heldout", "q", "no");
+    String a = dir.resolve("a").toString();
+    String b = dir.resolve("b").toString();
+    spark.createDataFrame(one, Tasks.SCHEMA).write().partitionBy("split").parquet(a);
+    spark.createDataFrame(two, Tasks.SCHEMA).write().partitionBy("split").parquet(b);
+    var all = spark.read().parquet(a).withColumn("run", functions.lit("seed-1"))
+        .unionByName(spark.read().parquet(b).withColumn("run", functions.lit("seed-2")));
+    Map<String, Double> floor = Evaluate.lettersOnlyFloor(all.where("split = 'train'"), Evaluate.evaluationRows(all, 100));
+    // Right in run 1 (guess no), wrong in run 2 (guess yes): pooled 1 of 2.
+    assertEquals(Map.of("contains_char,val_heldout", 0.5), floor);
   }
 
   private static Row question(String task, String split, String word, int phrasing, String letters, String answer) {

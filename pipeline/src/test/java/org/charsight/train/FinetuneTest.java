@@ -34,6 +34,68 @@ class FinetuneTest {
    * creating other RDDs first (as earlier stages of an experiment do) moved minibatches between
    * workers and changed fine-tuning.
    */
+  /** A hand-made minibatch: two LM windows (8 positions each) and three task rows with 2, 3 and 1 answer positions. */
+  private static List<Tuple2<int[], float[]>> mixedRows() {
+    List<Tuple2<int[], float[]>> rows = new java.util.ArrayList<>();
+    rows.add(new Tuple2<>(new int[] {1, 2, 3, 4, 5, 6, 7, 8, 9}, null));
+    rows.add(new Tuple2<>(new int[] {9, 8, 7, 6, 5, 4, 3, 2, 1}, null));
+    rows.add(Finetune.taskWindow(new int[] {5, 6, 7, 8, 9, 1}, 4, 8));    // answer 9, end: 2 positions
+    rows.add(Finetune.taskWindow(new int[] {5, 6, 7, 8, 9, 1}, 3, 8));    // 3 positions
+    rows.add(Finetune.taskWindow(new int[] {5, 6, 7, 8, 9, 1}, 5, 8));    // 1 position
+    return rows;
+  }
+
+  @Test
+  void lmPositionsAreCountedSoThatLmAndTaskMeansMixByLmWeight() {
+    List<Tuple2<int[], float[]>> rows = mixedRows();
+    // 6 task positions; lm_weight w counts round(6 w / (1 - w)) LM positions (at most the 16 there are).
+    for (double[] c : new double[][] {{0.25, 2}, {0.1, 1}, {0.5, 6}, {0.0, 0}, {0.9, 16}}) {
+      float[][] w = Finetune.lossWeights(rows, 8, c[0], 7);
+      assertEquals(c[1], count(w[0]) + count(w[1]), "LM positions at lm_weight " + c[0]);
+      for (int i = 2; i < 5; i++) assertArrayEquals(rows.get(i)._2(), w[i], "task rows keep their answer weights");
+    }
+    // The choice is seeded and spread over the LM positions: over many minibatches each is counted
+    // about equally often (2 of 16 = 1/8), so the counted ones are an unbiased sample of the LM loss.
+    int[] chosen = new int[16];
+    for (long seed = 0; seed < 4000; seed++) {
+      float[][] w = Finetune.lossWeights(rows, 8, 0.25, seed);
+      for (int t = 0; t < 8; t++) {
+        chosen[t] += (int) w[0][t];
+        chosen[8 + t] += (int) w[1][t];
+      }
+    }
+    for (int c : chosen) assertEquals(4000 / 8.0, c, 60, java.util.Arrays.toString(chosen));
+    assertArrayEquals(Finetune.lossWeights(rows, 8, 0.25, 3)[0], Finetune.lossWeights(rows, 8, 0.25, 3)[0]);
+  }
+
+  @Test
+  void theModelsLossOnAMixedMinibatchIsLmWeightTimesTheLmMeanPlusTheRestTimesTheTaskMean() {
+    List<Tuple2<int[], float[]>> rows = mixedRows();
+    int[][] windows = rows.stream().map(Tuple2::_1).toArray(int[][]::new);
+    float[][] mixed = Finetune.lossWeights(rows, 8, 0.25, 11);
+    float[][] lmOnly = new float[5][8];
+    float[][] taskOnly = new float[5][8];
+    for (int i = 0; i < 5; i++) (i < 2 ? lmOnly : taskOnly)[i] = mixed[i];
+    org.charsight.model.GptConfig config = new org.charsight.model.GptConfig(org.charsight.model.Arch.BASELINE, 12, 8, 16, 1,
+        2, 0.0, 0.02, 4, 4, 6, 3e-3, 3e-4, 20, 100, 0.0, 0.9, 0.95, 0.0, 5, org.nd4j.linalg.api.buffer.DataType.FLOAT);
+    List<byte[]> bytes = new java.util.ArrayList<>();
+    for (int i = 0; i < 12; i++) bytes.add(new byte[] {(byte) ('a' + i)});
+    org.charsight.model.LanguageModel m = org.charsight.model.LanguageModel.create(config, bytes);
+    var batch = org.charsight.model.Batch.of(windows, mixed, 8, org.nd4j.linalg.api.buffer.DataType.FLOAT);
+    double lm = m.loss(org.charsight.model.Batch.of(windows, lmOnly, 8, org.nd4j.linalg.api.buffer.DataType.FLOAT));
+    double task = m.loss(org.charsight.model.Batch.of(windows, taskOnly, 8, org.nd4j.linalg.api.buffer.DataType.FLOAT));
+    // 2 LM + 6 task positions counted: the mean over them is 0.25 x LM mean + 0.75 x task mean ...
+    assertEquals(0.25 * lm + 0.75 * task, m.loss(batch), 1e-5);
+    // ... and the output layer's training loss (a sum over counted positions per row) counts exactly those.
+    assertEquals(8 * m.loss(batch), m.graph().score(batch) * 5, 1e-3);
+  }
+
+  private static int count(float[] w) {
+    int n = 0;
+    for (float v : w) n += v != 0 ? 1 : 0;
+    return n;
+  }
+
   @Test
   void minibatchesGoToPartitionsInRankOrderWhateverRddsCameBefore() {
     SparkSession spark = SparkTestSession.get("local[2]");
@@ -47,7 +109,7 @@ class FinetuneTest {
     for (int run = 0; run < 3; run++) {
       for (int i = 0; i < 5 * run; i++) jsc.parallelize(List.of(i)).count(); // other RDDs first: other ids
       List<List<List<Integer>>> parts = new java.util.ArrayList<>();
-      for (List<org.nd4j.linalg.dataset.DataSet> part : Finetune.batches(jsc.parallelize(rows, 3), seed, 1, 4, 2).glom().collect()) {
+      for (List<org.nd4j.linalg.dataset.DataSet> part : Finetune.batches(jsc.parallelize(rows, 3), seed, 1, 4, 2, 0.1).glom().collect()) {
         List<List<Integer>> firsts = new java.util.ArrayList<>();
         for (var ds : part) firsts.add(List.of(ds.getFeatures().getInt(0, 0)));
         parts.add(firsts);
