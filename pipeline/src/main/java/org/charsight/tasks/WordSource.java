@@ -123,17 +123,27 @@ public final class WordSource {
     throw new IllegalStateException("unreachable");
   }
 
-  /** {@code count} distinct strings, none in {@code vocabulary}, made by {@code make} for lengths drawn from {@code words}. */
-  private static List<String> distinct(List<String> words, Set<String> vocabulary, int count, Random lengths,
+  /**
+   * {@code count} distinct strings, none in {@code vocabulary}, made by {@code make} for lengths drawn
+   * from {@code words}. A length is kept until a string of it is accepted: short strings are more
+   * often words or repeats, and redrawing the length would skew the strings to longer ones.
+   */
+  private static List<String> distinct(List<String> words, Set<String> vocabulary, int count, Random rnd,
       IntFunction<String> make) {
     if (words.isEmpty()) throw new IllegalArgumentException("no words to match lengths to");
     List<String> out = new ArrayList<>(count);
     Set<String> seen = new HashSet<>();
     int attempts = 0;
     while (out.size() < count) {
-      if (++attempts > count * 100) throw new IllegalStateException("cannot make " + count + " distinct strings");
-      String s = make.apply(words.get(lengths.nextInt(words.size())).length());
-      if (!vocabulary.contains(s) && seen.add(s)) out.add(s);
+      int len = words.get(rnd.nextInt(words.size())).length();
+      for (int tries = 0; tries < 1000; tries++) {
+        if (++attempts > count * 1000) throw new IllegalStateException("cannot make " + count + " distinct strings");
+        String s = make.apply(len);
+        if (!vocabulary.contains(s) && seen.add(s)) {
+          out.add(s);
+          break;
+        }
+      }
     }
     return out;
   }

@@ -108,6 +108,11 @@ class WordSourceTest {
       for (int i = 1; i < p.length(); i++) assertTrue(bigrams.contains(p.substring(i - 1, i + 1)), p);
     }
     assertEquals(pseudo, WordSource.pseudowords(words, vocabulary, 500, 5), "seeded");
+    // The same length distribution as the words (short strings are rejected more often, as words
+    // or repeats, which must not skew it).
+    double wordsMean = words.stream().mapToInt(String::length).average().orElseThrow();
+    double pseudoMean = pseudo.stream().mapToInt(String::length).average().orElseThrow();
+    assertEquals(wordsMean, pseudoMean, 0.4, "mean letters");
   }
 
   private static String stratum(WordSource.Split s, String w) {
