@@ -3,6 +3,7 @@ package org.charsight.common;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigUtil;
@@ -176,6 +177,17 @@ public final class CharsightConfig {
       return config.getStringList(key);
     } catch (ConfigException e) {
       throw new UserError(key + ": expected a list of strings, got " + describe(key));
+    }
+  }
+
+  /** A list of objects (e.g. fine-tuning phases), each as plain values. */
+  public List<Map<String, Object>> objects(String key) {
+    try {
+      List<Map<String, Object>> out = new ArrayList<>();
+      for (ConfigObject o : config.getObjectList(key)) out.add(o.unwrapped());
+      return out;
+    } catch (ConfigException e) {
+      throw new UserError(key + ": expected a list of objects ({ key = value, ... }), got " + describe(key));
     }
   }
 

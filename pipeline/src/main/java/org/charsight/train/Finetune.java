@@ -49,9 +49,9 @@ public final class Finetune {
 
   private Finetune() {}
 
-  public record Options(String pretrained, String tasks, String out, boolean overwrite, boolean resume, int rounds,
-      int batchPerWorker, int averagingFrequency, double lmFraction, double lmWeight, int valEvery, int checkpointEvery, int valExamples,
-      double learningRate, double minLearningRate, int warmupSteps, long seed) {
+  /** @param phases fine-tuning's phases, in order ({@link Phase}); one unless {@code finetune.phases} lists more */
+  public record Options(String pretrained, String tasks, String out, boolean overwrite, boolean resume, List<Phase> phases,
+      int batchPerWorker, int averagingFrequency, int valEvery, int checkpointEvery, int valExamples, long seed) {
 
     public static Options from(CharsightConfig c, String pretrained, String tasks, String out, boolean overwrite) {
       return from(c, pretrained, tasks, out, overwrite, false);
@@ -62,25 +62,15 @@ public final class Finetune {
       if (pretrained == null || tasks == null || out == null) {
         throw new UserError(STAGE + ": --from, --tasks and --out are required");
       }
-      double lr = c.number("finetune.learning_rate");
-      double minLr = c.number("finetune.min_learning_rate");
-      if (!(lr > 0)) throw new UserError("finetune.learning_rate: expected a number above 0, got " + lr);
-      if (!(minLr >= 0 && minLr <= lr)) {
-        throw new UserError("finetune.min_learning_rate: expected a number from 0 to finetune.learning_rate (" + lr + "), got "
-            + minLr);
-      }
-      return new Options(pretrained, tasks, out, overwrite, resume, c.intAtLeast("finetune.rounds", 1),
-          c.intAtLeast("finetune.batch_per_worker", 1), c.intAtLeast("finetune.averaging_frequency", 1),
-          c.openFraction("finetune.lm_fraction"), lmWeight(c), c.intAtLeast("finetune.val_every", 1),
-          c.intAtLeast("finetune.checkpoint_every", 1), c.intAtLeast("finetune.val_examples", 1), lr, minLr,
-          c.intAtLeast("finetune.warmup_steps", 0),
+      return new Options(pretrained, tasks, out, overwrite, resume, Phase.from(c), c.intAtLeast("finetune.batch_per_worker", 1),
+          c.intAtLeast("finetune.averaging_frequency", 1), c.intAtLeast("finetune.val_every", 1),
+          c.intAtLeast("finetune.checkpoint_every", 1), c.intAtLeast("finetune.val_examples", 1),
           c.longAtLeast("seed", Long.MIN_VALUE));
     }
 
-    private static double lmWeight(CharsightConfig c) {
-      double w = c.number("finetune.lm_weight");
-      if (!(w >= 0 && w < 1)) throw new UserError("finetune.lm_weight: expected a number from 0 up to (not including) 1, got " + w);
-      return w;
+    /** All phases' rounds. */
+    public int rounds() {
+      return Phase.totalRounds(phases);
     }
   }
 
@@ -115,7 +105,10 @@ public final class Finetune {
     t.startsAt(t.startModels(arms), arms.size());
     t.quietly(() -> {
       for (int round = t.firstRound; round < o.rounds(); ) {
-        int done = t.chunk(round, Math.min(o.valEvery(), o.rounds() - round));
+        int[] phase = Phase.at(o.phases(), round);
+        int phaseEnd = phase[1] + o.phases().get(phase[0]).rounds();
+        if (round == phase[1] && phase[0] > 0) t.startPhase(phase[0]);
+        int done = t.chunk(round, Math.min(o.valEvery(), phaseEnd - round), o.phases().get(phase[0]));
         if (done / o.checkpointEvery() > round / o.checkpointEvery() || done == o.rounds()) t.checkpoints.write(t.models, done);
         round = done;
       }
@@ -136,14 +129,16 @@ public final class Finetune {
     long lmCount;
     long taskCount;
     long allTrain;
-    int steps;
+    /** Each phase's optimiser steps per worker: the length of its learning-rate schedule. */
+    int[] steps;
 
     Training(SparkSession spark, ShardSet shards, FileSystem fs, Path out, Options o, long t0) {
       super(STAGE, spark, shards, fs, out, t0);
       this.o = o;
       this.examples = new Path(o.tasks(), "examples").toString();
       readData();
-      this.steps = expectedSteps(o, workers, lmCount, taskCount);
+      this.steps = new int[o.phases().size()];
+      for (int i = 0; i < steps.length; i++) steps[i] = expectedSteps(o, o.phases().get(i), workers, lmCount, taskCount);
     }
 
     private void readData() {
@@ -187,7 +182,7 @@ public final class Finetune {
           LOG.info("{}: {} resumes after round {}", STAGE, name, startRound);
         } else {
           model = ModelFiles.read(fs, new Path(new Path(o.pretrained(), name), "model.zip"));
-          model.startLearningRateSchedule(o.learningRate(), o.minLearningRate(), o.warmupSteps(), steps);
+          startSchedule(model, 0);
         }
         TrainingOutputs.trimMetrics(STAGE, fs, new Path(new Path(out, name), "metrics.csv"), startRound);
         models.put(name, model);
@@ -195,14 +190,26 @@ public final class Finetune {
       return startRound;
     }
 
+    /** Phase {@code i}'s learning-rate schedule, from the model's current step (a checkpoint carries it on). */
+    private void startSchedule(LanguageModel model, int i) {
+      Phase p = o.phases().get(i);
+      model.startLearningRateSchedule(p.learningRate(), p.minLearningRate(), p.warmupSteps(), steps[i]);
+    }
+
+    void startPhase(int i) {
+      LOG.info("{}: phase {} of {} from round {}: {}", STAGE, i + 1, o.phases().size(),
+          o.phases().subList(0, i).stream().mapToInt(Phase::rounds).sum(), o.phases().get(i));
+      for (LanguageModel m : models.values()) startSchedule(m, i);
+    }
+
     /** Trains every arm on the same mixed minibatches for the rounds after {@code round}; returns the last round done. */
-    int chunk(int round, int chunkRounds) {
+    int chunk(int round, int chunkRounds, Phase phase) {
       long want = rowsWanted(o, workers, chunkRounds);
       long seed = StableHash.mix(o.seed() + round);
-      double pLm = o.lmFraction() * want / Math.max(1, lmCount);
-      double pTask = (1 - o.lmFraction()) * want / Math.max(1, taskCount);
+      double pLm = phase.lmFraction() * want / Math.max(1, lmCount);
+      double pTask = (1 - phase.lmFraction()) * want / Math.max(1, taskCount);
       JavaRDD<Tuple2<Integer, Tuple2<int[], float[]>>> mix = sample(lm, pLm, seed).union(sample(task, pTask, seed + 1));
-      JavaRDD<DataSet> batches = batches(mix, seed, o.batchPerWorker(), ctx, workers, o.lmWeight()).cache();
+      JavaRDD<DataSet> batches = batches(mix, seed, o.batchPerWorker(), ctx, workers, phase.lmWeight()).cache();
       int done = round + chunkRounds;
       for (Map.Entry<String, LanguageModel> e : models.entrySet()) e.setValue(fit(e.getKey(), e.getValue(), batches, seed, round, done));
       batches.unpersist(false);
@@ -235,10 +242,18 @@ public final class Finetune {
       manifest.put("tokenizer", pre.get("tokenizer"));
       manifest.put("arms", new ArrayList<>(models.keySet()));
       manifest.put("rounds", o.rounds());
-      manifest.put("lm_fraction", o.lmFraction());
-      manifest.put("lm_weight", o.lmWeight());
-      manifest.put("learning_rate", Map.of("peak", o.learningRate(), "floor", o.minLearningRate(), "warmup_steps",
-          o.warmupSteps(), "steps", steps));
+      List<Map<String, Object>> phases = new ArrayList<>();
+      for (int i = 0; i < o.phases().size(); i++) {
+        Phase p = o.phases().get(i);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("rounds", p.rounds());
+        m.put("lm_fraction", p.lmFraction());
+        m.put("lm_weight", p.lmWeight());
+        m.put("learning_rate", Map.of("peak", p.learningRate(), "floor", p.minLearningRate(), "warmup_steps", p.warmupSteps(),
+            "steps", steps[i]));
+        phases.add(m);
+      }
+      manifest.put("phases", phases);
       manifest.put("seed", o.seed());
       manifest.put("task_examples_used", taskCount);
       manifest.put("task_examples_too_long", allTrain - taskCount);
@@ -263,15 +278,15 @@ public final class Finetune {
   }
 
   /**
-   * Optimiser steps (per worker) the whole fine-tuning will take, for the length of its learning-rate
+   * Optimiser steps (per worker) a phase of fine-tuning will take, for the length of its learning-rate
    * schedule: each chunk of rounds asks for workers x batch x frequency rows per round, repeating rows
    * when there are fewer (see {@link #sample}), so about rounds x frequency.
    */
-  static int expectedSteps(Options o, int workers, long lmCount, long taskCount) {
+  static int expectedSteps(Options o, Phase phase, int workers, long lmCount, long taskCount) {
     long steps = 0;
-    for (int round = 0; round < o.rounds(); round += o.valEvery()) {
-      long want = rowsWanted(o, workers, Math.min(o.valEvery(), o.rounds() - round));
-      double rows = (lmCount > 0 ? o.lmFraction() * want : 0) + (taskCount > 0 ? (1 - o.lmFraction()) * want : 0);
+    for (int round = 0; round < phase.rounds(); round += o.valEvery()) {
+      long want = rowsWanted(o, workers, Math.min(o.valEvery(), phase.rounds() - round));
+      double rows = (lmCount > 0 ? phase.lmFraction() * want : 0) + (taskCount > 0 ? (1 - phase.lmFraction()) * want : 0);
       steps += (long) Math.ceil(rows / o.batchPerWorker() / workers);
     }
     return (int) Math.min(Integer.MAX_VALUE, Math.max(1, steps));

@@ -127,9 +127,10 @@ class FinetuneTest {
     Finetune.Options o = Finetune.Options.from(CharsightConfig.load(null, List.of("finetune.rounds=10",
         "finetune.val_every=5", "finetune.batch_per_worker=4", "finetune.averaging_frequency=2", "finetune.lm_fraction=0.1")),
         "pre", "tasks", "out", false);
-    assertEquals(20, Finetune.expectedSteps(o, 2, 1000, 1000), "enough rows: rounds x frequency");
-    assertEquals(20, Finetune.expectedSteps(o, 2, 1000, 20), "20 task rows are repeated to fill the rounds");
-    assertEquals(18, Finetune.expectedSteps(o, 2, 0, 20), "no LM rows: the task share alone");
+    Phase p = o.phases().get(0);
+    assertEquals(20, Finetune.expectedSteps(o, p, 2, 1000, 1000), "enough rows: rounds x frequency");
+    assertEquals(20, Finetune.expectedSteps(o, p, 2, 1000, 20), "20 task rows are repeated to fill the rounds");
+    assertEquals(18, Finetune.expectedSteps(o, p, 2, 0, 20), "no LM rows: the task share alone");
   }
 
   @Test
@@ -154,6 +155,33 @@ class FinetuneTest {
     List<String> ft2 = Files.readAllLines(dir.resolve("ft2/baseline/metrics.csv"));
     int steps = Integer.parseInt(ft2.get(ft2.size() - 1).split(",")[1]) - Integer.parseInt(pre.get(pre.size() - 1).split(",")[1]);
     assertTrue(steps >= 8 && steps <= 10, "fine-tuning steps taken: " + steps);
+
+    // Phases: a joint phase, then tasks alone at a constant lower rate, whose schedule starts where
+    // the first phase stopped.
+    CharsightConfig phased = CharsightConfig.load(null, List.of("finetune.batch_per_worker=2", "finetune.val_every=1",
+        "finetune.averaging_frequency=2", "finetune.phases=[{rounds=2, learning_rate=1e-3, min_learning_rate=1e-3, warmup_steps=0},"
+            + " {rounds=2, learning_rate=3e-5, min_learning_rate=3e-5, warmup_steps=0, lm_fraction=0}]"));
+    Finetune.run(spark, Finetune.Options.from(phased, dir.resolve("pre").toString(), dir.resolve("tasks").toString(),
+        dir.resolve("ft-phases").toString(), false));
+    List<String> phaseRows = Files.readAllLines(dir.resolve("ft-phases/baseline/metrics.csv"));
+    assertEquals(5, phaseRows.size(), "a row per round over both phases: " + phaseRows);
+    int phaseOneEnd = Integer.parseInt(phaseRows.get(2).split(",")[1]);
+    org.charsight.model.LanguageModel phasedModel = org.charsight.model.LanguageModel.load(
+        dir.resolve("ft-phases/baseline/model.zip").toFile());
+    int now = phasedModel.graph().getIterationCount();
+    for (org.deeplearning4j.nn.api.Layer l : phasedModel.graph().getLayers()) {
+      if (!(l.conf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.BaseLayer b)) continue;
+      assertEquals(3e-5, b.getIUpdater().getLearningRate(now, 0), 1e-12, "phase 2's rate at the end");
+      assertEquals(3e-5, b.getIUpdater().getLearningRate(phaseOneEnd, 0), 1e-12, "phase 2's rate from its first step");
+      var schedule = (org.charsight.model.WarmupCosineSchedule) ((org.nd4j.linalg.learning.config.Adam) b.getIUpdater())
+          .getLearningRateSchedule();
+      assertEquals(phaseOneEnd, schedule.start, "phase 2's schedule starts at the step phase 1 ended");
+    }
+    com.fasterxml.jackson.databind.JsonNode pm = org.charsight.common.Manifest.read(dir.resolve("ft-phases").toString(),
+        new org.apache.hadoop.conf.Configuration(), "finetune");
+    assertEquals(2, pm.path("phases").size());
+    assertEquals(0.0, pm.at("/phases/1/lm_fraction").asDouble());
+    assertEquals(3e-5, pm.at("/phases/1/learning_rate/peak").asDouble(), 1e-12);
 
     // The same examples stored in other files and partitions fine-tune to the same losses: which rows a
     // round samples and how they are batched must not depend on the storage layout.
