@@ -1,6 +1,8 @@
 package org.charsight.eval;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -10,9 +12,12 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.spark.sql.SparkSession;
 import org.charsight.common.CharsightConfig;
+import org.charsight.common.UserError;
 import org.charsight.report.Report;
+import org.charsight.tasks.Tasks;
 import org.charsight.testing.SparkTestSession;
 import org.charsight.testing.TrainingFixtures;
 import org.junit.jupiter.api.Test;
@@ -76,7 +81,7 @@ class EvaluateTest {
     for (String split : new String[] {"val_train_words", "val_heldout", "val_nonce"}) {
       String[] f = floors.stream().filter(l -> l.startsWith("reverse," + split + ",")).findFirst().orElseThrow().split(",");
       var answers = spark.read().parquet(dir.resolve("eval/predictions").toString())
-          .where("arm = 'baseline' and run = 'seed-2' and task = 'reverse' and split = '" + split + "'")
+          .where("arm = 'baseline' and task = 'reverse' and split = '" + split + "'") // both runs' questions
           .groupBy("answer").count().orderBy(org.apache.spark.sql.functions.col("count").desc()).collectAsList();
       long n = answers.stream().mapToLong(r -> r.getLong(1)).sum();
       assertEquals(n, Long.parseLong(f[2]), split);
@@ -132,6 +137,40 @@ class EvaluateTest {
           d[10] + " / " + d[11], d[13], holm < 0.05 ? (Double.parseDouble(d[7]) > 0 ? "better" : "worse")
               : "no detectable difference", d[6]), result.get(i + 1));
     }
+  }
+
+  @Test
+  void eachRunIsAskedAboutItsOwnWordSplit(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    TrainingFixtures.Finetuned ft = TrainingFixtures.finetuned(spark, dir);
+    // The second run's tasks: the same words drawn into another split (seed 2).
+    CharsightConfig tc = CharsightConfig.load(null, List.of("tasks.families=[reverse]", "tasks.examples_per_word=4", "seed=2"));
+    Tasks.run(spark, Tasks.Options.from(tc, ft.shards().toString(), dir.resolve("tasks2").toString(), false,
+        dir.resolve("words.txt").toString()));
+    CharsightConfig ec = CharsightConfig.load(null, List.of("evaluate.max_examples_per_task_split=50",
+        "evaluate.max_new_tokens=4", "evaluate.bootstrap_resamples=100"));
+    Evaluate.run(spark, Evaluate.Options.from(ec, List.of(ft.runs().get(0).toString(), ft.runs().get(1).toString()),
+        List.of(ft.tasks().toString(), dir.resolve("tasks2").toString()), dir.resolve("eval").toString(), false));
+    var predictions = spark.read().parquet(dir.resolve("eval/predictions").toString());
+    // The manifest pairs each run with the tasks it was given, and each run answered its own questions.
+    var runTasks = org.charsight.common.Manifest.read(dir.resolve("eval").toString(),
+        spark.sparkContext().hadoopConfiguration(), "evaluate").path("tasks");
+    assertEquals(2, runTasks.size());
+    List<Set<String>> asked = new ArrayList<>();
+    runTasks.fields().forEachRemaining(run -> {
+      Set<String> heldOut = words(spark.read().parquet(run.getValue().asText() + "/examples").where("split = 'val_heldout'"));
+      asked.add(words(predictions.where("run = '" + run.getKey() + "' and split = 'val_heldout'")));
+      assertEquals(heldOut, asked.get(asked.size() - 1), run.getKey() + " is asked about its own held-out words");
+    });
+    assertTrue(runTasks.toString().contains("tasks2"), runTasks.toString());
+    assertNotEquals(asked.get(0), asked.get(1), "the seeds' splits differ");
+    assertThrows(UserError.class, () -> Evaluate.Options.from(ec, List.of("a", "b", "c"), List.of("t1", "t2"), "out", false));
+  }
+
+  private static Set<String> words(org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> rows) {
+    Set<String> out = new java.util.TreeSet<>();
+    for (var r : rows.select("word").distinct().collectAsList()) out.add(r.getString(0));
+    return out;
   }
 
   /** The markdown table right after a heading (header row first), cells trimmed. */
