@@ -20,7 +20,7 @@ import picocli.CommandLine.Command;
     versionProvider = Cli.Version.class,
     description = "Tests whether a character-aware token embedding helps small GPTs at letter-level tasks.",
     subcommands = {TrainTokenizerCommand.class, PrepareCommand.class, PretrainCommand.class, TasksCommand.class,
-        FinetuneCommand.class, EvaluateCommand.class, ExperimentCommand.class,
+        FinetuneCommand.class, EvaluateCommand.class, ProbeCommand.class, ExperimentCommand.class,
         ExportCommand.class, ExportWeightsCommand.class},
     footer = {
         "",

@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "experiment", mixinStandardHelpOptions = true,
     description = {
-        "Runs the whole study from one conf: train-tokenizer, prepare, tasks, then pretrain and finetune per seed,",
+        "Runs the whole study from one conf: train-tokenizer, prepare, then per seed tasks, pretrain, probe, finetune,",
         "evaluate and report, for every vocabulary x arm x seed in the conf's experiment section.",
         "A stage whose recorded request and output manifest still match is reused; a crashed run resumes.",
         "Writes runs/<conf name>/ (or --out) with every stage's output and report/index.html."})
@@ -22,7 +22,7 @@ final class ExperimentCommand extends JobCommand {
   String out;
 
   @Option(names = "--force", split = ",", paramLabel = "<stage>",
-      description = "redo these stages (and what depends on them): train-tokenizer, prepare, tasks, pretrain, finetune, "
+      description = "redo these stages (and what depends on them): train-tokenizer, prepare, tasks, pretrain, probe, finetune, "
           + "evaluate, report")
   List<String> force = List.of();
 

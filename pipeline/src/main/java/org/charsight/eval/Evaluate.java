@@ -29,6 +29,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.charsight.common.CharsightConfig;
+import org.charsight.common.CsvTable;
 import org.charsight.common.Manifest;
 import org.charsight.common.SerializableHadoopConf;
 import org.charsight.common.StageOutput;

@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.spark.sql.Row;
+import org.charsight.common.CsvTable;
 
 /**
  * Exact-match outcomes grouped for the result tables, and the tables: accuracy per group pooled

@@ -22,6 +22,7 @@ import org.charsight.common.CharsightConfig;
 import org.charsight.common.Manifest;
 import org.charsight.common.UserError;
 import org.charsight.eval.Evaluate;
+import org.charsight.probe.Probe;
 import org.charsight.report.Report;
 import org.charsight.shards.Prepare;
 import org.charsight.tasks.Tasks;
@@ -33,12 +34,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The whole study from one conf: for every vocabulary, train-tokenizer (for bpe-N) and prepare;
- * for every seed, tasks (the seed's word split), pretrain and finetune of all arms; evaluate pooling the seeds; then one
+ * for every seed, tasks (the seed's word split), pretrain, the spelling probe and finetune of all arms; evaluate pooling the seeds; then one
  * report over everything. Each stage writes where the layout below says, under the run directory:
  *
  * <pre>
  *   tokenizers/&lt;vocab&gt;  shards/&lt;vocab&gt;  tasks/&lt;vocab&gt;/seed-&lt;s&gt;
- *   pretrain/&lt;vocab&gt;/seed-&lt;s&gt;  finetune/&lt;vocab&gt;/seed-&lt;s&gt;  evaluate/&lt;vocab&gt;  report
+ *   pretrain/&lt;vocab&gt;/seed-&lt;s&gt;  probe/&lt;vocab&gt;/seed-&lt;s&gt;  finetune/&lt;vocab&gt;/seed-&lt;s&gt;  evaluate/&lt;vocab&gt;  report
  * </pre>
  *
  * <p>Reuse: before a stage runs, its request (stage, arguments, the conf sections it reads, and the
@@ -53,7 +54,7 @@ public final class Experiment {
   private static final Logger LOG = LoggerFactory.getLogger(Experiment.class);
   static final String RECORDS = ".experiment";
   public static final List<String> STAGES =
-      List.of("train-tokenizer", "prepare", "tasks", "pretrain", "finetune", "evaluate", "report");
+      List.of("train-tokenizer", "prepare", "tasks", "pretrain", "probe", "finetune", "evaluate", "report");
 
   private Experiment() {}
 
@@ -96,7 +97,7 @@ public final class Experiment {
     List<String> inputs = inputs(o);
     Runner r = new Runner(spark, fs, root, o.force());
     r.total = 1; // the report
-    for (Vocabulary v : grid.vocabularies()) r.total += (v.bpeSize() != null ? 1 : 0) + 2 + 3 * grid.seeds().size();
+    for (Vocabulary v : grid.vocabularies()) r.total += (v.bpeSize() != null ? 1 : 0) + 2 + 4 * grid.seeds().size();
     List<Report.Vocabulary> reported = new ArrayList<>();
     for (Vocabulary v : grid.vocabularies()) reported.add(vocabulary(r, spark, o.conf(), grid, v, inputs));
     String report = r.path("report");
@@ -154,12 +155,15 @@ public final class Experiment {
       String pre = r.path("pretrain/" + v.label() + "/seed-" + seed);
       r.step("pretrain", pre, request(List.of("seed", "model", "pretrain"), sc, Map.of("arms", vArms)), List.of(shards),
           (overwrite, resume) -> Pretrain.run(spark, Pretrain.Options.from(sc, shards, pre, overwrite, resume, vArms)));
+      String probe = r.path("probe/" + v.label() + "/seed-" + seed);
+      r.step("probe", probe, request(List.of("seed", "probe"), sc, Map.of()), List.of(pre, tasks),
+          (overwrite, resume) -> Probe.run(spark, Probe.Options.from(sc, pre, tasks, probe, overwrite)));
       String ft = r.path("finetune/" + v.label() + "/seed-" + seed);
       r.step("finetune", ft, request(List.of("seed", "finetune"), sc, Map.of()), List.of(pre, tasks),
           (overwrite, resume) -> Finetune.run(spark, Finetune.Options.from(sc, pre, tasks, ft, overwrite, resume)));
       finetuned.add(ft);
       tasksDirs.add(tasks);
-      runs.add(new Report.Run(seed, tasks, pre, ft));
+      runs.add(new Report.Run(seed, tasks, pre, probe, ft));
     }
     String eval = r.path("evaluate/" + v.label());
     List<String> evalInputs = new ArrayList<>(finetuned);
@@ -177,6 +181,7 @@ public final class Experiment {
       for (Report.Run run : v.runs()) {
         upstream.add(run.tasks());
         upstream.add(run.pretrain());
+        upstream.add(run.probe());
         upstream.add(run.finetune());
       }
     }
@@ -231,6 +236,7 @@ public final class Experiment {
     c.intAtLeast("prepare.context", 2);
     c.openFraction("prepare.val_fraction");
     Tasks.Options.from(c, x, x, false, null);
+    Probe.Options.from(c, x, x, x, false);
     Finetune.Options.from(c, x, x, x, false);
     Evaluate.Options.from(c, List.of(x), List.of(x), x, false);
   }

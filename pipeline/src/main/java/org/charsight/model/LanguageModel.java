@@ -150,6 +150,33 @@ public final class LanguageModel {
   }
 
   /**
+   * The vector the first decoder block receives for each token at position 0: the sum of the input
+   * embeddings (token, position, and the arm's own: char encoder, second table), one row per id.
+   * What a linear probe can read from it is what the model's input holds about the token.
+   */
+  public double[][] inputEmbeddings(int[] ids) {
+    String input = graph.getConfiguration().getVertexInputs().get("block0").get(0);
+    int t = config.context();
+    double[][] out = new double[ids.length][];
+    for (int from = 0; from < ids.length; from += 256) {
+      int n = Math.min(256, ids.length - from);
+      float[] f = new float[n * t];
+      // The whole row is the token: position 0 attends to nothing else, and no padding id is read.
+      for (int i = 0; i < n; i++) Arrays.fill(f, i * t, (i + 1) * t, ids[from + i]);
+      INDArray features = Nd4j.create(f, new long[] {n, 1, t}, 'c').castTo(config.dataType());
+      INDArray act = graph.feedForward(new INDArray[] {features}, false).get(input);                 // [n, d, T]
+      if (act.rank() != 3 || act.size(1) != config.dModel()) {
+        throw new IllegalStateException(input + " gives " + Arrays.toString(act.shape()) + ", expected [b, d, T]");
+      }
+      for (int i = 0; i < n; i++) {
+        out[from + i] = act.get(NDArrayIndex.point(i), NDArrayIndex.all(), NDArrayIndex.point(0)).castTo(DataType.DOUBLE)
+            .toDoubleVector();
+      }
+    }
+    return out;
+  }
+
+  /**
    * Greedy decoding: appends the most likely token until {@code stop} accepts one (it is kept) or
    * {@code maxNew} tokens were made. A prompt longer than the context keeps its last tokens.
    */

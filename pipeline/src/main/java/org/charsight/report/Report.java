@@ -57,8 +57,8 @@ public final class Report {
 
   private Report() {}
 
-  /** One seed's stages: its tasks (its word split), pretraining and fine-tuning. */
-  public record Run(long seed, String tasks, String pretrain, String finetune) {}
+  /** One seed's stages: its tasks (its word split), pretraining, the spelling probe of it, and fine-tuning. */
+  public record Run(long seed, String tasks, String pretrain, String probe, String finetune) {}
 
   public record Vocabulary(String label, String shards, String evaluate, List<String> arms, List<Run> runs) {}
 
@@ -70,6 +70,7 @@ public final class Report {
       Sections r = new Sections(o, hadoop, output);
       r.doc.heading(1, "charsight report: " + o.name());
       r.result();
+      r.probe();
       r.setup();
       r.words();
       r.pretraining();
@@ -164,6 +165,33 @@ public final class Report {
           + "the words' letter bigrams, none a corpus word. Tokens per word are counted as the quoted prompt holds the word.");
       doc.table(List.of("vocabulary", "seed", "words", "count", "corpus frequency", "frequency band (0 = commonest)",
           "letters", "tokens per word", "mean tokens"), rows);
+    }
+
+    /** The spelling probe: what each arm's input vectors say about their tokens' letters. */
+    void probe() {
+      doc.heading(2, "Spelling probe: what the input vectors hold about their tokens' letters");
+      doc.paragraph("Linear probes (logistic regression) read each pretrained arm's input vector for a token (what the "
+          + "first block receives) and predict whether each letter a-z is in the token (26 probes, accuracy averaged), "
+          + "its first letter and its length in letters. They train on the tokens of training words and are scored on "
+          + "tokens that only held-out words have, with a 95% bootstrap interval over those tokens; 'floor' is "
+          + "always answering the commonest training label.");
+      List<List<String>> rows = new ArrayList<>();
+      for (Vocabulary v : o.vocabularies()) {
+        for (Run run : v.runs()) {
+          if (run.probe() == null) continue;
+          for (Map<String, String> p : csv(fs, new Path(run.probe(), "probe.csv"))) {
+            rows.add(List.of(v.label(), String.valueOf(run.seed()), p.get("arm"), p.get("target").replace('_', ' '),
+                pct(num(p.get("accuracy"))) + " [" + pct(num(p.get("ci_low"))) + ", " + pct(num(p.get("ci_high"))) + "]",
+                pct(num(p.get("floor"))), fmt("%.3f", num(p.get("macro_f1"))), p.get("train_tokens") + " / " + p.get("test_tokens")));
+          }
+        }
+      }
+      if (rows.isEmpty()) {
+        doc.paragraph("No probe was run.");
+      } else {
+        doc.table(List.of("vocabulary", "seed", "arm", "probe", "accuracy % [95%]", "floor %", "macro-F1",
+            "tokens: train / test"), rows);
+      }
     }
 
     /** What each vocabulary did to words, model sizes, data seen. */

@@ -98,8 +98,8 @@ class EvaluateTest {
     // report.md, against results.csv and differences.csv.
     Report.run(new Report.Options("test", "# conf", List.of(new Report.Vocabulary("bpe-300", ft.shards().toString(),
         dir.resolve("eval").toString(), List.of("baseline", "char"),
-        List.of(new Report.Run(1, ft.tasks().toString(), ft.pretrain().toString(), ft.runs().get(0).toString()),
-            new Report.Run(2, ft.tasks().toString(), ft.pretrain().toString(), ft.runs().get(1).toString())))),
+        List.of(new Report.Run(1, ft.tasks().toString(), ft.pretrain().toString(), null, ft.runs().get(0).toString()),
+            new Report.Run(2, ft.tasks().toString(), ft.pretrain().toString(), null, ft.runs().get(1).toString())))),
         dir.resolve("report").toString(), false), spark.sparkContext().hadoopConfiguration());
     List<List<String>> accuracy = table(dir.resolve("report/report.md"), "### Vocabulary bpe-300: accuracy % [95% interval]");
     List<String> header = accuracy.get(0);

@@ -1,4 +1,4 @@
-package org.charsight.eval;
+package org.charsight.common;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,4 +1,4 @@
-package org.charsight.eval;
+package org.charsight.common;
 
 import com.univocity.parsers.csv.CsvWriter;
 import com.univocity.parsers.csv.CsvWriterSettings;
@@ -12,12 +12,12 @@ import java.util.List;
  * only when it holds a comma, a quote or a line break, quotes doubled; lines end in {@code \n} on
  * every platform. Model outputs and answers can hold any of these, which is why a library writes them.
  */
-final class CsvTable {
+public final class CsvTable {
   private final StringWriter text = new StringWriter();
   private final CsvWriter writer;
 
   /** @param header the column names, comma-separated */
-  CsvTable(String header) {
+  public CsvTable(String header) {
     CsvWriterSettings s = new CsvWriterSettings();
     s.getFormat().setLineSeparator("\n");
     s.setQuoteEscapingEnabled(true);
@@ -30,14 +30,14 @@ final class CsvTable {
   }
 
   /** One row: the fields of each part in turn (numbers already formatted). */
-  CsvTable row(String[]... parts) {
+  public CsvTable row(String[]... parts) {
     List<String> fields = new ArrayList<>();
     for (String[] part : parts) fields.addAll(Arrays.asList(part));
     writer.writeRow(fields);
     return this;
   }
 
-  String text() {
+  public String text() {
     writer.flush();
     return text.toString();
   }

@@ -1,0 +1,148 @@
+package org.charsight.probe;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.charsight.common.CharsightConfig;
+import org.charsight.common.Manifest;
+import org.charsight.common.StageOutput;
+import org.charsight.common.UserError;
+import org.charsight.model.LanguageModel;
+import org.charsight.model.ModelFiles;
+import org.charsight.tokenize.Tokenizer;
+import org.charsight.tokenize.Tokenizers;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The probe stage: how much of a token's spelling each pretrained arm's input representation holds,
+ * the direct measurement behind "the model does not know its tokens' letters". For every token of
+ * the tasks' words, the vector the first block receives ({@link LanguageModel#inputEmbeddings}),
+ * and linear probes ({@link SpellingProbe}) trained on the tokens of training words and scored on
+ * the tokens that occur only in held-out words. Writes probe.csv and manifest.json.
+ */
+public final class Probe {
+  private static final Logger LOG = LoggerFactory.getLogger(Probe.class);
+  static final String STAGE = "probe";
+
+  private Probe() {}
+
+  /** @param models a pretrain output: every arm in it is probed */
+  public record Options(String models, String tasks, String out, boolean overwrite, double regParam, int resamples,
+      long seed) {
+
+    public static Options from(CharsightConfig c, String models, String tasks, String out, boolean overwrite) {
+      if (models == null || tasks == null || out == null) throw new UserError(STAGE + ": --models, --tasks and --out are required");
+      double reg = c.number("probe.reg_param");
+      if (!(reg >= 0)) throw new UserError("probe.reg_param: expected a number from 0 up, got " + reg);
+      return new Options(models, tasks, out, overwrite, reg, c.intAtLeast("probe.bootstrap_resamples", 100),
+          c.longAtLeast("seed", Long.MIN_VALUE));
+    }
+  }
+
+  /** Token ids and their letters: the probes' training tokens (from training words) and test tokens (held-out words only). */
+  record Tokens(int[] trainIds, List<String> trainLetters, int[] testIds, List<String> testLetters) {}
+
+  public static Map<String, Object> run(SparkSession spark, Options o) {
+    long t0 = System.nanoTime();
+    var hadoop = spark.sparkContext().hadoopConfiguration();
+    JsonNode pre = Manifest.read(o.models(), hadoop, "pretrain");
+    JsonNode tasks = Manifest.read(o.tasks(), hadoop, "tasks");
+    if (!pre.path("tokenizer").equals(tasks.path("tokenizer"))) {
+      throw new UserError(STAGE + ": " + o.tasks() + " and " + o.models() + " use different tokenizers");
+    }
+    Tokenizer tok = Tokenizers.parse("tokenizer of " + o.tasks(), tasks.at("/tokenizer/spec").asText(), hadoop).open();
+    Tokens tokens = tokens(spark, o.tasks(), tok);
+    if (tokens.testIds().length == 0) {
+      LOG.warn("{}: no token occurs only in held-out words of {}: the probes have nothing to be tested on", STAGE, o.tasks());
+    }
+    try (StageOutput output = StageOutput.begin(STAGE, o.out(), o.overwrite(), hadoop)) {
+      List<SpellingProbe.Score> scores = new ArrayList<>();
+      List<String> arms = new ArrayList<>();
+      pre.path("arms").forEach(a -> arms.add(a.asText()));
+      for (String arm : arms) {
+        Path file = new Path(new Path(o.models(), arm), "model.zip");
+        LanguageModel model = ModelFiles.read(fileSystem(file, hadoop), file);
+        scores.addAll(SpellingProbe.score(spark, arm, model.inputEmbeddings(tokens.trainIds()), tokens.trainLetters(),
+            model.inputEmbeddings(tokens.testIds()), tokens.testLetters(), o.regParam(), o.resamples(), o.seed()));
+        LOG.info("{}: {} probed ({} of {} arms)", STAGE, arm, arms.indexOf(arm) + 1, arms.size());
+      }
+      write(output.fs(), output.resolve("probe.csv"), SpellingProbe.csv(scores));
+      Manifest m = new Manifest(STAGE);
+      m.put("models", o.models());
+      m.put("tasks", o.tasks());
+      m.put("tokenizer", tasks.path("tokenizer"));
+      m.put("arms", arms);
+      m.put("tokens", Map.of("train", tokens.trainIds().length, "test", tokens.testIds().length));
+      m.put("config", Map.of("reg_param", o.regParam(), "bootstrap_resamples", o.resamples(), "seed", o.seed()));
+      m.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
+      m.write(output.fs(), output.dir());
+      output.commit();
+      printSummary(scores);
+      return Map.of("scores", scores.size());
+    }
+  }
+
+  /**
+   * The tokens of training words (as the quoted prompt holds them) train the probes; the tokens that
+   * occur in held-out words and in no training word test them. Tokens without a letter are left out.
+   */
+  static Tokens tokens(SparkSession spark, String tasksDir, Tokenizer tok) {
+    Map<Integer, String> train = new TreeMap<>();
+    Map<Integer, String> test = new TreeMap<>();
+    for (String split : new String[] {"train", "val_heldout"}) {
+      TreeSet<String> words = new TreeSet<>();
+      for (Row r : spark.read().parquet(new Path(tasksDir, "examples").toString()).where("split = '" + split + "'")
+          .select("word").distinct().collectAsList()) {
+        words.add(r.getString(0));
+      }
+      for (String w : words) {
+        for (int id : tok.encode(w)) {
+          String letters = SpellingProbe.letters(tok.tokenBytes(id));
+          if (letters.isEmpty()) continue;
+          if (split.equals("train")) train.put(id, letters); else test.put(id, letters);
+        }
+      }
+    }
+    test.keySet().removeAll(train.keySet());
+    return new Tokens(train.keySet().stream().mapToInt(Integer::intValue).toArray(), new ArrayList<>(train.values()),
+        test.keySet().stream().mapToInt(Integer::intValue).toArray(), new ArrayList<>(test.values()));
+  }
+
+  private static FileSystem fileSystem(Path p, org.apache.hadoop.conf.Configuration hadoop) {
+    try {
+      return p.getFileSystem(hadoop);
+    } catch (IOException e) {
+      throw new UserError(STAGE + ": cannot open " + p + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static void write(FileSystem fs, Path p, String content) {
+    try (OutputStream os = fs.create(p, true)) {
+      os.write(content.getBytes(StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + p, e);
+    }
+  }
+
+  private static void printSummary(List<SpellingProbe.Score> scores) {
+    StringBuilder sb = new StringBuilder("\nspelling probes, tokens only held-out words have (accuracy vs majority floor):\n");
+    for (SpellingProbe.Score s : scores) {
+      sb.append(String.format(Locale.ROOT, "  %-16s %-18s %5.1f%%  [%5.1f, %5.1f]  floor %5.1f%%  n=%d%n", s.arm(), s.target(),
+          100 * s.accuracy(), 100 * s.low(), 100 * s.high(), 100 * s.floor(), s.test()));
+    }
+    LOG.info("{}", sb);
+  }
+}

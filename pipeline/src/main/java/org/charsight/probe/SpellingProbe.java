@@ -1,0 +1,125 @@
+package org.charsight.probe;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.apache.spark.sql.SparkSession;
+import org.charsight.common.CsvTable;
+
+/**
+ * What a token's vector says about its spelling, measured by linear probes: for each letter a-z
+ * whether the token contains it (26 binary probes, averaged), its first letter (26 classes) and its
+ * length in letters (1 to 8+). The probes train on one set of tokens and are scored on another;
+ * accuracy has a 95% bootstrap interval over the test tokens, beside the majority-class floor.
+ */
+final class SpellingProbe {
+  static final String HEADER = "arm,target,probes,train_tokens,test_tokens,accuracy,ci_low,ci_high,macro_f1,floor";
+  static final String ALPHABET = "abcdefghijklmnopqrstuvwxyz";
+  static final int LONGEST = 8;
+
+  private SpellingProbe() {}
+
+  /** A token's letters: its bytes as text, lower-cased, letters a-z only ("" if none). */
+  static String letters(byte[] bytes) {
+    StringBuilder sb = new StringBuilder();
+    for (char c : new String(bytes, StandardCharsets.UTF_8).toLowerCase(Locale.ROOT).toCharArray()) {
+      if (c >= 'a' && c <= 'z') sb.append(c);
+    }
+    return sb.toString();
+  }
+
+  /** The probes' targets for tokens with these letters: a label per token. */
+  enum Target {
+    FIRST_LETTER("first_letter"), LENGTH("length_in_letters");
+
+    final String name;
+
+    Target(String name) {
+      this.name = name;
+    }
+
+    int label(String letters) {
+      return this == FIRST_LETTER ? letters.charAt(0) - 'a' : Math.min(letters.length(), LONGEST) - 1;
+    }
+  }
+
+  /** One row of probe.csv. */
+  record Score(String arm, String target, int probes, int train, int test, double accuracy, double low, double high,
+      double macroF1, double floor) {
+    String[] fields() {
+      return new String[] {arm, target, Integer.toString(probes), Integer.toString(train), Integer.toString(test), f(accuracy),
+          f(low), f(high), f(macroF1), f(floor)};
+    }
+
+    private static String f(double v) {
+      return String.format(Locale.ROOT, "%.4f", v);
+    }
+  }
+
+  /**
+   * Every probe for one arm's vectors.
+   *
+   * @param trainLetters the letters of the tokens {@code trainX} holds, row by row (each non-empty)
+   */
+  static List<Score> score(SparkSession spark, String arm, double[][] trainX, List<String> trainLetters, double[][] testX,
+      List<String> testLetters, double regParam, int resamples, long seed) {
+    int[][] draws = LinearProbe.draws(testX.length, resamples, seed);
+    List<Score> out = new ArrayList<>();
+    out.add(letterPresence(spark, arm, trainX, trainLetters, testX, testLetters, regParam, draws));
+    for (Target t : Target.values()) {
+      int[] trainY = trainLetters.stream().mapToInt(t::label).toArray();
+      int[] testY = testLetters.stream().mapToInt(t::label).toArray();
+      LinearProbe.Fit fit = LinearProbe.fit(spark, trainX, trainY, testX, regParam);
+      double[] acc = new double[draws.length];
+      for (int d = 0; d < draws.length; d++) acc[d] = LinearProbe.accuracy(fit.predicted(), testY, draws[d]);
+      int[] floor = new int[testY.length];
+      java.util.Arrays.fill(floor, fit.majority());
+      out.add(score(arm, t.name, 1, trainX.length, testX.length, acc,
+          LinearProbe.macroF1(fit.predicted(), testY, draws[0]), LinearProbe.accuracy(floor, testY, draws[0])));
+    }
+    return out;
+  }
+
+  /** The 26 letter-presence probes as one score: accuracies averaged over the letters, each bootstrap draw shared. */
+  private static Score letterPresence(SparkSession spark, String arm, double[][] trainX, List<String> trainLetters,
+      double[][] testX, List<String> testLetters, double regParam, int[][] draws) {
+    double[] acc = new double[draws.length];
+    double f1 = 0;
+    double floor = 0;
+    int probes = 0;
+    for (char c : ALPHABET.toCharArray()) {
+      int[] trainY = trainLetters.stream().mapToInt(l -> l.indexOf(c) >= 0 ? 1 : 0).toArray();
+      int[] testY = testLetters.stream().mapToInt(l -> l.indexOf(c) >= 0 ? 1 : 0).toArray();
+      // A letter no training token has (or every one has) teaches a probe nothing: left out.
+      if (java.util.Arrays.stream(trainY).distinct().count() < 2) continue;
+      LinearProbe.Fit fit = LinearProbe.fit(spark, trainX, trainY, testX, regParam);
+      for (int d = 0; d < draws.length; d++) acc[d] += LinearProbe.accuracy(fit.predicted(), testY, draws[d]);
+      f1 += LinearProbe.macroF1(fit.predicted(), testY, draws[0]);
+      int[] majority = new int[testY.length];
+      java.util.Arrays.fill(majority, fit.majority());
+      floor += LinearProbe.accuracy(majority, testY, draws[0]);
+      probes++;
+    }
+    for (int d = 0; d < acc.length; d++) acc[d] /= Math.max(1, probes);
+    return score(arm, "letter_present", probes, trainX.length, testX.length, acc, f1 / Math.max(1, probes),
+        floor / Math.max(1, probes));
+  }
+
+  /** acc[0] is the point estimate, the rest bootstrap draws. */
+  private static Score score(String arm, String target, int probes, int train, int test, double[] acc, double f1,
+      double floor) {
+    double[] boot = java.util.Arrays.copyOfRange(acc, 1, acc.length);
+    java.util.Arrays.sort(boot);
+    int last = boot.length - 1;
+    double low = boot.length == 0 ? Double.NaN : boot[(int) Math.floor(0.025 * last)];
+    double high = boot.length == 0 ? Double.NaN : boot[(int) Math.ceil(0.975 * last)];
+    return new Score(arm, target, probes, train, test, acc[0], low, high, f1, floor);
+  }
+
+  static String csv(List<Score> scores) {
+    CsvTable t = new CsvTable(HEADER);
+    for (Score s : scores) t.row(s.fields());
+    return t.text();
+  }
+}
