@@ -1,7 +1,8 @@
 package org.charsight.tokenize;
 
 import com.knuddels.jtokkit.api.Encoding;
-import com.knuddels.jtokkit.api.IntArrayList;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -99,11 +100,18 @@ abstract class JtokkitTokenizer implements Tokenizer {
     return bytesById[id].clone();
   }
 
+  /**
+   * From the byte table, not JTokkit's decodeBytes: that fills a HashMap on first use of a token,
+   * which Spark's task threads sharing one tokenizer corrupted (ConcurrentModificationException).
+   */
   @Override
   public byte[] decodeBytes(int[] ids, int from, int to) {
-    IntArrayList list = new IntArrayList(to - from);
-    for (int i = from; i < to; i++) list.add(ids[i]);
-    return encoding.decodeBytes(list);
+    ByteArrayOutputStream out = new ByteArrayOutputStream((to - from) * 4);
+    for (int i = from; i < to; i++) {
+      byte[] b = isSpecial(ids[i]) ? specialText(ids[i]).getBytes(StandardCharsets.UTF_8) : bytesById[ids[i]];
+      out.write(b, 0, b.length);
+    }
+    return out.toByteArray();
   }
 
   /** What an encode call reuses from earlier ones: a chunk cache and a buffer for the text's chars. */

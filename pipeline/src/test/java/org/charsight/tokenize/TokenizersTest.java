@@ -56,6 +56,40 @@ class TokenizersTest {
     }
   }
 
+  /**
+   * Spark's task threads share one tokenizer per JVM. Decoding went through JTokkit's decodeBytes,
+   * which fills a HashMap on first use of a token, and threads decoding at once broke it
+   * (ConcurrentModificationException in the tasks stage). Decoding now reads the byte table.
+   */
+  @Test
+  void manyThreadsDecodeAtOnceWithJtokkitsBytes() throws Exception {
+    Tokenizer tok = new Tokenizers.Spec("gpt2").open();
+    Encoding jtokkit = Encodings.newDefaultEncodingRegistry().getEncoding(EncodingType.R50K_BASE);
+    byte[][] expected = new byte[tok.vocabSize()][]; // JTokkit's own decoding, on this thread alone
+    for (int id = 0; id < expected.length; id++) {
+      IntArrayList one = new IntArrayList(1);
+      one.add(id);
+      if (!tok.isSpecial(id)) expected[id] = jtokkit.decodeBytes(one);
+    }
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+    try {
+      List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+      for (int t = 0; t < 8; t++) {
+        int offset = t;
+        done.add(pool.submit(() -> {
+          for (int id = offset; id < tok.vocabSize(); id += 8) {
+            if (!tok.isSpecial(id)) assertArrayEquals(expected[id], tok.decodeBytes(new int[] {id}, 0, 1), "id " + id);
+          }
+          int[] text = tok.encode("Spell \"strawberry\" backwards.");
+          assertEquals("Spell \"strawberry\" backwards.", tok.decode(text));
+        }));
+      }
+      for (var f : done) f.get();
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
   @Test
   void specialTokenTextInTheCorpusIsOrdinaryText() {
     Tokenizer tok = new Tokenizers.Spec("gpt2").open();
