@@ -7,15 +7,19 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -135,26 +139,55 @@ public final class Tasks {
       Map<String, Long> frequency, Map<String, Integer> band) {}
 
   private static Words words(SparkSession spark, ShardSet shards, Options o) {
-    Map<String, Long> seen = o.wordsFile() != null ? wordList(spark, o) : corpusWords(spark, shards, o);
-    Map<String, Long> frequency = new HashMap<>();
-    seen.forEach((w, n) -> {
-      if (n >= o.minFrequency() || o.wordsFile() != null) frequency.put(w, n);
-    });
-    if (frequency.isEmpty()) {
-      throw new UserError(STAGE + ": no words of " + o.minLength() + "-" + o.maxLength() + " letters"
-          + (o.wordsFile() != null ? " in " + o.wordsFile() : " seen at least tasks.min_word_frequency="
-          + o.minFrequency() + " times in " + o.shards()));
+    Source source = o.wordsFile() != null ? wordList(spark, o) : corpusWords(spark, shards, o);
+    try {
+      Map<String, Long> frequency = source.frequent();
+      if (frequency.isEmpty()) {
+        throw new UserError(STAGE + ": no words of " + o.minLength() + "-" + o.maxLength() + " letters"
+            + (o.wordsFile() != null ? " in " + o.wordsFile() : " seen at least tasks.min_word_frequency="
+            + o.minFrequency() + " times in " + o.shards()));
+      }
+      WordSource.Split split = WordSource.split(frequency, o.maxWords(), o.heldOutFraction(), o.seed());
+      if (split.train().isEmpty() || split.heldOut().isEmpty()) {
+        throw new UserError(STAGE + ": " + frequency.size() + " word(s) give " + split.train().size() + " training and "
+            + split.heldOut().size() + " held-out words; need both (add words or change tasks.held_out_fraction)");
+      }
+      List<String> pool = new ArrayList<>(split.train());
+      pool.addAll(split.heldOut());
+      int n = split.heldOut().size();
+      return new Words(split.train(), split.heldOut(),
+          nonWords(source, known -> WordSource.nonce(split.heldOut(), known, n, o.seed())),
+          nonWords(source, known -> WordSource.pseudowords(pool, known, n, o.seed())), frequency, split.band());
+    } finally {
+      source.close();
     }
-    WordSource.Split split = WordSource.split(frequency, o.maxWords(), o.heldOutFraction(), o.seed());
-    if (split.train().isEmpty() || split.heldOut().isEmpty()) {
-      throw new UserError(STAGE + ": " + frequency.size() + " word(s) give " + split.train().size() + " training and "
-          + split.heldOut().size() + " held-out words; need both (add words or change tasks.held_out_fraction)");
+  }
+
+  /**
+   * Where words come from: the frequent ones (the pool's candidates), and which strings are words
+   * of the source at all, at any frequency. The corpus's full word list stays on the executors: on a
+   * large corpus it can hold millions of types.
+   */
+  record Source(Map<String, Long> frequent, Function<Set<String>, Set<String>> present, Runnable release) {
+    void close() {
+      release.run();
     }
-    List<String> pool = new ArrayList<>(split.train());
-    pool.addAll(split.heldOut());
-    int n = split.heldOut().size();
-    return new Words(split.train(), split.heldOut(), WordSource.nonce(split.heldOut(), seen.keySet(), n, o.seed()),
-        WordSource.pseudowords(pool, seen.keySet(), n, o.seed()), frequency, split.band());
+  }
+
+  /**
+   * Non-words from {@code make}, which avoids the strings it is given: first the frequent words,
+   * then also every candidate the source turns out to have. A draw avoids every source word once
+   * none of its strings is one, and is then the same as a draw that avoided the whole source.
+   */
+  static List<String> nonWords(Source source, Function<Set<String>, List<String>> make) {
+    Set<String> known = new HashSet<>(source.frequent().keySet());
+    for (int round = 0; round < 50; round++) {
+      List<String> made = make.apply(known);
+      Set<String> hits = source.present().apply(new HashSet<>(made));
+      if (hits.isEmpty()) return made;
+      known.addAll(hits);
+    }
+    throw new IllegalStateException("non-words kept turning out to be source words after 50 draws");
   }
 
   /**
@@ -367,7 +400,7 @@ public final class Tasks {
     });
   }
 
-  private static Map<String, Long> wordList(SparkSession spark, Options o) {
+  private static Source wordList(SparkSession spark, Options o) {
     Path p = new Path(o.wordsFile());
     Map<String, Long> words = new HashMap<>();
     try {
@@ -382,19 +415,24 @@ public final class Tasks {
     } catch (IOException e) {
       throw new UserError(STAGE + ": cannot read --words " + o.wordsFile() + ": " + e.getMessage(), e);
     }
-    return words;
+    return new Source(words, candidates -> {
+      Set<String> hits = new HashSet<>(candidates);
+      hits.retainAll(words.keySet());
+      return hits;
+    }, () -> { });
   }
 
   /** Words of the corpus, decoded from the shards through vocab.parquet's bytes (no tokenizer needed). */
-  private static Map<String, Long> corpusWords(SparkSession spark, ShardSet shards, Options o) {
+  private static Source corpusWords(SparkSession spark, ShardSet shards, Options o) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Broadcast<List<byte[]>> vocab = jsc.broadcast(shards.vocabBytes());
     int min = o.minLength();
     int max = o.maxLength();
+    long minFrequency = o.minFrequency();
     jsc.setJobDescription("count corpus words");
     // Windows are decoded one by one; a word cut by a window edge yields fragments, which the
     // frequency threshold mostly removes.
-    List<Tuple2<String, Long>> counted = spark.read().parquet(new Path(shards.dir(), "train").toString()).select("tokens")
+    JavaPairRDD<String, Long> counted = spark.read().parquet(new Path(shards.dir(), "train").toString()).select("tokens")
         .javaRDD()
         .flatMapToPair(r -> {
           List<Integer> ids = r.getList(0);
@@ -409,9 +447,14 @@ public final class Tasks {
           return out.iterator();
         })
         .reduceByKey(Long::sum)
-        .collect();
-    Map<String, Long> words = new HashMap<>();
-    for (Tuple2<String, Long> t : counted) words.put(t._1(), t._2());
-    return words;
+        .cache();
+    Map<String, Long> frequent = new HashMap<>(counted.filter(t -> t._2() >= minFrequency).collectAsMap());
+    return new Source(frequent, candidates -> {
+      Broadcast<Set<String>> asked = jsc.broadcast(candidates);
+      jsc.setJobDescription("check non-words against the corpus");
+      Set<String> hits = new HashSet<>(counted.keys().filter(w -> asked.value().contains(w)).collect());
+      asked.destroy();
+      return hits;
+    }, () -> counted.unpersist(false));
   }
 }

@@ -115,6 +115,29 @@ class WordSourceTest {
     assertEquals(wordsMean, pseudoMean, 0.4, "mean letters");
   }
 
+  @Test
+  void nonWordsAvoidRareSourceWordsAsIfTheWholeSourceWereKnown() {
+    Map<String, Long> frequent = new HashMap<>();
+    for (String w : zipfWords(3000).keySet()) frequent.put(w, 5L);
+    List<String> pool = new ArrayList<>(frequent.keySet());
+    pool.sort(null);
+    // Words the source has below the frequency threshold: the first strings a draw would make.
+    Set<String> rare = new HashSet<>(WordSource.pseudowords(pool, frequent.keySet(), 500, 5).subList(0, 100));
+    List<Set<String>> asked = new ArrayList<>();
+    Tasks.Source source = new Tasks.Source(frequent, candidates -> {
+      asked.add(candidates);
+      Set<String> hits = new HashSet<>(candidates);
+      hits.retainAll(rare);
+      return hits;
+    }, () -> { });
+    List<String> got = Tasks.nonWords(source, known -> WordSource.pseudowords(pool, known, 500, 5));
+    for (String w : got) assertFalse(rare.contains(w) || frequent.containsKey(w), w);
+    Set<String> everything = new HashSet<>(frequent.keySet());
+    everything.addAll(rare);
+    assertEquals(WordSource.pseudowords(pool, everything, 500, 5), got, "the same as a draw that knew every source word");
+    assertTrue(asked.size() >= 2, "the source was asked again after it named words: " + asked.size());
+  }
+
   private static String stratum(WordSource.Split s, String w) {
     return s.band().get(w) + "|" + Math.min(w.length(), WordSource.LONGEST_STRATUM);
   }
