@@ -89,15 +89,17 @@ class ExperimentKillResumeTest {
       assertTrue(png.length > 1000 && png[1] == 'P' && png[2] == 'N' && png[3] == 'G', c + " is a PNG");
       assertTrue(md.contains("(" + c + ")") && html.contains("src=\"" + c + "\""), c + " shown in report.md and index.html");
     }
-    assertTrue(md.contains("| spell | char |") && md.contains("| contains_char | char |"),
-        "the char-minus-baseline table has a row per task:\n" + md);
+    assertTrue(md.contains("| char - baseline | spell | held-out words |")
+        && md.contains("| char - baseline | contains_char | held-out words |"),
+        "the contrast table has a row per task:\n" + md);
+    assertTrue(md.contains("| bpe-300 | 7 | char | letter present |"), "the spelling probe's table:\n" + md);
 
     // 4. Once more: nothing to do.
     Process p4 = start(conf, run, dir.resolve("log4.txt"));
     assertTrue(p4.waitFor(300, TimeUnit.SECONDS));
     String log4 = log(dir.resolve("log4.txt"));
     assertEquals(0, p4.exitValue(), log4);
-    assertTrue(log4.contains("experiment: 0 stage(s) run, 7 reused"), log4);
+    assertTrue(log4.contains("experiment: 0 stage(s) run, 8 reused"), log4);
   }
 
   /** The CLI in a JVM of its own, with this JVM's classpath and Java 17 module flags. */
