@@ -22,6 +22,11 @@ import org.nd4j.linalg.factory.Nd4j;
  * how many distinct tokens a batch holds, so random ids would misstate it), 2 warm-up steps, then
  * timed steps, each on new windows. Prints one Markdown table row. Run once per configuration
  * (bench/run model does) so peak RSS is per config.
+ *
+ * <p>Environment: {@code BENCH_MODEL} (space-separated conf overrides, e.g. {@code model.d_model=64}),
+ * {@code BENCH_CONTEXT} and {@code BENCH_BATCH} (default 128 and 16); {@code BENCH_EXPORT=<dir>}
+ * also writes the model's settings, the windows and the byte table there, for the PyTorch peer
+ * ({@code bench/peers/torch_peer.py}) to train the same model on the same minibatches.
  */
 public final class ModelBenchmark {
   public static void main(String[] args) throws Exception {
@@ -29,12 +34,15 @@ public final class ModelBenchmark {
     String tokenizer = args.length > 1 ? args[1] : "gpt2";
     int steps = args.length > 2 ? Integer.parseInt(args[2]) : 5;
     Path text = Path.of(args.length > 3 ? args[3] : "data/corpus/moby-dick/moby-dick.txt");
-    int context = 128;
-    int batch = 16;
+    int context = Integer.parseInt(System.getenv().getOrDefault("BENCH_CONTEXT", "128"));
+    int batch = Integer.parseInt(System.getenv().getOrDefault("BENCH_BATCH", "16"));
     Tokenizer tok = Tokenizers.parse("tokenizer", tokenizer).open();
     int vocab = tok.vocabSize();
-    // conf/defaults.conf's model (d=128, 4 layers, 4 heads; char encoder as configured there).
-    GptConfig c = GptConfig.from(CharsightConfig.load(null, List.of("model.arch=" + arch.confName)), vocab, context);
+    // conf/defaults.conf's model (d=128, 4 layers, 4 heads; char encoder as configured there), or BENCH_MODEL's.
+    List<String> overrides = new ArrayList<>(List.of("model.arch=" + arch.confName));
+    String extra = System.getenv().getOrDefault("BENCH_MODEL", "").trim();
+    if (!extra.isEmpty()) overrides.addAll(List.of(extra.split("\\s+")));
+    GptConfig c = GptConfig.from(CharsightConfig.load(null, overrides), vocab, context);
     List<byte[]> bytes = new ArrayList<>();
     for (int i = 0; i < vocab; i++) bytes.add(tok.tokenBytes(i));
     LanguageModel m = LanguageModel.create(c, bytes);
@@ -53,6 +61,8 @@ public final class ModelBenchmark {
       distinct += seen.size() / (double) (steps + 2);
       batches.add(Batch.of(w, context, DataType.FLOAT));
     }
+    String export = System.getenv("BENCH_EXPORT");
+    if (export != null) PeerInputs.write(Path.of(export), c, arch, batch, windowsOf(batches, context), m.graph());
     for (int i = 0; i < 2; i++) m.fit(batches.get(i));
     long t0 = System.nanoTime();
     for (int i = 0; i < steps; i++) m.fit(batches.get(2 + i));
@@ -65,6 +75,22 @@ public final class ModelBenchmark {
         c.byteEmbedding(), c.charHidden(), tok.name(), distinct, batch * context);
     System.out.printf("backend: %s, threads %s%n", Nd4j.getExecutioner().getClass().getSimpleName(),
         System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
+  }
+
+  /** The token windows of the batches back as ids: [batches][batch][context + 1]. */
+  private static int[][][] windowsOf(List<DataSet> batches, int context) {
+    int[][][] out = new int[batches.size()][][];
+    for (int b = 0; b < out.length; b++) {
+      var f = batches.get(b).getFeatures();
+      var l = batches.get(b).getLabels();
+      int rows = (int) f.size(0);
+      out[b] = new int[rows][context + 1];
+      for (int r = 0; r < rows; r++) {
+        for (int t = 0; t < context; t++) out[b][r][t] = f.getInt(r, 0, t);
+        out[b][r][context] = l.getInt(r, 0, context - 1);
+      }
+    }
+    return out;
   }
 
   /** VmHWM: the process's peak resident set, heap and ND4J's native memory together. */
