@@ -164,7 +164,9 @@ public final class LanguageModel {
       // The whole row is the token: position 0 attends to nothing else, and no padding id is read.
       for (int i = 0; i < n; i++) Arrays.fill(f, i * t, (i + 1) * t, ids[from + i]);
       INDArray features = Nd4j.create(f, new long[] {n, 1, t}, 'c').castTo(config.dataType());
-      INDArray act = graph.feedForward(new INDArray[] {features}, false).get(input);                 // [n, d, T]
+      // Forward only up to the embeddings: the blocks are not needed, and a vocabulary has many tokens.
+      INDArray act = graph.feedForward(new INDArray[] {features}, graph.getVertex(input).getVertexIndex(), false)
+          .get(input);                                                                              // [n, d, T]
       if (act.rank() != 3 || act.size(1) != config.dModel()) {
         throw new IllegalStateException(input + " gives " + Arrays.toString(act.shape()) + ", expected [b, d, T]");
       }

@@ -6,6 +6,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -17,6 +18,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.charsight.common.CharsightConfig;
 import org.charsight.common.Manifest;
+import org.charsight.common.StableHash;
 import org.charsight.common.StageOutput;
 import org.charsight.common.UserError;
 import org.charsight.model.LanguageModel;
@@ -29,9 +31,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The probe stage: how much of a token's spelling each pretrained arm's input representation holds,
  * the direct measurement behind "the model does not know its tokens' letters". For every token of
- * the tasks' words, the vector the first block receives ({@link LanguageModel#inputEmbeddings}),
+ * the vocabulary, the vector the first block receives ({@link LanguageModel#inputEmbeddings}),
  * and linear probes ({@link SpellingProbe}) trained on the tokens of training words and scored on
- * the tokens that occur only in held-out words. Writes probe.csv and manifest.json.
+ * tokens no training word has ({@link #tokens}). Writes probe.csv and manifest.json.
  */
 public final class Probe {
   private static final Logger LOG = LoggerFactory.getLogger(Probe.class);
@@ -41,19 +43,22 @@ public final class Probe {
 
   /** @param models a pretrain output: every arm in it is probed */
   public record Options(String models, String tasks, String out, boolean overwrite, double regParam, int resamples,
-      long seed) {
+      int maxTest, long seed) {
 
     public static Options from(CharsightConfig c, String models, String tasks, String out, boolean overwrite) {
       if (models == null || tasks == null || out == null) throw new UserError(STAGE + ": --models, --tasks and --out are required");
       double reg = c.number("probe.reg_param");
       if (!(reg >= 0)) throw new UserError("probe.reg_param: expected a number from 0 up, got " + reg);
       return new Options(models, tasks, out, overwrite, reg, c.intAtLeast("probe.bootstrap_resamples", 100),
-          c.longAtLeast("seed", Long.MIN_VALUE));
+          c.intAtLeast("probe.max_test_tokens", 1), c.longAtLeast("seed", Long.MIN_VALUE));
     }
   }
 
-  /** Token ids and their letters: the probes' training tokens (from training words) and test tokens (held-out words only). */
-  record Tokens(int[] trainIds, List<String> trainLetters, int[] testIds, List<String> testLetters) {}
+  /**
+   * Token ids and their letters: the probes' training tokens (from training words) and test tokens
+   * (none a training word's), of which the first {@code fromHeldOutWords} are held-out words' tokens.
+   */
+  record Tokens(int[] trainIds, List<String> trainLetters, int[] testIds, List<String> testLetters, int fromHeldOutWords) {}
 
   public static Map<String, Object> run(SparkSession spark, Options o) {
     long t0 = System.nanoTime();
@@ -64,9 +69,10 @@ public final class Probe {
       throw new UserError(STAGE + ": " + o.tasks() + " and " + o.models() + " use different tokenizers");
     }
     Tokenizer tok = Tokenizers.parse("tokenizer of " + o.tasks(), tasks.at("/tokenizer/spec").asText(), hadoop).open();
-    Tokens tokens = tokens(spark, o.tasks(), tok);
+    Tokens tokens = tokens(spark, o.tasks(), tok, o.maxTest(), o.seed());
     if (tokens.testIds().length == 0) {
-      LOG.warn("{}: no token occurs only in held-out words of {}: the probes have nothing to be tested on", STAGE, o.tasks());
+      LOG.warn("{}: every token with a letter is a training word's in {}: the probes have nothing to be tested on", STAGE,
+          o.tasks());
     }
     try (StageOutput output = StageOutput.begin(STAGE, o.out(), o.overwrite(), hadoop)) {
       List<SpellingProbe.Score> scores = new ArrayList<>();
@@ -85,8 +91,10 @@ public final class Probe {
       m.put("tasks", o.tasks());
       m.put("tokenizer", tasks.path("tokenizer"));
       m.put("arms", arms);
-      m.put("tokens", Map.of("train", tokens.trainIds().length, "test", tokens.testIds().length));
-      m.put("config", Map.of("reg_param", o.regParam(), "bootstrap_resamples", o.resamples(), "seed", o.seed()));
+      m.put("tokens", Map.of("train", tokens.trainIds().length, "test", tokens.testIds().length,
+          "test_from_held_out_words", tokens.fromHeldOutWords()));
+      m.put("config", Map.of("reg_param", o.regParam(), "bootstrap_resamples", o.resamples(), "max_test_tokens",
+          o.maxTest(), "seed", o.seed()));
       m.put("wall_seconds", (System.nanoTime() - t0) / 1e9);
       m.write(output.fs(), output.dir());
       output.commit();
@@ -96,12 +104,15 @@ public final class Probe {
   }
 
   /**
-   * The tokens of training words (as the quoted prompt holds them) train the probes; the tokens that
-   * occur in held-out words and in no training word test them. Tokens without a letter are left out.
+   * The tokens of training words (as the quoted prompt holds them) train the probes; the test
+   * tokens are those no training word has: first every token of the held-out words that is not a
+   * training word's (too few on their own at small vocabularies: 3 at 512 ids in the quick study),
+   * then other tokens of the vocabulary in a seeded order, up to {@code maxTest}. Tokens without a
+   * letter are left out.
    */
-  static Tokens tokens(SparkSession spark, String tasksDir, Tokenizer tok) {
+  static Tokens tokens(SparkSession spark, String tasksDir, Tokenizer tok, int maxTest, long seed) {
     Map<Integer, String> train = new TreeMap<>();
-    Map<Integer, String> test = new TreeMap<>();
+    Map<Integer, String> heldOut = new TreeMap<>();
     for (String split : new String[] {"train", "val_heldout"}) {
       TreeSet<String> words = new TreeSet<>();
       for (Row r : spark.read().parquet(new Path(tasksDir, "examples").toString()).where("split = '" + split + "'")
@@ -111,14 +122,28 @@ public final class Probe {
       for (String w : words) {
         for (int id : tok.encode(w)) {
           String letters = SpellingProbe.letters(tok.tokenBytes(id));
-          if (letters.isEmpty()) continue;
-          if (split.equals("train")) train.put(id, letters); else test.put(id, letters);
+          if (!letters.isEmpty()) (split.equals("train") ? train : heldOut).put(id, letters);
         }
       }
     }
-    test.keySet().removeAll(train.keySet());
+    heldOut.keySet().removeAll(train.keySet());
+    List<Integer> others = new ArrayList<>();
+    for (int id = 0; id < tok.vocabSize(); id++) {
+      if (!tok.isSpecial(id) && !train.containsKey(id) && !heldOut.containsKey(id)
+          && !SpellingProbe.letters(tok.tokenBytes(id)).isEmpty()) {
+        others.add(id);
+      }
+    }
+    others.sort(java.util.Comparator.comparingLong((Integer id) -> StableHash.hash64(seed, new int[] {id})));
+    Map<Integer, String> test = new LinkedHashMap<>();
+    for (Map.Entry<Integer, String> e : heldOut.entrySet()) if (test.size() < maxTest) test.put(e.getKey(), e.getValue());
+    int fromHeldOut = test.size();
+    for (int id : others) {
+      if (test.size() >= maxTest) break;
+      test.put(id, SpellingProbe.letters(tok.tokenBytes(id)));
+    }
     return new Tokens(train.keySet().stream().mapToInt(Integer::intValue).toArray(), new ArrayList<>(train.values()),
-        test.keySet().stream().mapToInt(Integer::intValue).toArray(), new ArrayList<>(test.values()));
+        test.keySet().stream().mapToInt(Integer::intValue).toArray(), new ArrayList<>(test.values()), fromHeldOut);
   }
 
   private static FileSystem fileSystem(Path p, org.apache.hadoop.conf.Configuration hadoop) {
@@ -138,7 +163,7 @@ public final class Probe {
   }
 
   private static void printSummary(List<SpellingProbe.Score> scores) {
-    StringBuilder sb = new StringBuilder("\nspelling probes, tokens only held-out words have (accuracy vs majority floor):\n");
+    StringBuilder sb = new StringBuilder("\nspelling probes, tokens no training word has (accuracy vs majority floor):\n");
     for (SpellingProbe.Score s : scores) {
       sb.append(String.format(Locale.ROOT, "  %-16s %-18s %5.1f%%  [%5.1f, %5.1f]  floor %5.1f%%  n=%d%n", s.arm(), s.target(),
           100 * s.accuracy(), 100 * s.low(), 100 * s.high(), 100 * s.floor(), s.test()));

@@ -173,8 +173,8 @@ public final class Report {
       doc.paragraph("Linear probes (logistic regression) read each pretrained arm's input vector for a token (what the "
           + "first block receives) and predict whether each letter a-z is in the token (26 probes, accuracy averaged), "
           + "its first letter and its length in letters. They train on the tokens of training words and are scored on "
-          + "tokens that only held-out words have, with a 95% bootstrap interval over those tokens; 'floor' is "
-          + "always answering the commonest training label.");
+          + "tokens no training word has (the held-out words' own first, then others of the vocabulary), with a 95% "
+          + "bootstrap interval over those tokens; 'floor' is always answering the commonest training label.");
       List<List<String>> rows = new ArrayList<>();
       for (Vocabulary v : o.vocabularies()) {
         for (Run run : v.runs()) {

@@ -81,7 +81,7 @@ class ProbeTest {
   }
 
   @Test
-  void theStageProbesEveryArmOnTokensOnlyHeldOutWordsHave(@TempDir Path dir) throws IOException {
+  void theStageProbesEveryArmOnTokensNoTrainingWordHas(@TempDir Path dir) throws IOException {
     SparkSession spark = SparkTestSession.get("local[2]");
     TrainingFixtures.Finetuned ft = TrainingFixtures.finetuned(spark, dir);
     Probe.run(spark, Probe.Options.from(CharsightConfig.load(null, List.of("probe.bootstrap_resamples=100")),
@@ -90,10 +90,14 @@ class ProbeTest {
     assertEquals(SpellingProbe.HEADER, rows.get(0));
     assertEquals(1 + 2 * 3, rows.size(), "baseline and char x three targets: " + rows);
     var tok = org.charsight.shards.ShardSet.open(spark, ft.shards().toString()).tokenizer().open();
-    Probe.Tokens tokens = Probe.tokens(spark, ft.tasks().toString(), tok);
+    Probe.Tokens tokens = Probe.tokens(spark, ft.tasks().toString(), tok, 2000, 1337);
     for (int id : tokens.testIds()) {
       for (int trained : tokens.trainIds()) assertTrue(id != trained, "a test token is a training token: " + id);
     }
+    // The held-out words' own tokens come first, then the rest of the vocabulary's tokens with letters.
+    assertTrue(tokens.testIds().length > tokens.fromHeldOutWords(), "more test tokens than held-out words have");
+    for (int i = 0; i < tokens.fromHeldOutWords(); i++) assertTrue(!tokens.testLetters().get(i).isEmpty());
+    assertEquals(10, Probe.tokens(spark, ft.tasks().toString(), tok, 10, 1337).testIds().length, "at most max_test_tokens");
     for (String row : rows.subList(1, rows.size())) {
       String[] f = row.split(",");
       assertEquals(tokens.trainIds().length, Integer.parseInt(f[3]), row);
