@@ -64,9 +64,16 @@ public final class ModelBenchmark {
     String export = System.getenv("BENCH_EXPORT");
     if (export != null) PeerInputs.write(Path.of(export), c, arch, batch, windowsOf(batches, context), m.graph());
     for (int i = 0; i < 2; i++) m.fit(batches.get(i));
+    // BENCH_PROFILE=1: ND4J's op profiler over the timed steps (time per op type; it slows every op a little).
+    boolean profile = "1".equals(System.getenv("BENCH_PROFILE"));
+    if (profile) Nd4j.getExecutioner().setProfilingMode(org.nd4j.linalg.api.ops.executioner.OpExecutioner.ProfilingMode.OPERATIONS);
     long t0 = System.nanoTime();
     for (int i = 0; i < steps; i++) m.fit(batches.get(2 + i));
     double perStep = (System.nanoTime() - t0) / 1e9 / steps;
+    if (profile) {
+      Nd4j.getExecutioner().setProfilingMode(org.nd4j.linalg.api.ops.executioner.OpExecutioner.ProfilingMode.DISABLED);
+      org.nd4j.linalg.profiler.OpProfiler.getInstance().printOutDashboard();
+    }
     double tokensPerS = batch * context / perStep;
     System.out.printf("| %s | %d | %,d | %.2f | %.0f | %.2f | %.0f of %d |%n", arch.confName, vocab, m.graph().numParams(),
         perStep, tokensPerS, peakRssGb(), distinct, batch * context);
