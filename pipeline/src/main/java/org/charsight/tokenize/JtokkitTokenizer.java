@@ -1,8 +1,6 @@
 package org.charsight.tokenize;
 
 import com.knuddels.jtokkit.api.Encoding;
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -98,20 +96,6 @@ abstract class JtokkitTokenizer implements Tokenizer {
   @Override
   public byte[] tokenBytes(int id) {
     return bytesById[id].clone();
-  }
-
-  /**
-   * From the byte table, not JTokkit's decodeBytes: that fills a HashMap on first use of a token,
-   * which Spark's task threads sharing one tokenizer corrupted (ConcurrentModificationException).
-   */
-  @Override
-  public byte[] decodeBytes(int[] ids, int from, int to) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream((to - from) * 4);
-    for (int i = from; i < to; i++) {
-      byte[] b = isSpecial(ids[i]) ? specialText(ids[i]).getBytes(StandardCharsets.UTF_8) : bytesById[ids[i]];
-      out.write(b, 0, b.length);
-    }
-    return out.toByteArray();
   }
 
   /** What an encode call reuses from earlier ones: a chunk cache and a buffer for the text's chars. */

@@ -37,6 +37,10 @@ public interface Tokenizer {
     return id == endOfText() ? "<|endoftext|>" : null;
   }
 
+  /**
+   * From the token byte tables, for every implementation: JTokkit's own decodeBytes fills a HashMap
+   * on a token's first use, and Spark's task threads sharing one tokenizer broke it.
+   */
   default byte[] decodeBytes(int[] ids, int from, int to) {
     ByteArrayOutputStream out = new ByteArrayOutputStream((to - from) * 4);
     for (int i = from; i < to; i++) {
