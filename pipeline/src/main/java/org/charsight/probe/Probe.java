@@ -2,7 +2,6 @@ package org.charsight.probe;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -16,6 +15,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.charsight.common.AtomicFiles;
 import org.charsight.common.CharsightConfig;
 import org.charsight.common.Manifest;
 import org.charsight.common.StableHash;
@@ -85,7 +85,11 @@ public final class Probe {
             model.inputEmbeddings(tokens.testIds()), tokens.testLetters(), o.regParam(), o.resamples(), o.seed()));
         LOG.info("{}: {} probed ({} of {} arms)", STAGE, arm, arms.indexOf(arm) + 1, arms.size());
       }
-      write(output.fs(), output.resolve("probe.csv"), SpellingProbe.csv(scores));
+      try {
+        AtomicFiles.write(output.fs(), output.resolve("probe.csv"), SpellingProbe.csv(scores).getBytes(StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot write " + output.resolve("probe.csv"), e);
+      }
       Manifest m = new Manifest(STAGE);
       m.put("models", o.models());
       m.put("tasks", o.tasks());
@@ -151,14 +155,6 @@ public final class Probe {
       return p.getFileSystem(hadoop);
     } catch (IOException e) {
       throw new UserError(STAGE + ": cannot open " + p + ": " + e.getMessage(), e);
-    }
-  }
-
-  private static void write(FileSystem fs, Path p, String content) {
-    try (OutputStream os = fs.create(p, true)) {
-      os.write(content.getBytes(StandardCharsets.UTF_8));
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + p, e);
     }
   }
 
