@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Row;
@@ -117,17 +116,11 @@ public final class Probe {
   static Tokens tokens(SparkSession spark, String tasksDir, Tokenizer tok, int maxTest, long seed) {
     Map<Integer, String> train = new TreeMap<>();
     Map<Integer, String> heldOut = new TreeMap<>();
-    for (String split : new String[] {"train", "val_heldout"}) {
-      TreeSet<String> words = new TreeSet<>();
-      for (Row r : spark.read().parquet(new Path(tasksDir, "examples").toString()).where("split = '" + split + "'")
-          .select("word").distinct().collectAsList()) {
-        words.add(r.getString(0));
-      }
-      for (String w : words) {
-        for (int id : tok.encode(w)) {
-          String letters = SpellingProbe.letters(tok.tokenBytes(id));
-          if (!letters.isEmpty()) (split.equals("train") ? train : heldOut).put(id, letters);
-        }
+    for (Row r : spark.read().parquet(new Path(tasksDir, "examples").toString())
+        .where("split in ('train', 'val_heldout')").select("split", "word").distinct().collectAsList()) {
+      for (int id : tok.encode(r.getString(1))) {
+        String letters = SpellingProbe.letters(tok.tokenBytes(id));
+        if (!letters.isEmpty()) (r.getString(0).equals("train") ? train : heldOut).put(id, letters);
       }
     }
     heldOut.keySet().removeAll(train.keySet());

@@ -33,10 +33,11 @@ final class SpellingProbe {
   enum Target {
     FIRST_LETTER("first_letter"), LENGTH("length_in_letters");
 
-    final String name;
+    /** The target's name in probe.csv. */
+    final String column;
 
-    Target(String name) {
-      this.name = name;
+    Target(String column) {
+      this.column = column;
     }
 
     int label(String letters) {
@@ -75,7 +76,7 @@ final class SpellingProbe {
       for (int d = 0; d < draws.length; d++) acc[d] = LinearProbe.accuracy(fit.predicted(), testY, draws[d]);
       int[] floor = new int[testY.length];
       java.util.Arrays.fill(floor, fit.majority());
-      out.add(score(arm, t.name, 1, trainX.length, testX.length, acc,
+      out.add(score(arm, t.column, 1, trainX.length, testX.length, acc,
           LinearProbe.macroF1(fit.predicted(), testY, draws[0]), LinearProbe.accuracy(floor, testY, draws[0])));
     }
     return out;
