@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -119,29 +120,46 @@ public final class Report {
       doc.paragraph("Difference in exact match (percentage points) between two arms on the same questions, pooled over "
           + "seeds, with a 95% paired bootstrap interval (seeds, then questions). char - char-shuffled isolates the "
           + "letters: both arms read token bytes of the same lengths and statistics, only char's are the token's own. "
-          + "The verdict comes from McNemar's exact test on the questions the two arms answer differently (only one "
-          + "arm right: the counts are given), adjusted with Holm's method over every row of the vocabulary's table: "
-          + "better or worse at adjusted p < 0.05, else no detectable difference, which is not evidence of no "
-          + "difference.");
+          + "McNemar's exact test on the questions the two arms answer differently (only one arm right: the counts "
+          + "are given), adjusted with Holm's method over every row of the vocabulary's table, says whether these "
+          + "trained models differ; it counts every question as independent, so one seed's large difference can "
+          + "carry it. The verdict is better or worse only when the adjusted p < 0.05 and the interval over seeds "
+          + "and questions excludes zero; a significant p whose interval includes zero can be a difference of "
+          + "particular training runs rather than of the arm (by seed: each seed's difference); else no "
+          + "detectable difference, which is not evidence of no difference.");
       for (Vocabulary v : o.vocabularies()) {
         List<List<String>> rows = new ArrayList<>();
+        Map<String, Map<String, Double>> byRun = accuracyByRun(new Path(v.evaluate(), "results_by_run.csv"));
         for (Map<String, String> d : csv(fs, new Path(v.evaluate(), "differences.csv"))) {
           if (!SPELLING_SPLITS.contains(d.get("split")) || !d.get("tokens_bucket").equals("all")) continue;
           double diff = num(d.get("difference"));
-          double holm = num(d.get("p_holm"));
-          String verdict = holm < 0.05 ? (diff > 0 ? "better" : "worse") : "no detectable difference";
+          double low = num(d.get("ci_low"));
+          double high = num(d.get("ci_high"));
+          String cell = "," + d.get("task") + "," + d.get("split");
           rows.add(List.of(d.get("arm") + " - " + d.get("reference"), d.get("task"), SPLIT_NAMES.get(d.get("split")),
-              pp(diff), "[" + pp(num(d.get("ci_low"))) + ", " + pp(num(d.get("ci_high"))) + "]",
-              d.get("arm_only") + " / " + d.get("reference_only"), d.get("p_holm"), verdict, d.get("n")));
+              pp(diff), "[" + pp(low) + ", " + pp(high) + "]", bySeed(byRun.get(d.get("arm") + cell),
+                  byRun.get(d.get("reference") + cell)), d.get("arm_only") + " / " + d.get("reference_only"),
+              d.get("p_holm"), verdict(diff, num(d.get("p_holm")), low, high), d.get("n")));
         }
         if (rows.isEmpty()) {
           doc.paragraph(v.label() + ": no contrast of evaluate.contrasts has both its arms in this run.");
         } else {
           doc.heading(3, "Vocabulary " + v.label() + " (" + rows.size() + " tests)");
-          doc.table(List.of("contrast", "task", "questions", "difference", "95% interval", "right only: arm / other",
-              "p (Holm)", "verdict", "questions x seeds"), rows);
+          doc.table(List.of("contrast", "task", "questions", "difference", "95% interval", "by seed",
+              "right only: arm / other", "p (Holm)", "verdict", "questions x seeds"), rows);
         }
       }
+    }
+
+    /** "arm,task,split" -> run -> accuracy on all of the run's questions, from evaluate's results_by_run.csv. */
+    private Map<String, Map<String, Double>> accuracyByRun(Path resultsByRun) {
+      Map<String, Map<String, Double>> out = new LinkedHashMap<>();
+      for (Map<String, String> r : csv(fs, resultsByRun)) {
+        if (!r.get("tokens_bucket").equals("all")) continue;
+        out.computeIfAbsent(r.get("arm") + "," + r.get("task") + "," + r.get("split"), k -> new TreeMap<>())
+            .put(r.get("run"), num(r.get("accuracy")));
+      }
+      return out;
     }
 
     /** Training and held-out words side by side: the split is fair only if they match in frequency and length. */
@@ -490,6 +508,24 @@ public final class Report {
   private static double lettersOnly(Map<String, String> floor) {
     String v = floor.get("letters_only_accuracy");
     return v == null || v.isEmpty() ? 0 : num(v);
+  }
+
+  /**
+   * better / worse only when the pooled questions differ (Holm-adjusted McNemar p < 0.05) and so do the seeds
+   * (the paired interval over seeds, then questions, excludes zero); pooled questions alone can be one seed's run.
+   */
+  static String verdict(double difference, double pHolm, double ciLow, double ciHigh) {
+    if (!(pHolm < 0.05)) return "no detectable difference";
+    if (ciLow <= 0 && ciHigh >= 0) return "pooled p < 0.05, interval includes 0";
+    return difference > 0 ? "better" : "worse";
+  }
+
+  /** Each seed's paired difference in points, in the runs' order: "-2.3 / +12.8"; "-" without per-run rows. */
+  static String bySeed(Map<String, Double> arm, Map<String, Double> reference) {
+    if (arm == null || reference == null || !arm.keySet().equals(reference.keySet())) return "-";
+    List<String> out = new ArrayList<>();
+    for (Map.Entry<String, Double> e : arm.entrySet()) out.add(pp(e.getValue() - reference.get(e.getKey())));
+    return String.join(" / ", out);
   }
 
   private static double num(String s) {

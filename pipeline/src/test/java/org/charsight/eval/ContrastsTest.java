@@ -3,6 +3,7 @@ package org.charsight.eval;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -75,6 +76,8 @@ class ContrastsTest {
     assertThrows(UserError.class, () -> Contrast.parse("evaluate.contrasts", "char-baseline"));
     assertThrows(UserError.class, () -> Contrast.parse("evaluate.contrasts", "char - char"));
     assertThrows(UserError.class, () -> Contrast.parse("evaluate.contrasts", "char - "));
+    UserError typo = assertThrows(UserError.class, () -> Contrast.parse("evaluate.contrasts", "char - char-shufled"));
+    assertTrue(typo.getMessage().contains("'char-shufled'"), typo.getMessage());
   }
 
   private static void add(ResultTables t, String arm, String split, int example, boolean correct) {

@@ -124,18 +124,29 @@ class EvaluateTest {
         .filter(f -> f[4].equals("all") && List.of("val_heldout", "val_nonce", "val_pseudoword").contains(f[3])).toList();
     assertEquals(3, family.size(), "char - baseline on reverse x three spelling splits: " + diffs);
     List<List<String>> result = table(dir.resolve("report/report.md"), "### Vocabulary bpe-300 (" + family.size() + " tests)");
-    assertEquals(List.of("contrast", "task", "questions", "difference", "95% interval", "right only: arm / other",
-        "p (Holm)", "verdict", "questions x seeds"), result.get(0));
+    assertEquals(List.of("contrast", "task", "questions", "difference", "95% interval", "by seed",
+        "right only: arm / other", "p (Holm)", "verdict", "questions x seeds"), result.get(0));
+    List<String[]> runRows = byRun.stream().skip(1).map(l -> l.split(",", -1)).filter(f -> f[4].equals("all")).toList();
+    List<String> runLabels = runRows.stream().map(f -> f[0]).distinct().sorted().toList();
+    assertEquals(2, runLabels.size(), runLabels.toString());
     for (int i = 0; i < family.size(); i++) {
       String[] d = family.get(i);
       double p = Double.parseDouble(d[12]);
       double holm = Double.parseDouble(d[13]);
       assertTrue(p <= holm && holm <= 1, "Holm never lowers a p-value: " + String.join(",", d));
+      double low = Double.parseDouble(d[8]);
+      double high = Double.parseDouble(d[9]);
+      String verdict = holm >= 0.05 ? "no detectable difference" : low <= 0 && high >= 0
+          ? "pooled p < 0.05, interval includes 0" : Double.parseDouble(d[7]) > 0 ? "better" : "worse";
+      List<String> seeds = new ArrayList<>();
+      for (String run : runLabels) {
+        seeds.add(String.format(java.util.Locale.ROOT, "%+.1f", 100 * (runAccuracy(runRows, run, "char", d)
+            - runAccuracy(runRows, run, "baseline", d))));
+      }
       assertEquals(List.of("char - baseline", d[2], Report.SPLIT_NAMES.get(d[3]),
           String.format(java.util.Locale.ROOT, "%+.1f", 100 * Double.parseDouble(d[7])),
-          String.format(java.util.Locale.ROOT, "[%+.1f, %+.1f]", 100 * Double.parseDouble(d[8]), 100 * Double.parseDouble(d[9])),
-          d[10] + " / " + d[11], d[13], holm < 0.05 ? (Double.parseDouble(d[7]) > 0 ? "better" : "worse")
-              : "no detectable difference", d[6]), result.get(i + 1));
+          String.format(java.util.Locale.ROOT, "[%+.1f, %+.1f]", 100 * low, 100 * high), String.join(" / ", seeds),
+          d[10] + " / " + d[11], d[13], verdict, d[6]), result.get(i + 1));
     }
   }
 
@@ -174,6 +185,12 @@ class EvaluateTest {
   }
 
   /** The markdown table right after a heading (header row first), cells trimmed. */
+  /** A run's accuracy for an arm on the task and split of a differences.csv row, from results_by_run.csv. */
+  private static double runAccuracy(List<String[]> runRows, String run, String arm, String[] difference) {
+    return runRows.stream().filter(f -> f[0].equals(run) && f[1].equals(arm) && f[2].equals(difference[2])
+        && f[3].equals(difference[3])).mapToDouble(f -> Double.parseDouble(f[8])).findFirst().orElseThrow();
+  }
+
   static List<List<String>> table(Path md, String heading) throws IOException {
     List<String> lines = Files.readAllLines(md);
     int i = lines.indexOf(heading);
