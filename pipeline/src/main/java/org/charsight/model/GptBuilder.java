@@ -29,6 +29,9 @@ import org.nd4j.linalg.learning.config.IUpdater;
  * The byte arm is the baseline built on the bytes tokenizer; nothing here differs.
  */
 public final class GptBuilder {
+  /** The char arms' encoder vertex, whose output the probe also reads on its own. */
+  static final String CHAR_ENCODER = "charEncoder";
+
   private GptBuilder() {}
 
   /** @param bytes the token -> bytes table; required for char arms, ignored otherwise */
@@ -62,9 +65,9 @@ public final class GptBuilder {
       case CHAR, CHAR_SHUFFLED -> {
         if (bytes == null) throw new IllegalArgumentException(c.arch() + " needs the token byte table");
         ByteTable table = c.arch() == Arch.CHAR_SHUFFLED ? bytes.shuffled(c.seed()) : bytes;
-        g.addLayer("charEncoder", new CharEncoderLayer(c.dModel(), t, c.maxTokenBytes(), c.byteEmbedding(), c.charHidden(),
+        g.addLayer(CHAR_ENCODER, new CharEncoderLayer(c.dModel(), t, c.maxTokenBytes(), c.byteEmbedding(), c.charHidden(),
             c.initStd(), table.rows()), "tokens");
-        g.addVertex("embeddings", new ElementWiseVertex(ElementWiseVertex.Op.Add), stream, "charEncoder");
+        g.addVertex("embeddings", new ElementWiseVertex(ElementWiseVertex.Op.Add), stream, CHAR_ENCODER);
         stream = "embeddings";
       }
       case BASELINE_MATCHED -> {

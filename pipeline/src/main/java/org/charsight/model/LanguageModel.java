@@ -155,7 +155,19 @@ public final class LanguageModel {
    * What a linear probe can read from it is what the model's input holds about the token.
    */
   public double[][] inputEmbeddings(int[] ids) {
-    String input = graph.getConfiguration().getVertexInputs().get("block0").get(0);
+    return vectors(ids, graph.getConfiguration().getVertexInputs().get("block0").get(0));
+  }
+
+  /**
+   * The char encoder's own output for each token at position 0 (char arms; null for the others):
+   * what the LSTM passes on about the token's bytes before it is added to the token embedding. A
+   * probe that reads letters here and not from {@link #inputEmbeddings} finds them drowned in the sum.
+   */
+  public double[][] charEncoderVectors(int[] ids) {
+    return graph.getVertex(GptBuilder.CHAR_ENCODER) == null ? null : vectors(ids, GptBuilder.CHAR_ENCODER);
+  }
+
+  private double[][] vectors(int[] ids, String input) {
     int t = config.context();
     double[][] out = new double[ids.length][];
     for (int from = 0; from < ids.length; from += 256) {

@@ -30,8 +30,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The probe stage: how much of a token's spelling each pretrained arm's input representation holds,
  * the direct measurement behind "the model does not know its tokens' letters". For every token of
- * the vocabulary, the vector the first block receives ({@link LanguageModel#inputEmbeddings}),
- * and linear probes ({@link SpellingProbe}) trained on the tokens of training words and scored on
+ * the vocabulary, the vector the first block receives ({@link LanguageModel#inputEmbeddings}) and,
+ * for char arms, the char encoder's output alone ({@link LanguageModel#charEncoderVectors}: does the
+ * LSTM pass the letters on at all, or are they lost in the sum with the token embedding?), and linear probes ({@link SpellingProbe}) trained on the tokens of training words and scored on
  * tokens no training word has ({@link #tokens}). Writes probe.csv and manifest.json.
  */
 public final class Probe {
@@ -80,8 +81,14 @@ public final class Probe {
       for (String arm : arms) {
         Path file = new Path(new Path(o.models(), arm), "model.zip");
         LanguageModel model = ModelFiles.read(fileSystem(file, hadoop), file);
-        scores.addAll(SpellingProbe.score(spark, arm, model.inputEmbeddings(tokens.trainIds()), tokens.trainLetters(),
-            model.inputEmbeddings(tokens.testIds()), tokens.testLetters(), o.regParam(), o.resamples(), o.seed()));
+        scores.addAll(SpellingProbe.score(spark, arm, SpellingProbe.INPUT, model.inputEmbeddings(tokens.trainIds()),
+            tokens.trainLetters(), model.inputEmbeddings(tokens.testIds()), tokens.testLetters(), o.regParam(), o.resamples(),
+            o.seed()));
+        double[][] encoderTrain = model.charEncoderVectors(tokens.trainIds());
+        if (encoderTrain != null) {
+          scores.addAll(SpellingProbe.score(spark, arm, SpellingProbe.CHAR_ENCODER, encoderTrain, tokens.trainLetters(),
+              model.charEncoderVectors(tokens.testIds()), tokens.testLetters(), o.regParam(), o.resamples(), o.seed()));
+        }
         LOG.info("{}: {} probed ({} of {} arms)", STAGE, arm, arms.indexOf(arm) + 1, arms.size());
       }
       try {
@@ -154,7 +161,8 @@ public final class Probe {
   private static void printSummary(List<SpellingProbe.Score> scores) {
     StringBuilder sb = new StringBuilder("\nspelling probes, tokens no training word has (accuracy vs majority floor):\n");
     for (SpellingProbe.Score s : scores) {
-      sb.append(String.format(Locale.ROOT, "  %-16s %-18s %5.1f%%  [%5.1f, %5.1f]  floor %5.1f%%  n=%d%n", s.arm(), s.target(),
+      sb.append(String.format(Locale.ROOT, "  %-16s %-13s %-18s %5.1f%%  [%5.1f, %5.1f]  floor %5.1f%%  n=%d%n", s.arm(),
+          s.vector(), s.target(),
           100 * s.accuracy(), 100 * s.low(), 100 * s.high(), 100 * s.floor(), s.test()));
     }
     LOG.info("{}", sb);

@@ -14,9 +14,13 @@ import org.charsight.common.CsvTable;
  * accuracy has a 95% bootstrap interval over the test tokens, beside the majority-class floor.
  */
 final class SpellingProbe {
-  static final String HEADER = "arm,target,probes,train_tokens,test_tokens,accuracy,ci_low,ci_high,macro_f1,floor";
+  static final String HEADER = "arm,vector,target,probes,train_tokens,test_tokens,accuracy,ci_low,ci_high,macro_f1,floor";
   static final String ALPHABET = "abcdefghijklmnopqrstuvwxyz";
   static final int LONGEST = 8;
+  /** The vector the first block receives: every arm. */
+  static final String INPUT = "input";
+  /** The char encoder's output alone, before the sum: char arms. */
+  static final String CHAR_ENCODER = "char_encoder";
 
   private SpellingProbe() {}
 
@@ -46,10 +50,10 @@ final class SpellingProbe {
   }
 
   /** One row of probe.csv. */
-  record Score(String arm, String target, int probes, int train, int test, double accuracy, double low, double high,
-      double macroF1, double floor) {
+  record Score(String arm, String vector, String target, int probes, int train, int test, double accuracy, double low,
+      double high, double macroF1, double floor) {
     String[] fields() {
-      return new String[] {arm, target, Integer.toString(probes), Integer.toString(train), Integer.toString(test), f(accuracy),
+      return new String[] {arm, vector, target, Integer.toString(probes), Integer.toString(train), Integer.toString(test), f(accuracy),
           f(low), f(high), f(macroF1), f(floor)};
     }
 
@@ -61,13 +65,14 @@ final class SpellingProbe {
   /**
    * Every probe for one arm's vectors.
    *
+   * @param vector which of the arm's vectors: {@link #INPUT} or {@link #CHAR_ENCODER}
    * @param trainLetters the letters of the tokens {@code trainX} holds, row by row (each non-empty)
    */
-  static List<Score> score(SparkSession spark, String arm, double[][] trainX, List<String> trainLetters, double[][] testX,
+  static List<Score> score(SparkSession spark, String arm, String vector, double[][] trainX, List<String> trainLetters, double[][] testX,
       List<String> testLetters, double regParam, int resamples, long seed) {
     int[][] draws = LinearProbe.draws(testX.length, resamples, seed);
     List<Score> out = new ArrayList<>();
-    out.add(letterPresence(spark, arm, trainX, trainLetters, testX, testLetters, regParam, draws));
+    out.add(letterPresence(spark, arm, vector, trainX, trainLetters, testX, testLetters, regParam, draws));
     for (Target t : Target.values()) {
       int[] trainY = trainLetters.stream().mapToInt(t::label).toArray();
       int[] testY = testLetters.stream().mapToInt(t::label).toArray();
@@ -76,14 +81,14 @@ final class SpellingProbe {
       for (int d = 0; d < draws.length; d++) acc[d] = LinearProbe.accuracy(fit.predicted(), testY, draws[d]);
       int[] floor = new int[testY.length];
       java.util.Arrays.fill(floor, fit.majority());
-      out.add(score(arm, t.column, 1, trainX.length, testX.length, acc,
+      out.add(score(arm, vector, t.column, 1, trainX.length, testX.length, acc,
           LinearProbe.macroF1(fit.predicted(), testY, draws[0]), LinearProbe.accuracy(floor, testY, draws[0])));
     }
     return out;
   }
 
   /** The 26 letter-presence probes as one score: accuracies averaged over the letters, each bootstrap draw shared. */
-  private static Score letterPresence(SparkSession spark, String arm, double[][] trainX, List<String> trainLetters,
+  private static Score letterPresence(SparkSession spark, String arm, String vector, double[][] trainX, List<String> trainLetters,
       double[][] testX, List<String> testLetters, double regParam, int[][] draws) {
     double[] acc = new double[draws.length];
     double f1 = 0;
@@ -103,19 +108,19 @@ final class SpellingProbe {
       probes++;
     }
     for (int d = 0; d < acc.length; d++) acc[d] /= Math.max(1, probes);
-    return score(arm, "letter_present", probes, trainX.length, testX.length, acc, f1 / Math.max(1, probes),
+    return score(arm, vector, "letter_present", probes, trainX.length, testX.length, acc, f1 / Math.max(1, probes),
         floor / Math.max(1, probes));
   }
 
   /** acc[0] is the point estimate, the rest bootstrap draws. */
-  private static Score score(String arm, String target, int probes, int train, int test, double[] acc, double f1,
+  private static Score score(String arm, String vector, String target, int probes, int train, int test, double[] acc, double f1,
       double floor) {
     double[] boot = java.util.Arrays.copyOfRange(acc, 1, acc.length);
     java.util.Arrays.sort(boot);
     int last = boot.length - 1;
     double low = boot.length == 0 ? Double.NaN : boot[(int) Math.floor(0.025 * last)];
     double high = boot.length == 0 ? Double.NaN : boot[(int) Math.ceil(0.975 * last)];
-    return new Score(arm, target, probes, train, test, acc[0], low, high, f1, floor);
+    return new Score(arm, vector, target, probes, train, test, acc[0], low, high, f1, floor);
   }
 
   static String csv(List<Score> scores) {

@@ -192,13 +192,17 @@ public final class Report {
           + "first block receives) and predict whether each letter a-z is in the token (26 probes, accuracy averaged), "
           + "its first letter and its length in letters. They train on the tokens of training words and are scored on "
           + "tokens no training word has (the held-out words' own first, then others of the vocabulary), with a 95% "
-          + "bootstrap interval over those tokens; 'floor' is always answering the commonest training label.");
+          + "bootstrap interval over those tokens; 'floor' is always answering the commonest training label. For char arms "
+          + "the char encoder's own output is probed too ('char encoder'): the LSTM reads the token's bytes, so letters it "
+          + "passes on but the input vector does not show are drowned in the sum with the token embedding, and letters "
+          + "it does not pass on were never in the input.");
       List<List<String>> rows = new ArrayList<>();
       for (Vocabulary v : o.vocabularies()) {
         for (Run run : v.runs()) {
           if (run.probe() == null) continue;
           for (Map<String, String> p : csv(fs, new Path(run.probe(), "probe.csv"))) {
-            rows.add(List.of(v.label(), String.valueOf(run.seed()), p.get("arm"), p.get("target").replace('_', ' '),
+            rows.add(List.of(v.label(), String.valueOf(run.seed()), p.get("arm"), p.get("vector").replace('_', ' '),
+                p.get("target").replace('_', ' '),
                 pct(num(p.get("accuracy"))) + " [" + pct(num(p.get("ci_low"))) + ", " + pct(num(p.get("ci_high"))) + "]",
                 pct(num(p.get("floor"))), fmt("%.3f", num(p.get("macro_f1"))), p.get("train_tokens") + " / " + p.get("test_tokens")));
           }
@@ -207,7 +211,7 @@ public final class Report {
       if (rows.isEmpty()) {
         doc.paragraph("No probe was run.");
       } else {
-        doc.table(List.of("vocabulary", "seed", "arm", "probe", "accuracy % [95%]", "floor %", "macro-F1",
+        doc.table(List.of("vocabulary", "seed", "arm", "vector", "probe", "accuracy % [95%]", "floor %", "macro-F1",
             "tokens: train / test"), rows);
       }
     }

@@ -43,7 +43,7 @@ class ProbeTest {
     // Only 'e' varies in what this test asks: every other letter is made absent from the labels.
     List<String> onlyE = trainLetters.stream().map(l -> l.indexOf('e') >= 0 ? "e" : "a").toList();
     List<String> testE = test.letters().stream().map(l -> l.indexOf('e') >= 0 ? "e" : "a").toList();
-    return SpellingProbe.score(spark, "arm", train.vectors(), onlyE, test.vectors(), testE, 0.01, 400, 3).get(0);
+    return SpellingProbe.score(spark, "arm", SpellingProbe.INPUT, train.vectors(), onlyE, test.vectors(), testE, 0.01, 400, 3).get(0);
   }
 
   @Test
@@ -88,7 +88,10 @@ class ProbeTest {
         ft.pretrain().toString(), ft.tasks().toString(), dir.resolve("probe").toString(), false));
     List<String> rows = Files.readAllLines(dir.resolve("probe/probe.csv"));
     assertEquals(SpellingProbe.HEADER, rows.get(0));
-    assertEquals(1 + 2 * 3, rows.size(), "baseline and char x three targets: " + rows);
+    // Three targets for each arm's input vector, and three more for char's encoder output alone.
+    assertEquals(1 + 3 * 3, rows.size(), rows.toString());
+    assertEquals(List.of("baseline,input", "char,input", "char,char_encoder"),
+        rows.subList(1, rows.size()).stream().map(r -> r.split(",")[0] + "," + r.split(",")[1]).distinct().toList());
     var tok = org.charsight.shards.ShardSet.open(spark, ft.shards().toString()).tokenizer().open();
     Probe.Tokens tokens = Probe.tokens(spark, ft.tasks().toString(), tok, 2000, 1337);
     for (int id : tokens.testIds()) {
@@ -100,11 +103,11 @@ class ProbeTest {
     assertEquals(10, Probe.tokens(spark, ft.tasks().toString(), tok, 10, 1337).testIds().length, "at most max_test_tokens");
     for (String row : rows.subList(1, rows.size())) {
       String[] f = row.split(",");
-      assertEquals(tokens.trainIds().length, Integer.parseInt(f[3]), row);
-      assertEquals(tokens.testIds().length, Integer.parseInt(f[4]), row);
+      assertEquals(tokens.trainIds().length, Integer.parseInt(f[4]), row);
+      assertEquals(tokens.testIds().length, Integer.parseInt(f[5]), row);
       if (tokens.testIds().length > 0) {
-        double acc = Double.parseDouble(f[5]);
-        assertTrue(acc >= 0 && acc <= 1 && Double.parseDouble(f[6]) <= acc && acc <= Double.parseDouble(f[7]), row);
+        double acc = Double.parseDouble(f[6]);
+        assertTrue(acc >= 0 && acc <= 1 && Double.parseDouble(f[7]) <= acc && acc <= Double.parseDouble(f[8]), row);
       }
     }
   }
