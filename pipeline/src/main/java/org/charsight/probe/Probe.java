@@ -32,8 +32,9 @@ import org.slf4j.LoggerFactory;
  * the direct measurement behind "the model does not know its tokens' letters". For every token of
  * the vocabulary, the vector the first block receives ({@link LanguageModel#inputEmbeddings}) and,
  * for char arms, the char encoder's output alone ({@link LanguageModel#charEncoderVectors}: does the
- * LSTM pass the letters on at all, or are they lost in the sum with the token embedding?), and linear probes ({@link SpellingProbe}) trained on the tokens of training words and scored on
- * tokens no training word has ({@link #tokens}). Writes probe.csv and manifest.json.
+ * LSTM pass the letters on at all, or are they lost in the sum with the token embedding?), and
+ * linear probes ({@link SpellingProbe}) trained on the tokens of training words and scored on tokens
+ * no training word has ({@link #tokens}). Writes probe.csv and manifest.json.
  */
 public final class Probe {
   private static final Logger LOG = LoggerFactory.getLogger(Probe.class);
@@ -162,8 +163,7 @@ public final class Probe {
     StringBuilder sb = new StringBuilder("\nspelling probes, tokens no training word has (accuracy vs majority floor):\n");
     for (SpellingProbe.Score s : scores) {
       sb.append(String.format(Locale.ROOT, "  %-16s %-13s %-18s %5.1f%%  [%5.1f, %5.1f]  floor %5.1f%%  n=%d%n", s.arm(),
-          s.vector(), s.target(),
-          100 * s.accuracy(), 100 * s.low(), 100 * s.high(), 100 * s.floor(), s.test()));
+          s.vector(), s.target(), 100 * s.accuracy(), 100 * s.low(), 100 * s.high(), 100 * s.floor(), s.test()));
     }
     LOG.info("{}", sb);
   }

@@ -53,8 +53,8 @@ final class SpellingProbe {
   record Score(String arm, String vector, String target, int probes, int train, int test, double accuracy, double low,
       double high, double macroF1, double floor) {
     String[] fields() {
-      return new String[] {arm, vector, target, Integer.toString(probes), Integer.toString(train), Integer.toString(test), f(accuracy),
-          f(low), f(high), f(macroF1), f(floor)};
+      return new String[] {arm, vector, target, Integer.toString(probes), Integer.toString(train), Integer.toString(test),
+          f(accuracy), f(low), f(high), f(macroF1), f(floor)};
     }
 
     private static String f(double v) {
@@ -68,8 +68,8 @@ final class SpellingProbe {
    * @param vector which of the arm's vectors: {@link #INPUT} or {@link #CHAR_ENCODER}
    * @param trainLetters the letters of the tokens {@code trainX} holds, row by row (each non-empty)
    */
-  static List<Score> score(SparkSession spark, String arm, String vector, double[][] trainX, List<String> trainLetters, double[][] testX,
-      List<String> testLetters, double regParam, int resamples, long seed) {
+  static List<Score> score(SparkSession spark, String arm, String vector, double[][] trainX, List<String> trainLetters,
+      double[][] testX, List<String> testLetters, double regParam, int resamples, long seed) {
     int[][] draws = LinearProbe.draws(testX.length, resamples, seed);
     List<Score> out = new ArrayList<>();
     out.add(letterPresence(spark, arm, vector, trainX, trainLetters, testX, testLetters, regParam, draws));
@@ -88,8 +88,8 @@ final class SpellingProbe {
   }
 
   /** The 26 letter-presence probes as one score: accuracies averaged over the letters, each bootstrap draw shared. */
-  private static Score letterPresence(SparkSession spark, String arm, String vector, double[][] trainX, List<String> trainLetters,
-      double[][] testX, List<String> testLetters, double regParam, int[][] draws) {
+  private static Score letterPresence(SparkSession spark, String arm, String vector, double[][] trainX,
+      List<String> trainLetters, double[][] testX, List<String> testLetters, double regParam, int[][] draws) {
     double[] acc = new double[draws.length];
     double f1 = 0;
     double floor = 0;
@@ -113,8 +113,8 @@ final class SpellingProbe {
   }
 
   /** acc[0] is the point estimate, the rest bootstrap draws. */
-  private static Score score(String arm, String vector, String target, int probes, int train, int test, double[] acc, double f1,
-      double floor) {
+  private static Score score(String arm, String vector, String target, int probes, int train, int test, double[] acc,
+      double f1, double floor) {
     double[] boot = java.util.Arrays.copyOfRange(acc, 1, acc.length);
     java.util.Arrays.sort(boot);
     int last = boot.length - 1;

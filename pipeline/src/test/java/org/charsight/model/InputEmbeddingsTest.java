@@ -55,7 +55,8 @@ class InputEmbeddingsTest {
       assertTrue(!java.util.Arrays.equals(encoder[i], input[i]), "id " + ids[i]);
     }
     for (Arch arch : List.of(Arch.BASELINE, Arch.BASELINE_MATCHED)) {
-      LanguageModel other = LanguageModel.create(TinyModels.config(arch, 40, 8, 16, 2, 2, DataType.DOUBLE), TinyModels.vocab(40, 3));
+      GptConfig oc = TinyModels.config(arch, 40, 8, 16, 2, 2, DataType.DOUBLE);
+      LanguageModel other = LanguageModel.create(oc, TinyModels.vocab(40, 3));
       assertNull(other.charEncoderVectors(ids), arch.toString());
     }
   }

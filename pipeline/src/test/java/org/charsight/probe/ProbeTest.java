@@ -43,7 +43,8 @@ class ProbeTest {
     // Only 'e' varies in what this test asks: every other letter is made absent from the labels.
     List<String> onlyE = trainLetters.stream().map(l -> l.indexOf('e') >= 0 ? "e" : "a").toList();
     List<String> testE = test.letters().stream().map(l -> l.indexOf('e') >= 0 ? "e" : "a").toList();
-    return SpellingProbe.score(spark, "arm", SpellingProbe.INPUT, train.vectors(), onlyE, test.vectors(), testE, 0.01, 400, 3).get(0);
+    return SpellingProbe.score(spark, "arm", SpellingProbe.INPUT, train.vectors(), onlyE, test.vectors(), testE, 0.01, 400, 3)
+        .get(0);
   }
 
   @Test
