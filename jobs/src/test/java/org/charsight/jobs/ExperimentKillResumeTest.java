@@ -92,7 +92,8 @@ class ExperimentKillResumeTest {
     assertTrue(md.contains("| char - baseline | spell | held-out words |")
         && md.contains("| char - baseline | contains_char | held-out words |"),
         "the contrast table has a row per task:\n" + md);
-    assertTrue(md.contains("| bpe-300 | 7 | char | letter present |"), "the spelling probe's table:\n" + md);
+    assertTrue(md.contains("| bpe-300 | 7 | char | input | letter present |")
+        && md.contains("| bpe-300 | 7 | char | char encoder | letter present |"), "the spelling probe's table:\n" + md);
 
     // 4. Once more: nothing to do.
     Process p4 = start(conf, run, dir.resolve("log4.txt"));
