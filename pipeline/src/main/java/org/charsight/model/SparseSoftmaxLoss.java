@@ -1,15 +1,28 @@
 package org.charsight.model;
 
+import java.util.Collection;
 import java.util.Map;
+import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.samediff.SDLayerParams;
 import org.deeplearning4j.nn.conf.layers.samediff.SameDiffOutputLayer;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * Output layer: logits over the vocabulary and cross-entropy against integer labels, with a
@@ -23,6 +36,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * zeroing that row's input and bias term), so no gradient reaches the parameters through it, and
  * its loss becomes log V whatever its label; that constant is then subtracted. (ND4J M2.1's sparse cross-entropy ignores any gradient arriving from after
  * it, so weighting its output instead would silently train masked positions.)
+ *
+ * <p>That SameDiff graph defines the layer and gives inference its probabilities; training runs
+ * {@link Impl}'s plain ND4J version of the same loss, which is several times cheaper.
  */
 public class SparseSoftmaxLoss extends SameDiffOutputLayer {
   public long d;
@@ -86,5 +102,130 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
   @Override
   public String activationsVertexName() {
     return "probs";
+  }
+
+  @Override
+  public Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> listeners, int layerIndex,
+      INDArray paramsView, boolean initializeParams, DataType dataType) {
+    Impl layer = new Impl(conf, dataType);
+    layer.setIndex(layerIndex);
+    layer.setParamsViewArray(paramsView);
+    layer.setParamTable(initializer().init(conf, paramsView, initializeParams));
+    layer.setConf(conf);
+    return layer;
+  }
+
+  /**
+   * The loss and its gradient in plain ND4J, from one forward pass. DL4J's SameDiff output layer
+   * runs its graph forward twice per step (inside backprop, then again for the score), and M2.1's
+   * sparse cross-entropy makes several passes over the {@code [b*T, V]} logits each time: at
+   * vocabulary 8,192 that was about half of a training step. Here the logits are computed once,
+   * turned into probabilities in place, then into dLoss/dlogits in place, and the score call that
+   * follows backprop reuses the loss. Gradient checks cover this path; output() still runs the graph.
+   */
+  public static class Impl extends org.deeplearning4j.nn.layers.samediff.SameDiffOutputLayer {
+    /** [b*T, V], kept across steps: allocating it each step costs page faults at a 50k vocabulary. */
+    private INDArray logits;
+    /** The loss of the last backprop, for the score call DL4J makes right after it. */
+    private double lastLoss;
+    private boolean lastLossValid;
+
+    public Impl(NeuralNetConfiguration conf, DataType dataType) {
+      super(conf, dataType);
+    }
+
+    @Override
+    public void setInput(INDArray input, LayerWorkspaceMgr workspaceMgr) {
+      lastLossValid = false;
+      super.setInput(input, workspaceMgr);
+    }
+
+    @Override
+    public void setLabels(INDArray labels) {
+      lastLossValid = false;
+      super.setLabels(labels);
+    }
+
+    @Override
+    public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+      assertInputSet(true);
+      SparseSoftmaxLoss c = (SparseSoftmaxLoss) layerConf();
+      long b = input.size(0);
+      INDArray x = input.permute(0, 2, 1).dup('c').reshape('c', b * c.seqLen, c.d);          // [b*T, d]
+      lastLoss = lossLeavingGradient(x, true);
+      lastLossValid = true;
+      INDArray dz = logits;                                                                 // dLoss/dlogits
+      // Nd4j.gemm, not INDArray.mmul: M2.1's mmul computes into a new 'f'-order array and copies
+      // it back, which took 7x the product's own time for [b*T, V] here; a column sum over
+      // dimension 0 is similarly slow, and a ones-vector product is not.
+      Gradient g = new DefaultGradient();
+      gradTable.get("unembed").assign(Nd4j.gemm(x, dz, true, false));
+      gradTable.get("unembedBias").assign(Nd4j.gemm(Nd4j.ones(dataType, 1, dz.size(0)), dz, false, false)
+          .reshape(gradTable.get("unembedBias").shape()));
+      for (String name : paramTable.keySet()) g.gradientForVariable().put(name, gradTable.get(name));
+      INDArray dx = Nd4j.gemm(dz, paramTable.get("unembed"), false, true);                  // [b*T, d]
+      INDArray eps = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, new long[] {b, c.d, c.seqLen}, 'c');
+      eps.assign(dx.reshape('c', b, c.seqLen, c.d).permute(0, 2, 1));
+      return new Pair<>(g, eps);
+    }
+
+    @Override
+    public double computeScore(double fullNetRegTerm, boolean training, LayerWorkspaceMgr workspaceMgr) {
+      double loss = lastLoss;
+      if (!lastLossValid) {
+        SparseSoftmaxLoss c = (SparseSoftmaxLoss) layerConf();
+        loss = lossLeavingGradient(input.permute(0, 2, 1).dup('c').reshape('c', input.size(0) * c.seqLen, c.d), false);
+      }
+      lastLossValid = false;
+      return (loss + fullNetRegTerm) / input.size(0);
+    }
+
+    /**
+     * Sum over counted positions of weight * (logsumexp(z) - z[label]) for z = x W + b; when asked,
+     * leaves dLoss/dz = weight * (softmax(z) - onehot(label)) in {@link #logits}.
+     */
+    private double lossLeavingGradient(INDArray x, boolean gradient) {
+      SparseSoftmaxLoss c = (SparseSoftmaxLoss) layerConf();
+      int n = (int) x.size(0);
+      if (logits == null || logits.size(0) != n || logits.dataType() != dataType) {
+        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+          logits = Nd4j.createUninitialized(dataType, n, c.vocab);
+        }
+      }
+      INDArray z = Nd4j.gemm(x, paramTable.get("unembed"), logits, false, false, 1.0, 0.0)
+          .addiRowVector(paramTable.get("unembedBias"));
+      // Labels [b, 2, T] -> per row b*T + t, the order of x's rows.
+      float[][] ids = labels.get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all()).toFloatMatrix();
+      float[][] weights = labels.get(NDArrayIndex.all(), NDArrayIndex.point(1), NDArrayIndex.all()).toFloatMatrix();
+      int t = c.seqLen;
+      int[] label = new int[n];
+      double[] weight = new double[n];
+      boolean allOnes = true;
+      double picked = 0;
+      for (int r = 0; r < n; r++) {
+        weight[r] = weights[r / t][r % t];
+        label[r] = (int) ids[r / t][r % t];
+        if (weight[r] != 1) allOnes = false;
+        if (weight[r] == 0) continue;
+        if (label[r] < 0 || label[r] >= c.vocab) {
+          throw new IllegalArgumentException("label " + label[r] + " at row " + r + " is outside the vocabulary of " + c.vocab);
+        }
+        picked += weight[r] * z.getDouble(r, label[r]);
+      }
+      // Shift by the row maximum so exp cannot overflow; logsumexp = max + log(sum exp(z - max)).
+      INDArray max = z.max(1).reshape(n, 1);
+      Transforms.exp(z.subiColumnVector(max), false);
+      INDArray sum = z.sum(1).reshape(n, 1);
+      INDArray w = Nd4j.createFromArray(weight).castTo(dataType).reshape(n, 1);
+      double loss = max.add(Transforms.log(sum, true)).muli(w).sumNumber().doubleValue() - picked;
+      if (gradient) {
+        z.diviColumnVector(sum);
+        for (int r = 0; r < n; r++) {
+          if (weight[r] != 0) z.putScalar(r, label[r], z.getDouble(r, label[r]) - 1);
+        }
+        if (!allOnes) z.muliColumnVector(w);
+      }
+      return loss;
+    }
   }
 }
