@@ -7,9 +7,15 @@ import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 import org.charsight.common.CharsightConfig;
 import org.charsight.common.SparkSessions;
+import org.charsight.model.Batch;
+import org.charsight.model.GptConfig;
+import org.charsight.model.LanguageModel;
 import org.charsight.shards.Prepare;
+import org.charsight.shards.ShardSet;
 import org.charsight.tokenize.TrainTokenizer;
 import org.charsight.train.Pretrain;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.dataset.DataSet;
 
 /**
  * Spark pretraining throughput of the default model (conf/defaults.conf: d=128, 4 layers, 4 heads,
@@ -17,6 +23,12 @@ import org.charsight.train.Pretrain;
  * local[1], local[2] and a two-JVM local-cluster, and the share of time outside the workers'
  * network.fit (parameter broadcast, averaging, scheduling, minibatch building) at averaging
  * frequencies 1, 5 and 20. Shards: the default corpus with a 4,096-token BPE.
+ *
+ * <p>Against each run, the reference the stage is held to: the same model trained by a plain loop
+ * of {@code LanguageModel.fit} in this process on minibatches of the same size, times the number of
+ * workers. Overrides of {@code train_tokenizer.*}, {@code prepare.*} and {@code model.*} apply to
+ * both, so {@code model.d_model=64 model.layers=2 prepare.context=64 train_tokenizer.vocab_size=512}
+ * measures the quick study's small model.
  */
 public final class PretrainBenchmark {
   /**
@@ -43,8 +55,10 @@ public final class PretrainBenchmark {
     }
     Path corpus = Path.of(corpusArg);
     Path work = Files.createTempDirectory("charsight-bench-pretrain-");
-    CharsightConfig base = CharsightConfig.load(null, List.of("progress.interval_ms=600000",
+    List<String> prep0 = new java.util.ArrayList<>(List.of("progress.interval_ms=600000",
         "train_tokenizer.vocab_size=4096", "prepare.context=128", "prepare.val_fraction=0.02"));
+    prep0.addAll(overrides);
+    CharsightConfig base = CharsightConfig.load(null, prep0);
     SparkSession prep = SparkSessions.start("bench-prep", "local[2]", base);
     TrainTokenizer.run(prep, TrainTokenizer.Options.from(base, List.of(corpus.toString()), work.resolve("tok").toString(),
         false), Map.of());
@@ -53,8 +67,21 @@ public final class PretrainBenchmark {
         Map.of());
     prep.stop();
 
-    System.out.println("| master | averaging frequency | rounds | tokens/s (train) | share outside network.fit |");
-    System.out.println("|---|---|---|---|---|");
+    SparkSession reader = SparkSessions.start("bench-loop", "local[1]", base);
+    ShardSet shards = ShardSet.open(reader, work.resolve("shards").toString());
+    GptConfig model = GptConfig.from(base.with("model.arch", "baseline"), shards.vocabSize(), shards.context());
+    List<DataSet> loopBatches = new java.util.ArrayList<>();
+    List<int[]> windows = shards.firstWindows("train", 16 * 30);
+    for (int i = 0; i + 16 <= windows.size(); i += 16) {
+      loopBatches.add(Batch.of(windows.subList(i, i + 16).toArray(int[][]::new), shards.context(), DataType.FLOAT));
+    }
+    LanguageModel loopModel = LanguageModel.create(model, shards.vocabBytes());
+    reader.stop();
+    String label = String.format("d=%d L=%d T=%d V=%d", model.dModel(), model.layers(), model.context(), model.vocab());
+
+    System.out.println("| model | master | averaging frequency | rounds | stage tokens/s (train) | stage tokens/s (wall) "
+        + "| single-process loop tokens/s | stage / (loop x workers) | share outside network.fit |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|");
     for (String[] r : runs) {
       int freq = Integer.parseInt(r[1]);
       int rounds = Math.max(4, 80 / freq); // about the same number of minibatches per run
@@ -65,22 +92,45 @@ public final class PretrainBenchmark {
           "spark.conf.spark.executor.memory=2g"));
       conf.addAll(overrides);
       CharsightConfig c = CharsightConfig.load(null, conf);
+      Path out = work.resolve("run-" + r[0].replaceAll("\\W", "") + "-" + freq);
       SparkSession spark = SparkSessions.start("bench-pretrain", r[0], c);
       try {
         if (r[0].startsWith("local-cluster")) awaitExecutors(spark, 2);
-        Path out = work.resolve("run-" + r[0].replaceAll("\\W", "") + "-" + freq);
         Pretrain.run(spark, Pretrain.Options.from(c, work.resolve("shards").toString(), out.toString(), false, false, null));
-        List<String> metrics = Files.readAllLines(out.resolve("baseline/metrics.csv"));
-        String[] last = metrics.get(metrics.size() - 1).split(",");
-        List<String> stats = Files.readAllLines(out.resolve("baseline/spark-stats.csv"));
-        String[] s = stats.get(stats.size() - 1).split(",");
-        System.out.printf("| %s | %d | %d | %s | %.0f%% |%n", r[0], freq, rounds, last[6], 100 * Double.parseDouble(s[3]));
       } finally {
         spark.stop();
       }
+      List<String> metrics = Files.readAllLines(out.resolve("baseline/metrics.csv"));
+      String[] last = metrics.get(metrics.size() - 1).split(",");
+      List<String> stats = Files.readAllLines(out.resolve("baseline/spark-stats.csv"));
+      double outside = Double.parseDouble(stats.get(stats.size() - 1).split(",")[3]);
+      double stageTrain = Double.parseDouble(last[6]);
+      double stageWall = Double.parseDouble(last[2]) / Double.parseDouble(last[7]);
+      // Measured right after the run, so both see the machine in the same state.
+      double loop = loopTokensPerSecond(loopModel, loopBatches, shards.context());
+      System.out.printf("| %s | %s | %d | %d | %.0f | %.0f | %.0f | %.2f | %.0f%% |%n", label, r[0], freq, rounds, stageTrain,
+          stageWall, loop, stageTrain / (loop * workers(r[0])), 100 * outside);
     }
     System.out.printf("cores available: %d; java %s%n", Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.version"));
+  }
+
+  /** Tokens per second of a plain fit loop: 3 warm-up minibatches, then the rest timed. */
+  static double loopTokensPerSecond(LanguageModel m, List<DataSet> batches, int context) {
+    for (int i = 0; i < 3; i++) m.fit(batches.get(i));
+    long t0 = System.nanoTime();
+    for (int i = 3; i < batches.size(); i++) m.fit(batches.get(i));
+    return (batches.size() - 3) * batches.get(0).getFeatures().size(0) * context / ((System.nanoTime() - t0) / 1e9);
+  }
+
+  /** Workers of a master URL: local[N], or local-cluster[executors, cores, memory]. */
+  static int workers(String master) {
+    String inside = master.substring(master.indexOf('[') + 1, master.indexOf(']'));
+    if (master.startsWith("local-cluster")) {
+      String[] p = inside.split(",");
+      return Integer.parseInt(p[0].trim()) * Integer.parseInt(p[1].trim());
+    }
+    return inside.equals("*") ? Runtime.getRuntime().availableProcessors() : Integer.parseInt(inside);
   }
 
   static void awaitExecutors(SparkSession spark, int n) throws InterruptedException {

@@ -1,10 +1,25 @@
 package org.charsight.model;
 
+import java.util.Collection;
 import java.util.Map;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.samediff.SDLayerParams;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.GELU;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.GELUDerivative;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * One pre-LayerNorm decoder block, as in GPT-2:
@@ -13,6 +28,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *   x = x + W2 · gelu(W1 · LN2(x))         MLP, 4x wide
  * </pre>
  * Shapes: in and out {@code [b, d, T]}; inside, one row per position {@code [b*T, d]}.
+ *
+ * <p>{@link #defineLayer} states the block as a SameDiff graph; the network runs {@link Impl}, the
+ * same equations in plain ND4J with a hand-written backward pass (see {@link RowOps} for why), unless
+ * {@link #sameDiffReference} asks for the graph (tests compare the two).
  */
 public class DecoderBlock extends SameDiffLayerFix {
   public long d;
@@ -20,6 +39,8 @@ public class DecoderBlock extends SameDiffLayerFix {
   public double initStd;
   /** Std of the two projections back into the residual stream: initStd / sqrt(2 * layers). */
   public double residualStd;
+  /** Run the SameDiff graph instead of {@link Impl}: a reference for tests. */
+  public boolean sameDiffReference;
 
   protected DecoderBlock() {}
 
@@ -85,6 +106,186 @@ public class DecoderBlock extends SameDiffLayerFix {
     x = x.add(SdOps.dense(sd, m, p.get("mlpOut"), p.get("mlpOutBias")));
 
     return SdOps.ncw(sd, x, seqLen, d);                                                   // [b, d, T]
+  }
+
+  @Override
+  public Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> listeners, int layerIndex,
+      INDArray paramsView, boolean initializeParams, DataType dataType) {
+    if (sameDiffReference) return super.instantiate(conf, listeners, layerIndex, paramsView, initializeParams, dataType);
+    Impl layer = new Impl(conf, dataType);
+    layer.setIndex(layerIndex);
+    layer.setParamsViewArray(paramsView);
+    layer.setParamTable(initializer().init(conf, paramsView, initializeParams));
+    layer.setConf(conf);
+    return layer;
+  }
+
+  /**
+   * The block's equations with a hand-written backward pass. The forward pass keeps what backward
+   * needs (x-hats and 1/std of both LayerNorms, q, k, v per head, the attention weights, the MLP's
+   * input and pre-activation), so a training step runs it once.
+   */
+  public static class Impl extends org.deeplearning4j.nn.layers.samediff.SameDiffLayer {
+    private RowOps ops;
+    /** [b*H, T, T]: the causal mask, one copy per sequence and head, built when the batch size changes. */
+    private INDArray mask;
+
+    public Impl(NeuralNetConfiguration conf, DataType dataType) {
+      super(conf, dataType);
+    }
+
+    private DecoderBlock c() {
+      return (DecoderBlock) layerConf();
+    }
+
+    @Override
+    public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
+      assertInputSet(false);
+      // Block 0 carries the embedding dropout (GptBuilder); DL4J's SameDiff layers never applied it.
+      applyDropOutIfNecessary(training, workspaceMgr);
+      INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType,
+          new long[] {input.size(0), c().d, c().seqLen}, 'c');
+      try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+        RowOps.ncwOf(forward(), out);
+      }
+      return out;
+    }
+
+    private INDArray forward() {
+      DecoderBlock c = c();
+      if (ops == null) ops = new RowOps(dataType);
+      long b = input.size(0);
+      long n = b * c.seqLen;
+      long d = c.d;
+      int t = c.seqLen;
+      int heads = c.heads;
+      long dh = d / heads;
+      Map<String, INDArray> p = paramTable;
+      INDArray x = RowOps.rowsOf(input, ops.array("x", n, d));
+      INDArray h = ops.array("h", n, d);
+      RowOps.layerNorm(x, p.get("ln1Gain"), p.get("ln1Bias"), ops.array("xhat1", n, d), ops.array("rstd1", n, 1), h);
+
+      INDArray[] qkv = new INDArray[3];
+      String[] names = {"q", "k", "v"};
+      INDArray rows = ops.array("rows", n, d);
+      for (int i = 0; i < 3; i++) {
+        RowOps.dense(h, p.get(names[i]), p.get(names[i] + "Bias"), rows);
+        qkv[i] = splitHeads(rows, ops.array(names[i] + "Heads", b, heads, t, dh));
+      }
+      INDArray attn = ops.array("attention", b, heads, t, t);                       // softmax(q k^T / sqrt(dh) + mask)
+      Nd4j.matmul(qkv[0], qkv[1], attn, false, true, false);
+      INDArray scores = attn.reshape('c', b * heads, t, t);
+      scores.muli(1.0 / Math.sqrt(dh)).addi(causalMask(b * heads, t));
+      Nd4j.exec(new SoftMax(scores, scores, 2));
+      INDArray mixed = ops.array("mixed", b, heads, t, dh);
+      Nd4j.matmul(attn, qkv[2], mixed, false, false, false);
+      INDArray merged = mergeHeads(mixed, ops.array("merged", n, d));
+      INDArray x1 = ops.array("x1", n, d);
+      RowOps.dense(merged, p.get("o"), p.get("oBias"), x1);
+      x1.addi(x);
+
+      INDArray h2 = ops.array("h2", n, d);
+      RowOps.layerNorm(x1, p.get("ln2Gain"), p.get("ln2Bias"), ops.array("xhat2", n, d), ops.array("rstd2", n, 1), h2);
+      INDArray pre = ops.array("mlpPre", n, 4 * d);
+      RowOps.dense(h2, p.get("mlpIn"), p.get("mlpInBias"), pre);
+      INDArray act = ops.array("mlpAct", n, 4 * d);
+      Nd4j.exec(new GELU(pre, act));
+      INDArray y = ops.array("y", n, d);
+      RowOps.dense(act, p.get("mlpOut"), p.get("mlpOutBias"), y);
+      return y.addi(x1);
+    }
+
+    @Override
+    public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+      assertInputSet(true);
+      DecoderBlock c = c();
+      long b = input.size(0);
+      long n = b * c.seqLen;
+      long d = c.d;
+      int t = c.seqLen;
+      int heads = c.heads;
+      long dh = d / heads;
+      Map<String, INDArray> p = paramTable;
+      Map<String, INDArray> g = gradTable;
+      INDArray dx;
+      try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+        INDArray dy = RowOps.rowsOf(epsilon, ops.array("dy", n, d));
+        INDArray scratch = ops.array("scratch", n, d);
+
+        // MLP: y = x1 + gelu(h2 Win + bin) Wout + bout
+        INDArray dAct = ops.array("dAct", n, 4 * d);
+        ops.denseBackward(ops.array("mlpAct", n, 4 * d), p.get("mlpOut"), dy, g.get("mlpOut"), g.get("mlpOutBias"), dAct, false);
+        INDArray slope = ops.array("geluSlope", n, 4 * d);
+        Nd4j.exec(new GELUDerivative(ops.array("mlpPre", n, 4 * d), slope));
+        INDArray dPre = dAct.muli(slope);
+        INDArray dh2 = ops.array("dh2", n, d);
+        ops.denseBackward(ops.array("h2", n, d), p.get("mlpIn"), dPre, g.get("mlpIn"), g.get("mlpInBias"), dh2, false);
+        INDArray dx1 = ops.array("dx1", n, d).assign(dy);                                   // residual
+        ops.layerNormBackward(dh2, p.get("ln2Gain"), ops.array("xhat2", n, d), ops.array("rstd2", n, 1),
+            g.get("ln2Gain"), g.get("ln2Bias"), dx1, scratch);
+
+        // Attention: x1 = x + merge(softmax(q k^T / sqrt(dh) + mask) v) Wo + bo
+        INDArray dMerged = ops.array("dMerged", n, d);
+        ops.denseBackward(ops.array("merged", n, d), p.get("o"), dx1, g.get("o"), g.get("oBias"), dMerged, false);
+        INDArray dMixed = splitHeads(dMerged, ops.array("dMixed", b, heads, t, dh));
+        INDArray attn = ops.array("attention", b, heads, t, t);
+        INDArray dAttn = ops.array("dAttention", b, heads, t, t);
+        Nd4j.matmul(dMixed, ops.array("vHeads", b, heads, t, dh), dAttn, false, true, false);
+        INDArray dv = ops.array("dvHeads", b, heads, t, dh);
+        Nd4j.matmul(attn, dMixed, dv, true, false, false);
+        // Softmax backward per row: ds = a * (da - sum(da * a)); masked weights are 0, so are their gradients.
+        INDArray da = dAttn.reshape('c', b * heads * t, t);
+        INDArray a = attn.reshape('c', b * heads * t, t);
+        da.subiColumnVector(da.mul(a).sum(true, 1)).muli(a).muli(1.0 / Math.sqrt(dh));
+        INDArray dq = ops.array("dqHeads", b, heads, t, dh);
+        Nd4j.matmul(dAttn, ops.array("kHeads", b, heads, t, dh), dq, false, false, false);
+        INDArray dk = ops.array("dkHeads", b, heads, t, dh);
+        Nd4j.matmul(dAttn, ops.array("qHeads", b, heads, t, dh), dk, true, false, false);
+
+        INDArray h = ops.array("h", n, d);
+        INDArray dH = ops.array("dh", n, d);
+        INDArray dRows = ops.array("rows", n, d);
+        INDArray[] dHeads = {dq, dk, dv};
+        String[] names = {"q", "k", "v"};
+        for (int i = 0; i < 3; i++) {
+          ops.denseBackward(h, p.get(names[i]), mergeHeads(dHeads[i], dRows), g.get(names[i]), g.get(names[i] + "Bias"), dH,
+              i > 0);
+        }
+        dx = ops.array("dx", n, d).assign(dx1);                                             // residual
+        ops.layerNormBackward(dH, p.get("ln1Gain"), ops.array("xhat1", n, d), ops.array("rstd1", n, 1),
+            g.get("ln1Gain"), g.get("ln1Bias"), dx, scratch);
+      }
+      Gradient gradient = new DefaultGradient();
+      for (String name : paramTable.keySet()) gradient.gradientForVariable().put(name, g.get(name));
+      INDArray eps = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, input.shape(), 'c');
+      RowOps.ncwOf(dx, eps);
+      return new Pair<>(gradient, backpropDropOutIfPresent(eps));
+    }
+
+    /** rows [b*T, d] -> [b, H, T, dh], into {@code out}. */
+    private INDArray splitHeads(INDArray rows, INDArray out) {
+      long[] s = out.shape();
+      out.assign(rows.reshape('c', s[0], s[2], s[1], s[3]).permute(0, 2, 1, 3));
+      return out;
+    }
+
+    /** [b, H, T, dh] -> rows [b*T, d], into {@code out}. */
+    private static INDArray mergeHeads(INDArray heads, INDArray out) {
+      long[] s = heads.shape();
+      out.reshape('c', s[0], s[2], s[1], s[3]).assign(heads.permute(0, 2, 1, 3));
+      return out;
+    }
+
+    private INDArray causalMask(long sequencesTimesHeads, int t) {
+      if (mask == null || mask.size(0) != sequencesTimesHeads) {
+        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+          INDArray one = SdOps.causalMask(t, dataType);
+          mask = Nd4j.createUninitialized(dataType, new long[] {sequencesTimesHeads, t, t}, 'c');
+          for (long i = 0; i < sequencesTimesHeads; i++) mask.tensorAlongDimension(i, 1, 2).assign(one);
+        }
+      }
+      return mask;
+    }
   }
 
   /** [b*T, d] -> [b, T, H, dh] -> [b, H, T, dh] */

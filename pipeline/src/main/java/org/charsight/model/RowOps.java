@@ -1,0 +1,115 @@
+package org.charsight.model;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * Forward and backward passes of the dense pieces of a layer in plain ND4J, on rows {@code [N, d]}
+ * (one row per position), writing into arrays the caller keeps from step to step.
+ *
+ * <p>Why not SameDiff: inside DL4J a SameDiff layer runs its forward pass twice per training step
+ * (once for the activations, again inside backprop), and several M2.1 kernels are slow for these
+ * shapes: {@code INDArray.mmul} computes into a new 'f'-order array and copies it back, a reduction
+ * over dimension 0 (a bias gradient) is about ten times a matrix product by a ones vector, and
+ * {@code layer_norm_bp} costs several times a hand-written backward. Gradient checks and the
+ * comparison with the SameDiff definitions ({@code HandWrittenLayersTest}) hold these to the graphs.
+ */
+final class RowOps {
+  private final DataType dataType;
+  private final Map<String, INDArray> arrays = new HashMap<>();
+  private INDArray ones;
+
+  RowOps(DataType dataType) {
+    this.dataType = dataType;
+  }
+
+  /**
+   * A c-order array of this shape kept under this name: allocated outside every workspace (its
+   * contents must outlive DL4J's per-layer scopes, from the forward pass to backprop), again only
+   * when the shape changes.
+   */
+  INDArray array(String name, long... shape) {
+    INDArray a = arrays.get(name);
+    if (a == null || !Arrays.equals(a.shape(), shape)) {
+      try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+        a = Nd4j.createUninitialized(dataType, shape, 'c');
+      }
+      arrays.put(name, a);
+    }
+    return a;
+  }
+
+  /** [b, d, T] -> rows [b*T, d], into {@code out}. */
+  static INDArray rowsOf(INDArray ncw, INDArray out) {
+    out.reshape('c', ncw.size(0), ncw.size(2), ncw.size(1)).assign(ncw.permute(0, 2, 1));
+    return out;
+  }
+
+  /** rows [b*T, d] -> [b, d, T], into {@code out}. */
+  static INDArray ncwOf(INDArray rows, INDArray out) {
+    out.assign(rows.reshape('c', out.size(0), out.size(2), out.size(1)).permute(0, 2, 1));
+    return out;
+  }
+
+  /** y = x W + b. */
+  static void dense(INDArray x, INDArray w, INDArray b, INDArray y) {
+    Nd4j.gemm(x, w, y, false, false, 1.0, 0.0);
+    y.addiRowVector(b);
+  }
+
+  /**
+   * Gradients of y = x W + b: dW and db into their gradient arrays, and dL/dx added to {@code dx}
+   * when {@code accumulate}, else written there ({@code dx} may be null when not needed).
+   */
+  void denseBackward(INDArray x, INDArray w, INDArray dy, INDArray gw, INDArray gb, INDArray dx, boolean accumulate) {
+    // Products go to arrays of their own, then into DL4J's gradient views (offsets into one flat array).
+    gw.assign(Nd4j.gemm(x, dy, array("gw" + Arrays.toString(gw.shape()), gw.shape()), true, false, 1.0, 0.0));
+    columnSums(dy, gb);
+    if (dx != null) Nd4j.gemm(dy, w, dx, false, true, 1.0, accumulate ? 1.0 : 0.0);
+  }
+
+  /** Column sums of [N, k] into [1, k], as a product with a ones row: see the class comment. */
+  void columnSums(INDArray m, INDArray out) {
+    if (ones == null || ones.size(1) != m.size(0)) {
+      try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+        ones = Nd4j.ones(dataType, 1, m.size(0));
+      }
+    }
+    out.assign(Nd4j.gemm(ones, m, array("columnSums" + m.size(1), 1, m.size(1)), false, false, 1.0, 0.0).reshape(out.shape()));
+  }
+
+  /**
+   * y = (x - mean) / std * gain + bias per row, std with divisor d and no epsilon (ND4J's layer_norm,
+   * which the SameDiff definitions and the weight export use). Keeps x-hat and 1/std for backward.
+   */
+  static void layerNorm(INDArray x, INDArray gain, INDArray bias, INDArray xhat, INDArray rstd, INDArray y) {
+    xhat.assign(x).subiColumnVector(x.mean(true, 1));
+    y.assign(xhat).muli(xhat);
+    rstd.assign(y.mean(true, 1));
+    Transforms.pow(rstd, -0.5, false);
+    xhat.muliColumnVector(rstd);
+    y.assign(xhat).muliRowVector(gain).addiRowVector(bias);
+  }
+
+  /**
+   * Backward of {@link #layerNorm}: gain and bias gradients, and dL/dx added to {@code dx}:
+   * dx += rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * gain, means over each row.
+   * {@code scratch} is an [N, d] array this may overwrite.
+   */
+  void layerNormBackward(INDArray dy, INDArray gain, INDArray xhat, INDArray rstd, INDArray gGain, INDArray gBias,
+      INDArray dx, INDArray scratch) {
+    columnSums(scratch.assign(dy).muli(xhat), gGain);
+    columnSums(dy, gBias);
+    INDArray g = scratch.assign(dy).muliRowVector(gain);
+    INDArray meanG = g.mean(true, 1);
+    INDArray meanGx = g.mul(xhat).mean(true, 1);
+    g.subiColumnVector(meanG).subi(xhat.mulColumnVector(meanGx)).muliColumnVector(rstd);
+    dx.addi(g);
+  }
+}

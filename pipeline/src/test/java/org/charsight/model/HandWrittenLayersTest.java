@@ -1,0 +1,100 @@
+package org.charsight.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The layers that run hand-written ND4J (decoder block, final LayerNorm) against their own SameDiff
+ * definitions: same parameters, same batch, the same outputs, loss and gradients to double precision.
+ * Gradient checks test each against finite differences; this ties them to the stated graph.
+ */
+class HandWrittenLayersTest {
+  static final int V = GradientCheckTest.V;
+  static final int T = GradientCheckTest.T;
+  static final int D = GradientCheckTest.D;
+
+  @BeforeAll
+  static void doubles() {
+    Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
+  }
+
+  @AfterAll
+  static void floats() {
+    Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
+  }
+
+  @Test
+  void decoderBlockMatchesItsSameDiffGraph() {
+    DecoderBlock reference = new DecoderBlock(D, 2, T, 0.3, 0.3);
+    reference.sameDiffReference = true;
+    assertSame(new DecoderBlock(D, 2, T, 0.3, 0.3), reference, 21);
+  }
+
+  @Test
+  void finalLayerNormMatchesItsSameDiffGraph() {
+    FinalLayerNorm reference = new FinalLayerNorm(D, T);
+    reference.sameDiffReference = true;
+    assertSame(new FinalLayerNorm(D, T), reference, 22);
+  }
+
+  /** Both networks get the same parameters and batch (some label weights 0); everything must agree. */
+  private static void assertSame(Layer handWritten, Layer reference, long seed) {
+    ComputationGraph a = GradientCheckTest.around(handWritten, D, false);
+    ComputationGraph b = GradientCheckTest.around(reference, D, false);
+    Nd4j.getRandom().setSeed(seed);
+    a.params().addi(Nd4j.randn(DataType.DOUBLE, a.params().shape()).muli(0.3));
+    b.setParams(a.params().dup());
+    Random rnd = new Random(seed);
+    int[][] windows = TinyModels.randomWindows(rnd, 4, T + 1, V);
+    float[][] weights = new float[4][T];
+    for (float[] w : weights) for (int t = 0; t < T; t++) w[t] = rnd.nextInt(3) == 0 ? 0 : 1;
+    DataSet ds = Batch.of(windows, weights, T, DataType.DOUBLE);
+
+    INDArray outA = a.feedForward(ds.getFeatures(), false).get("layer");
+    INDArray outB = b.feedForward(ds.getFeatures(), false).get("layer");
+    assertTrue(outA.equalsWithEps(outB, 1e-10), "outputs differ by " + outA.sub(outB).amaxNumber());
+
+    for (ComputationGraph g : new ComputationGraph[] {a, b}) {
+      g.setInputs(ds.getFeatures());
+      g.setLabels(ds.getLabels());
+      g.computeGradientAndScore();
+    }
+    assertEquals(b.score(), a.score(), 1e-10);
+    INDArray gradA = a.gradient().gradient();
+    INDArray gradB = b.gradient().gradient();
+    assertTrue(gradB.amaxNumber().doubleValue() > 1e-3, "the reference has gradients");
+    assertTrue(gradA.equalsWithEps(gradB, 1e-9), "gradients differ by " + gradA.sub(gradB).amaxNumber());
+  }
+
+  /**
+   * GPT-2's embedding dropout, set on block 0 (GptBuilder): DL4J's SameDiff layers never applied a
+   * layer's dropout, so it was configured (model.dropout) but off. The hand-written block applies it
+   * in training, not in inference.
+   */
+  @Test
+  void embeddingDropoutActsInTrainingOnly() {
+    GptConfig c = new GptConfig(Arch.BASELINE, V, T, D, 1, 2, 0.5, 0.3, 2, 2, 2, 1e-3, 1e-4, 1, 10, 0.0, 0.9, 0.95, 0.0, 5,
+        DataType.DOUBLE);
+    LanguageModel m = LanguageModel.create(c, TinyModels.vocab(V, 1));
+    INDArray features = Batch.of(TinyModels.randomWindows(new Random(5), 2, T + 1, V), T, DataType.DOUBLE).getFeatures();
+    INDArray train1 = m.graph().feedForward(features, true).get("block0");
+    INDArray train2 = m.graph().feedForward(features, true).get("block0");
+    INDArray test1 = m.graph().feedForward(features, false).get("block0");
+    INDArray test2 = m.graph().feedForward(features, false).get("block0");
+    assertFalse(train1.equalsWithEps(train2, 1e-6), "two training passes draw different masks");
+    assertFalse(train1.equalsWithEps(test1, 1e-6), "training differs from inference");
+    assertTrue(test1.equals(test2), "inference is deterministic");
+  }
+}
