@@ -16,7 +16,7 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The layers that run hand-written ND4J (decoder block, final LayerNorm) against their own SameDiff
+ * The layers that run hand-written ND4J (decoder block, final LayerNorm, position embedding) against their own SameDiff
  * definitions: same parameters, same batch, the same outputs, loss and gradients to double precision.
  * Gradient checks test each against finite differences; this ties them to the stated graph.
  */
@@ -47,6 +47,13 @@ class HandWrittenLayersTest {
     FinalLayerNorm reference = new FinalLayerNorm(D, T);
     reference.sameDiffReference = true;
     assertSame(new FinalLayerNorm(D, T), reference, 22);
+  }
+
+  @Test
+  void positionEmbeddingMatchesItsSameDiffGraph() {
+    PositionEmbedding reference = new PositionEmbedding(D, T, 0.3);
+    reference.sameDiffReference = true;
+    assertSame(new PositionEmbedding(D, T, 0.3), reference, 23);
   }
 
   /** Both networks get the same parameters and batch (some label weights 0); everything must agree. */
