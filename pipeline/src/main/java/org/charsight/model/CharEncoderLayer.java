@@ -1,15 +1,27 @@
 package org.charsight.model;
 
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.Map;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.samediff.SDLayerParams;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.Unique;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * The character embedding: each token's UTF-8 bytes run through an LSTM, whose state after the
@@ -29,6 +41,11 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * ops (the fused lstmLayer op leaks native memory every step); bytes are embedded as
  * one-hot(257) x E and positions are selected by a 0/1 matmul because gather's backprop fails;
  * the input gets an exact-zero gradient path because DL4J always asks for one.
+ *
+ * <p>That graph is the layer's definition; the network runs {@link Impl}, the same equations in
+ * plain ND4J with backpropagation through time written out (one forward pass per training step,
+ * the distinct ids found in Java, byte rows and positions gathered directly), unless
+ * {@link #sameDiffReference}. Tests compare the two.
  */
 public class CharEncoderLayer extends SameDiffLayerFix {
   public static final int PAD = 256;
@@ -40,6 +57,8 @@ public class CharEncoderLayer extends SameDiffLayerFix {
   public double initStd;
   /** [V][C] byte ids, right-aligned, PAD before; see {@link ByteTable}. */
   public int[][] table;
+  /** Run the SameDiff graph instead of {@link Impl}: a reference for tests. */
+  public boolean sameDiffReference;
 
   protected CharEncoderLayer() {}
 
@@ -139,6 +158,184 @@ public class CharEncoderLayer extends SameDiffLayerFix {
     SDVariable result = SdOps.ncw(sd, proj, seqLen, d);                                  // [b, d, T]
     // Named explicitly: DL4J feeds the incoming gradient as "<output name>-grad".
     return sd.math.add("charEmbedding", result, tokens.sum().mul(0.0));
+  }
+
+  @Override
+  public Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> listeners, int layerIndex,
+      INDArray paramsView, boolean initializeParams, DataType dataType) {
+    if (sameDiffReference) return super.instantiate(conf, listeners, layerIndex, paramsView, initializeParams, dataType);
+    Impl layer = new Impl(conf, dataType);
+    layer.setIndex(layerIndex);
+    layer.setParamsViewArray(paramsView);
+    layer.setParamTable(initializer().init(conf, paramsView, initializeParams));
+    layer.setConf(conf);
+    return layer;
+  }
+
+  /** The encoder's equations with backpropagation through time written out; see the class comment. */
+  public static class Impl extends org.deeplearning4j.nn.layers.samediff.SameDiffLayer {
+    private RowOps ops;
+    /** Of the last forward pass: each position's row among the distinct ids, and each byte row's byte id. */
+    private int[] positionRow;
+    private int[] byteIds;
+    private int distinctCount;
+
+    public Impl(NeuralNetConfiguration conf, DataType dataType) {
+      super(conf, dataType);
+    }
+
+    private CharEncoderLayer c() {
+      return (CharEncoderLayer) layerConf();
+    }
+
+    /** Gate columns of [rows, 4h]: 0 input, 1 forget, 2 candidate, 3 output. */
+    private static INDArray gate(INDArray gates, int which, long h) {
+      return gates.get(NDArrayIndex.all(), NDArrayIndex.interval(which * h, (which + 1) * h));
+    }
+
+    @Override
+    public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
+      assertInputSet(false);
+      CharEncoderLayer c = c();
+      long b = input.size(0);
+      INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, new long[] {b, c.d, c.seqLen}, 'c');
+      try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+        if (ops == null) ops = new RowOps(dataType);
+        INDArray state = lstm();
+        INDArray proj = ops.array("proj", distinctCount, c.d);
+        RowOps.dense(state, paramTable.get("proj"), paramTable.get("projBias"), proj);
+        RowOps.ncwOf(Nd4j.pullRows(proj, 1, positionRow), out);
+      }
+      return out;
+    }
+
+    /** Runs the LSTM over the bytes of each distinct id; returns the final states [U, h]. */
+    private INDArray lstm() {
+      CharEncoderLayer c = c();
+      int steps = c.maxBytes;
+      long h = c.hidden;
+      double[] ids = input.reshape(input.length()).toDoubleVector();
+      Map<Integer, Integer> rowOf = new HashMap<>();
+      positionRow = new int[ids.length];
+      int[] distinct = new int[ids.length];
+      for (int i = 0; i < ids.length; i++) {
+        int id = (int) ids[i];
+        if (id < 0 || id >= c.table.length) {
+          throw new IllegalArgumentException("token id " + id + " is outside the byte table of " + c.table.length);
+        }
+        Integer row = rowOf.get(id);
+        if (row == null) {
+          row = rowOf.size();
+          rowOf.put(id, row);
+          distinct[row] = id;
+        }
+        positionRow[i] = row;
+      }
+      int u = rowOf.size();
+      distinctCount = u;
+      byteIds = new int[u * steps];
+      double[] close = new double[u * steps];
+      for (int r = 0; r < u; r++) {
+        for (int t = 0; t < steps; t++) {
+          byteIds[r * steps + t] = c.table[distinct[r]][t];
+          // Pad steps close the input gate (see the graph's comment): state and cell stay exactly zero.
+          if (byteIds[r * steps + t] == PAD) close[r * steps + t] = -1e4;
+        }
+      }
+      INDArray embedded = ops.array("embedded", (long) u * steps, c.byteEmbedding).assign(
+          Nd4j.pullRows(paramTable.get("byteEmbedding"), 1, byteIds));
+      INDArray xGates = ops.array("xGates", (long) u * steps, 4 * h);
+      RowOps.dense(embedded, paramTable.get("lstmInput"), paramTable.get("lstmBias"), xGates);
+      gate(xGates, 0, h).addiColumnVector(Nd4j.createFromArray(close).castTo(dataType).reshape(-1, 1));
+      INDArray perStep = xGates.reshape('c', u, steps, 4 * h);
+
+      INDArray state = null;
+      INDArray cell = null;
+      for (int t = 0; t < steps; t++) {
+        INDArray acts = ops.array("acts" + t, u, 4 * h).assign(perStep.get(NDArrayIndex.all(), NDArrayIndex.point(t),
+            NDArrayIndex.all()));
+        if (state != null) Nd4j.gemm(state, paramTable.get("lstmRecurrent"), acts, false, false, 1.0, 1.0);
+        Transforms.sigmoid(gate(acts, 0, h), false);
+        Transforms.sigmoid(gate(acts, 1, h), false);
+        Transforms.tanh(gate(acts, 2, h), false);
+        Transforms.sigmoid(gate(acts, 3, h), false);
+        INDArray newCell = ops.array("cell" + t, u, h).assign(gate(acts, 0, h)).muli(gate(acts, 2, h));
+        if (cell != null) newCell.addi(gate(acts, 1, h).mul(cell));
+        cell = newCell;
+        INDArray tanhCell = Transforms.tanh(ops.array("tanhCell" + t, u, h).assign(cell), false);
+        state = ops.array("state" + t, u, h).assign(tanhCell).muli(gate(acts, 3, h));
+      }
+      return state;
+    }
+
+    @Override
+    public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+      assertInputSet(true);
+      CharEncoderLayer c = c();
+      int steps = c.maxBytes;
+      long h = c.hidden;
+      int u = distinctCount;
+      Map<String, INDArray> p = paramTable;
+      Map<String, INDArray> g = gradTable;
+      try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+        // Positions back to distinct ids: each id's gradient is the sum over the positions holding it.
+        INDArray dRows = RowOps.rowsOf(epsilon, ops.array("dRows", positionRow.length, c.d));
+        double[] dr = dRows.reshape(dRows.length()).toDoubleVector();
+        double[] dp = new double[(int) (u * c.d)];
+        for (int i = 0; i < positionRow.length; i++) {
+          int base = (int) (positionRow[i] * c.d);
+          for (int k = 0; k < c.d; k++) dp[base + k] += dr[(int) (i * c.d) + k];
+        }
+        INDArray dProj = Nd4j.createFromArray(dp).castTo(dataType).reshape(u, c.d);
+        INDArray dState = ops.array("dState", u, h);
+        ops.denseBackward(ops.array("state" + (steps - 1), u, h), p.get("proj"), dProj, g.get("proj"), g.get("projBias"),
+            dState, false);
+
+        INDArray dXGates = ops.array("dXGates", (long) u * steps, 4 * h);
+        INDArray dPerStep = dXGates.reshape('c', u, steps, 4 * h);
+        INDArray dCell = ops.array("dCell", u, h).assign(0.0);
+        INDArray dRecurrent = ops.array("dRecurrent", h, 4 * h).assign(0.0);
+        INDArray dGates = ops.array("dGates", u, 4 * h);
+        for (int t = steps - 1; t >= 0; t--) {
+          INDArray acts = ops.array("acts" + t, u, 4 * h);
+          INDArray in = gate(acts, 0, h);
+          INDArray forget = gate(acts, 1, h);
+          INDArray cand = gate(acts, 2, h);
+          INDArray outGate = gate(acts, 3, h);
+          INDArray tanhCell = ops.array("tanhCell" + t, u, h);
+          // state = o * tanh(cell); cell = f * cell' + i * g
+          dCell.addi(dState.mul(outGate).muli(tanhCell.mul(tanhCell).rsubi(1.0)));
+          gate(dGates, 3, h).assign(dState.mul(tanhCell).muli(outGate.rsub(1.0).muli(outGate)));
+          gate(dGates, 0, h).assign(dCell.mul(cand).muli(in.rsub(1.0).muli(in)));
+          gate(dGates, 2, h).assign(dCell.mul(in).muli(cand.mul(cand).rsubi(1.0)));
+          if (t > 0) {
+            gate(dGates, 1, h).assign(dCell.mul(ops.array("cell" + (t - 1), u, h)).muli(forget.rsub(1.0).muli(forget)));
+            dCell.muli(forget);
+            INDArray prevState = ops.array("state" + (t - 1), u, h);
+            Nd4j.gemm(prevState, dGates, dRecurrent, true, false, 1.0, 1.0);
+            Nd4j.gemm(dGates, p.get("lstmRecurrent"), dState, false, true, 1.0, 0.0);
+          } else {
+            gate(dGates, 1, h).assign(0.0);
+          }
+          dPerStep.get(NDArrayIndex.all(), NDArrayIndex.point(t), NDArrayIndex.all()).assign(dGates);
+        }
+        g.get("lstmRecurrent").assign(dRecurrent);
+        INDArray dEmbedded = ops.array("dEmbedded", (long) u * steps, c.byteEmbedding);
+        ops.denseBackward(ops.array("embedded", (long) u * steps, c.byteEmbedding), p.get("lstmInput"), dXGates,
+            g.get("lstmInput"), g.get("lstmBias"), dEmbedded, false);
+        // Byte rows back to the byte table, summed per byte id.
+        double[] de = dEmbedded.reshape(dEmbedded.length()).toDoubleVector();
+        double[] dTable = new double[(PAD + 1) * c.byteEmbedding];
+        for (int r = 0; r < byteIds.length; r++) {
+          int base = byteIds[r] * c.byteEmbedding;
+          for (int k = 0; k < c.byteEmbedding; k++) dTable[base + k] += de[r * c.byteEmbedding + k];
+        }
+        g.get("byteEmbedding").assign(Nd4j.createFromArray(dTable).castTo(dataType).reshape(PAD + 1, c.byteEmbedding));
+      }
+      Gradient gradient = new DefaultGradient();
+      for (String name : paramTable.keySet()) gradient.gradientForVariable().put(name, g.get(name));
+      return new Pair<>(gradient, null);                                  // token ids take no gradient
+    }
   }
 
   /** [1, 4h]: -1e4 on the input gate, 0 elsewhere. */

@@ -16,7 +16,8 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The layers that run hand-written ND4J (decoder block, final LayerNorm, position embedding) against their own SameDiff
+ * The layers that run hand-written ND4J (decoder block, final LayerNorm, position embedding, char
+ * encoder) against their own SameDiff
  * definitions: same parameters, same batch, the same outputs, loss and gradients to double precision.
  * Gradient checks test each against finite differences; this ties them to the stated graph.
  */
@@ -56,10 +57,20 @@ class HandWrittenLayersTest {
     assertSame(new PositionEmbedding(D, T, 0.3), reference, 23);
   }
 
+  @Test
+  void charEncoderMatchesItsSameDiffGraph() {
+    int[][] table = ByteTable.of(TinyModels.vocab(V, 2), 3).rows();
+    CharEncoderLayer reference = new CharEncoderLayer(D, T, 3, 4, 4, 0.3, table);
+    reference.sameDiffReference = true;
+    assertSame(new CharEncoderLayer(D, T, 3, 4, 4, 0.3, table), reference, 24);
+  }
+
   /** Both networks get the same parameters and batch (some label weights 0); everything must agree. */
   private static void assertSame(Layer handWritten, Layer reference, long seed) {
-    ComputationGraph a = GradientCheckTest.around(handWritten, D, false);
-    ComputationGraph b = GradientCheckTest.around(reference, D, false);
+    // The char encoder reads token ids; the others the embeddings.
+    boolean fromTokens = handWritten instanceof CharEncoderLayer;
+    ComputationGraph a = GradientCheckTest.around(handWritten, D, fromTokens);
+    ComputationGraph b = GradientCheckTest.around(reference, D, fromTokens);
     Nd4j.getRandom().setSeed(seed);
     a.params().addi(Nd4j.randn(DataType.DOUBLE, a.params().shape()).muli(0.3));
     b.setParams(a.params().dup());
