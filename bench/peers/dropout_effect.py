@@ -1,7 +1,7 @@
-"""What charsight's dropout placement costs: the same model (gpt_peer.py) trained in PyTorch with
-dropout on the summed embeddings only (what charsight can do: DL4J has no train/test switch inside
-SameDiff layers) and also on attention weights, attention output and MLP output (the published
-model), on the same windows and seeds; prints the validation loss of each.
+"""What dropout's placement costs: the same model (gpt_peer.py) trained in PyTorch with dropout on
+the summed embeddings only (charsight's intended placement until 2026-12-01) and on attention
+weights, attention output and MLP output (the published model's, and charsight's since), on the same
+windows and seeds; prints the validation loss of each.
 
 Usage: /usr/bin/python3 bench/peers/dropout_effect.py <dir written by BENCH_EXPORT> [p] [seeds] [steps]
 The last 10% of the windows are held out for validation; training runs over the rest once per epoch.

@@ -1,8 +1,9 @@
 """charsight's GPT (GptBuilder) in PyTorch, for the benchmark peers: pre-LayerNorm blocks with one
 fused qkv projection, causal softmax attention, GELU MLP 4x, learned positions, final LayerNorm,
 untied output; the char arm adds an LSTM over the bytes of each distinct token of the batch.
-Dropout (p) can act where charsight has it (the summed embeddings) or also where the published
-model had it (attention weights, attention output, MLP output)."""
+Dropout (p) can act on the summed embeddings (charsight's intended placement until 2026-12-01, which
+DL4J never applied) or also where the published model had it (attention weights, attention output,
+MLP output), which is charsight's placement now."""
 import math
 
 import torch

@@ -82,6 +82,7 @@ public final class PretrainBenchmark {
     System.out.println("| model | master | averaging frequency | rounds | stage tokens/s (train) | stage tokens/s (wall) "
         + "| single-process loop tokens/s | stage / (loop x workers) | share outside network.fit |");
     System.out.println("|---|---|---|---|---|---|---|---|---|");
+    List<String> perRound = new java.util.ArrayList<>();
     for (String[] r : runs) {
       int freq = Integer.parseInt(r[1]);
       int rounds = Math.max(4, 80 / freq); // about the same number of minibatches per run
@@ -103,7 +104,17 @@ public final class PretrainBenchmark {
       List<String> metrics = Files.readAllLines(out.resolve("baseline/metrics.csv"));
       String[] last = metrics.get(metrics.size() - 1).split(",");
       List<String> stats = Files.readAllLines(out.resolve("baseline/spark-stats.csv"));
-      double outside = Double.parseDouble(stats.get(stats.size() - 1).split(",")[3]);
+      String[] st = stats.get(stats.size() - 1).split(",");
+      double outside = Double.parseDouble(st[3]);
+      double n = Double.parseDouble(st[4]);
+      double masterMs = Double.parseDouble(st[1]) / n;
+      double fitMs = Double.parseDouble(st[2]) / n;
+      double aggMs = Double.parseDouble(st[5]) / n;
+      double createMs = Double.parseDouble(st[6]) / n;
+      double getMs = Double.parseDouble(st[7]) / n;
+      double initMs = Double.parseDouble(st[8]) / n;
+      perRound.add(String.format("| %s | %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f |", label, r[0], freq,
+          masterMs, fitMs, aggMs, createMs, getMs, initMs, masterMs - fitMs - aggMs - createMs - getMs - initMs));
       double stageTrain = Double.parseDouble(last[6]);
       double stageWall = Double.parseDouble(last[2]) / Double.parseDouble(last[7]);
       // Measured right after the run, so both see the machine in the same state.
@@ -111,6 +122,13 @@ public final class PretrainBenchmark {
       System.out.printf("| %s | %s | %d | %d | %.0f | %.0f | %.0f | %.2f | %.0f%% |%n", label, r[0], freq, rounds, stageTrain,
           stageWall, loop, stageTrain / (loop * workers(r[0])), 100 * outside);
     }
+    // Each round ships the parameters and both Adam moments out (broadcast) and back (one result per worker).
+    System.out.printf("%nPer averaging round, ms (DL4J's training statistics); %,d parameters, %.1f MB each way per worker%n",
+        loopModel.graph().numParams(), 3 * 4.0 * loopModel.graph().numParams() / 1e6);
+    System.out.println("| model | master | averaging frequency | master fit | worker fit | aggregate | broadcast create "
+        + "| broadcast get (per worker) | worker init (per worker) | rest |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|---|");
+    perRound.forEach(System.out::println);
     System.out.printf("cores available: %d; java %s%n", Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.version"));
   }

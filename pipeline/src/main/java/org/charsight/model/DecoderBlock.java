@@ -19,6 +19,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.GELU;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.GELUDerivative;
+import org.nd4j.linalg.api.ops.random.impl.BernoulliDistribution;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -27,6 +28,8 @@ import org.nd4j.linalg.factory.Nd4j;
  *   x = x + Wo · attention(LN1(x))        causal, multi-head
  *   x = x + W2 · gelu(W1 · LN2(x))         MLP, 4x wide
  * </pre>
+ * In training, dropout (if any) acts where the published model had it: on the attention weights and
+ * on both projections back into the residual stream.
  * Shapes: in and out {@code [b, d, T]}; inside, one row per position {@code [b*T, d]}.
  *
  * <p>{@link #defineLayer} states the block as a SameDiff graph; the network runs {@link Impl}, the
@@ -41,8 +44,16 @@ public class DecoderBlock extends SameDiffLayerFix {
   public double residualStd;
   /** Run the SameDiff graph instead of {@link Impl}: a reference for tests. */
   public boolean sameDiffReference;
+  /** Dropout probability in training (the SameDiff reference has none). */
+  public double dropout;
 
   protected DecoderBlock() {}
+
+  public DecoderBlock(long d, int heads, int seqLen, double initStd, double residualStd, double dropout) {
+    this(d, heads, seqLen, initStd, residualStd);
+    if (dropout < 0 || dropout >= 1) throw new IllegalArgumentException("dropout " + dropout + " is not in [0, 1)");
+    this.dropout = dropout;
+  }
 
   public DecoderBlock(long d, int heads, int seqLen, double initStd, double residualStd) {
     if (d % heads != 0) throw new IllegalArgumentException("d_model " + d + " is not divisible by heads " + heads);
@@ -127,6 +138,8 @@ public class DecoderBlock extends SameDiffLayerFix {
    */
   public static class Impl extends org.deeplearning4j.nn.layers.samediff.SameDiffLayer {
     private RowOps ops;
+    /** Whether the last forward pass drew dropout masks (kept for backward). */
+    private boolean dropped;
     /** [b*H, T, T]: the causal mask, one copy per sequence and head, built when the batch size changes. */
     private INDArray mask;
 
@@ -141,18 +154,19 @@ public class DecoderBlock extends SameDiffLayerFix {
     @Override
     public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
       assertInputSet(false);
-      // Block 0 carries the embedding dropout (GptBuilder); DL4J's SameDiff layers never applied it.
+      // A dropout set on the layer acts on its input, in training (DL4J's SameDiff runtime ignored it).
       applyDropOutIfNecessary(training, workspaceMgr);
       INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType,
           new long[] {input.size(0), c().d, c().seqLen}, 'c');
       try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-        RowOps.ncwOf(forward(), out);
+        RowOps.ncwOf(forward(training), out);
       }
       return out;
     }
 
-    private INDArray forward() {
+    private INDArray forward(boolean training) {
       DecoderBlock c = c();
+      dropped = training && c.dropout > 0;
       if (ops == null) ops = new RowOps(dataType);
       long b = input.size(0);
       long n = b * c.seqLen;
@@ -177,11 +191,14 @@ public class DecoderBlock extends SameDiffLayerFix {
       INDArray scores = attn.reshape('c', b * heads, t, t);
       scores.muli(1.0 / Math.sqrt(dh)).addi(causalMask(b * heads, t));
       Nd4j.exec(new SoftMax(scores, scores, 2));
+      INDArray weights = dropped ? ops.array("droppedAttention", b, heads, t, t).assign(attn)
+          .muli(mask("attentionMask", b, heads, t, t)) : attn;
       INDArray mixed = ops.array("mixed", b, heads, t, dh);
-      Nd4j.matmul(attn, qkv[2], mixed, false, false, false);
+      Nd4j.matmul(weights, qkv[2], mixed, false, false, false);
       INDArray merged = mergeHeads(mixed, ops.array("merged", n, d));
       INDArray x1 = ops.array("x1", n, d);
       RowOps.dense(merged, p.get("o"), p.get("oBias"), x1);
+      if (dropped) x1.muli(mask("attentionOutMask", n, d));
       x1.addi(x);
 
       INDArray h2 = ops.array("h2", n, d);
@@ -192,7 +209,22 @@ public class DecoderBlock extends SameDiffLayerFix {
       Nd4j.exec(new GELU(pre, act));
       INDArray y = ops.array("y", n, d);
       RowOps.dense(act, p.get("mlpOut"), p.get("mlpOutBias"), y);
+      if (dropped) y.muli(mask("mlpOutMask", n, d));
       return y.addi(x1);
+    }
+
+    /** A fresh inverted-dropout mask under this name: 0, or 1 / keep with probability keep. */
+    private INDArray mask(String name, long... shape) {
+      double keep = 1 - c().dropout;
+      INDArray m = ops.array(name, shape);
+      Nd4j.getExecutioner().exec(new BernoulliDistribution(m, keep), Nd4j.getRandom());
+      return m.muli(1.0 / keep);
+    }
+
+    /** {@code dy} times the named mask when the last forward pass dropped, else {@code dy} itself. */
+    private INDArray undrop(INDArray dy, String maskName, String into) {
+      if (!dropped) return dy;
+      return ops.array(into, dy.shape()).assign(dy).muli(ops.array(maskName, dy.shape()));
     }
 
     @Override
@@ -214,7 +246,8 @@ public class DecoderBlock extends SameDiffLayerFix {
 
         // MLP: y = x1 + gelu(h2 Win + bin) Wout + bout
         INDArray dAct = ops.array("dAct", n, 4 * d);
-        ops.denseBackward(ops.array("mlpAct", n, 4 * d), p.get("mlpOut"), dy, g.get("mlpOut"), g.get("mlpOutBias"), dAct, false);
+        ops.denseBackward(ops.array("mlpAct", n, 4 * d), p.get("mlpOut"), undrop(dy, "mlpOutMask", "dyMasked"), g.get("mlpOut"),
+            g.get("mlpOutBias"), dAct, false);
         INDArray slope = ops.array("geluSlope", n, 4 * d);
         Nd4j.exec(new GELUDerivative(ops.array("mlpPre", n, 4 * d), slope));
         INDArray dPre = dAct.muli(slope);
@@ -226,13 +259,16 @@ public class DecoderBlock extends SameDiffLayerFix {
 
         // Attention: x1 = x + merge(softmax(q k^T / sqrt(dh) + mask) v) Wo + bo
         INDArray dMerged = ops.array("dMerged", n, d);
-        ops.denseBackward(ops.array("merged", n, d), p.get("o"), dx1, g.get("o"), g.get("oBias"), dMerged, false);
+        ops.denseBackward(ops.array("merged", n, d), p.get("o"), undrop(dx1, "attentionOutMask", "dx1Masked"), g.get("o"),
+            g.get("oBias"), dMerged, false);
         INDArray dMixed = splitHeads(dMerged, ops.array("dMixed", b, heads, t, dh));
         INDArray attn = ops.array("attention", b, heads, t, t);
+        INDArray weights = dropped ? ops.array("droppedAttention", b, heads, t, t) : attn;
         INDArray dAttn = ops.array("dAttention", b, heads, t, t);
         Nd4j.matmul(dMixed, ops.array("vHeads", b, heads, t, dh), dAttn, false, true, false);
+        if (dropped) dAttn.muli(ops.array("attentionMask", b, heads, t, t));
         INDArray dv = ops.array("dvHeads", b, heads, t, dh);
-        Nd4j.matmul(attn, dMixed, dv, true, false, false);
+        Nd4j.matmul(weights, dMixed, dv, true, false, false);
         // Softmax backward per row: ds = a * (da - sum(da * a)); masked weights are 0, so are their gradients.
         INDArray da = dAttn.reshape('c', b * heads * t, t);
         INDArray a = attn.reshape('c', b * heads * t, t);

@@ -6,7 +6,6 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
 import org.deeplearning4j.nn.conf.distribution.NormalDistribution;
-import org.deeplearning4j.nn.conf.dropout.Dropout;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.weights.WeightInitDistribution;
@@ -82,11 +81,8 @@ public final class GptBuilder {
 
     double residualStd = c.initStd() / Math.sqrt(2.0 * c.layers());
     for (int i = 0; i < c.layers(); i++) {
-      DecoderBlock block = new DecoderBlock(c.dModel(), c.heads(), t, c.initStd(), residualStd);
-      // DL4J applies a layer's dropout to its input in training only: on block 0 that is the
-      // embedding dropout of GPT-2 (there is no train/test switch inside SameDiff layers).
-      if (i == 0 && c.dropout() > 0) block.setIDropout(new Dropout(1 - c.dropout()));
-      g.addLayer("block" + i, block, stream);
+      // Dropout where the published model has it: attention weights and both residual projections.
+      g.addLayer("block" + i, new DecoderBlock(c.dModel(), c.heads(), t, c.initStd(), residualStd, c.dropout()), stream);
       stream = "block" + i;
     }
     g.addLayer("finalNorm", new FinalLayerNorm(c.dModel(), t), stream);

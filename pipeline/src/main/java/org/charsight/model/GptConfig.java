@@ -11,7 +11,7 @@ import org.nd4j.linalg.api.buffer.DataType;
  * @param vocab tokenizer vocabulary size (from the shards)
  * @param context tokens per sequence (from the shards)
  * @param dModel residual stream width
- * @param dropout applied to the summed embeddings in training
+ * @param dropout in training, on attention weights and on both projections into the residual stream
  * @param maxTokenBytes bytes per token the char encoder reads (longer tokens keep their last bytes)
  * @param byteEmbedding width of a byte's embedding in the char encoder
  * @param charHidden LSTM width of the char encoder

@@ -273,18 +273,21 @@ public final class Pretrain {
     return o.maxSeconds() > 0 && (System.nanoTime() - startNanos) / 1e9 >= o.maxSeconds();
   }
 
-  static final String STATS_HEADER = "round,master_fit_ms,worker_fit_ms_per_worker,other_share";
+  static final String STATS_HEADER = "round,master_fit_ms,worker_fit_ms_per_worker,other_share,averaging_rounds,"
+      + "aggregate_ms,broadcast_create_ms,worker_broadcast_get_ms_per_worker,worker_init_ms_per_worker";
 
   /**
    * Where the time of a chunk went: DL4J's master-side fit time (split, broadcast, workers, aggregate)
    * against the time workers spent inside network.fit. The rest, other_share, is communication and
-   * coordination: broadcasting parameters, averaging them, scheduling, building minibatches.
+   * coordination: broadcasting parameters, averaging them, scheduling, building minibatches. Its
+   * measured parts (summed over the chunk's averaging rounds) calibrate bench/README.md's scaling model.
    */
   private static void recordTimeShares(FileSystem fs, Path armDir, int round, SparkComputationGraph net, int workers) {
     var stats = net.getSparkTrainingStats();
+    var nested = stats.getNestedTrainingStats();
     long master = sumMs(stats.getValue("ParameterAveragingMasterFitTimesMs"));
-    long worker = stats.getNestedTrainingStats() == null ? 0
-        : sumMs(stats.getNestedTrainingStats().getValue("ParameterAveragingWorkerFitTimesMs"));
+    long worker = nested == null ? 0 : sumMs(nested.getValue("ParameterAveragingWorkerFitTimesMs"));
+    List<EventStats> rounds = stats.getValue("ParameterAveragingMasterFitTimesMs");
     double perWorker = (double) worker / workers;
     Path file = new Path(armDir, "spark-stats.csv");
     try {
@@ -296,8 +299,12 @@ public final class Pretrain {
     } catch (IOException e) {
       throw new UncheckedIOException(STAGE + ": cannot write " + file, e);
     }
-    TrainingOutputs.appendMetrics(STAGE, fs, file, String.format(Locale.ROOT, "%d,%d,%.0f,%.4f", round, master, perWorker,
-        master == 0 ? 0 : 1 - perWorker / master));
+    TrainingOutputs.appendMetrics(STAGE, fs, file, String.format(Locale.ROOT, "%d,%d,%.0f,%.4f,%d,%d,%d,%.0f,%.0f", round,
+        master, perWorker, master == 0 ? 0 : 1 - perWorker / master, rounds == null ? 0 : rounds.size(),
+        sumMs(stats.getValue("ParameterAveragingMasterAggregateTimesMs")),
+        sumMs(stats.getValue("ParameterAveragingMasterBroadcastCreateTimesMs")),
+        nested == null ? 0 : (double) sumMs(nested.getValue("ParameterAveragingWorkerBroadcastGetValueTimeMs")) / workers,
+        nested == null ? 0 : (double) sumMs(nested.getValue("ParameterAveragingWorkerInitTimeMs")) / workers));
   }
 
   private static long sumMs(List<EventStats> events) {

@@ -97,15 +97,13 @@ class HandWrittenLayersTest {
   }
 
   /**
-   * GPT-2's embedding dropout, set on block 0 (GptBuilder): DL4J's SameDiff layers never applied a
-   * layer's dropout, so it was configured (model.dropout) but off. The hand-written block applies it
-   * in training, not in inference.
+   * Dropout where the published model has it (attention weights, attention output, MLP output): in
+   * training only. DL4J's SameDiff layers never applied a layer's dropout, so model.dropout was
+   * configured but off until the block was hand-written.
    */
   @Test
-  void embeddingDropoutActsInTrainingOnly() {
-    GptConfig c = new GptConfig(Arch.BASELINE, V, T, D, 1, 2, 0.5, 0.3, 2, 2, 2, 1e-3, 1e-4, 1, 10, 0.0, 0.9, 0.95, 0.0, 5,
-        DataType.DOUBLE);
-    LanguageModel m = LanguageModel.create(c, TinyModels.vocab(V, 1));
+  void dropoutActsInTrainingOnly() {
+    LanguageModel m = LanguageModel.create(config(0.5), TinyModels.vocab(V, 1));
     INDArray features = Batch.of(TinyModels.randomWindows(new Random(5), 2, T + 1, V), T, DataType.DOUBLE).getFeatures();
     INDArray train1 = m.graph().feedForward(features, true).get("block0");
     INDArray train2 = m.graph().feedForward(features, true).get("block0");
@@ -114,5 +112,50 @@ class HandWrittenLayersTest {
     assertFalse(train1.equalsWithEps(train2, 1e-6), "two training passes draw different masks");
     assertFalse(train1.equalsWithEps(test1, 1e-6), "training differs from inference");
     assertTrue(test1.equals(test2), "inference is deterministic");
+  }
+
+  /**
+   * The backward pass through the dropout masks, by finite differences: with the random generator
+   * reseeded before every pass, each pass draws the same masks, so the loss is a fixed function of
+   * the parameters. (DL4J's gradient checker refuses networks with dropout.)
+   */
+  @Test
+  void gradientsWithDropoutMatchFiniteDifferences() {
+    LanguageModel m = LanguageModel.create(config(0.3), TinyModels.vocab(V, 1));
+    ComputationGraph g = m.graph();
+    Nd4j.getRandom().setSeed(8);
+    g.params().addi(Nd4j.randn(DataType.DOUBLE, g.params().shape()).muli(0.3));
+    DataSet ds = Batch.of(TinyModels.randomWindows(new Random(8), 3, T + 1, V), T, DataType.DOUBLE);
+    g.setInputs(ds.getFeatures());
+    g.setLabels(ds.getLabels());
+    Nd4j.getRandom().setSeed(99);
+    g.computeGradientAndScore();
+    INDArray analytic = g.gradient().gradient().dup();
+    INDArray params = g.params();
+    Random pick = new Random(8);
+    int checked = 0;
+    for (int k = 0; k < 60; k++) {
+      long i = pick.nextInt((int) params.length());
+      double was = params.getDouble(i);
+      double[] scores = new double[2];
+      for (int side = 0; side < 2; side++) {
+        params.putScalar(i, was + (side == 0 ? 1e-6 : -1e-6));
+        Nd4j.getRandom().setSeed(99);
+        g.computeGradientAndScore();
+        scores[side] = g.score();
+      }
+      params.putScalar(i, was);
+      double numeric = (scores[0] - scores[1]) / 2e-6 * ds.getFeatures().size(0); // score is per sequence
+      double a = analytic.getDouble(i);
+      if (Math.abs(a) + Math.abs(numeric) < 1e-8) continue;
+      checked++;
+      assertEquals(numeric, a, 1e-5 + 1e-4 * Math.abs(numeric), "parameter " + i);
+    }
+    assertTrue(checked > 30, "checked " + checked + " parameters with gradients");
+  }
+
+  private static GptConfig config(double dropout) {
+    return new GptConfig(Arch.BASELINE, V, T, D, 2, 2, dropout, 0.3, 2, 2, 2, 1e-3, 1e-4, 1, 10, 0.0, 0.9, 0.95, 0.0, 5,
+        DataType.DOUBLE);
   }
 }
