@@ -274,7 +274,8 @@ public final class Pretrain {
   }
 
   static final String STATS_HEADER = "round,master_fit_ms,worker_fit_ms_per_worker,other_share,averaging_rounds,"
-      + "aggregate_ms,broadcast_create_ms,worker_broadcast_get_ms_per_worker,worker_init_ms_per_worker";
+      + "aggregate_ms,broadcast_create_ms,worker_broadcast_get_ms_per_worker,worker_init_ms_per_worker,split_ms,"
+      + "process_params_ms";
 
   /**
    * Where the time of a chunk went: DL4J's master-side fit time (split, broadcast, workers, aggregate)
@@ -287,7 +288,8 @@ public final class Pretrain {
     var nested = stats.getNestedTrainingStats();
     long master = sumMs(stats.getValue("ParameterAveragingMasterFitTimesMs"));
     long worker = nested == null ? 0 : sumMs(nested.getValue("ParameterAveragingWorkerFitTimesMs"));
-    List<EventStats> rounds = stats.getValue("ParameterAveragingMasterFitTimesMs");
+    // One broadcast per averaging round (the fit time is one event per call, covering all rounds).
+    List<EventStats> rounds = stats.getValue("ParameterAveragingMasterBroadcastCreateTimesMs");
     double perWorker = (double) worker / workers;
     Path file = new Path(armDir, "spark-stats.csv");
     try {
@@ -299,12 +301,14 @@ public final class Pretrain {
     } catch (IOException e) {
       throw new UncheckedIOException(STAGE + ": cannot write " + file, e);
     }
-    TrainingOutputs.appendMetrics(STAGE, fs, file, String.format(Locale.ROOT, "%d,%d,%.0f,%.4f,%d,%d,%d,%.0f,%.0f", round,
+    TrainingOutputs.appendMetrics(STAGE, fs, file, String.format(Locale.ROOT, "%d,%d,%.0f,%.4f,%d,%d,%d,%.0f,%.0f,%d,%d", round,
         master, perWorker, master == 0 ? 0 : 1 - perWorker / master, rounds == null ? 0 : rounds.size(),
         sumMs(stats.getValue("ParameterAveragingMasterAggregateTimesMs")),
         sumMs(stats.getValue("ParameterAveragingMasterBroadcastCreateTimesMs")),
         nested == null ? 0 : (double) sumMs(nested.getValue("ParameterAveragingWorkerBroadcastGetValueTimeMs")) / workers,
-        nested == null ? 0 : (double) sumMs(nested.getValue("ParameterAveragingWorkerInitTimeMs")) / workers));
+        nested == null ? 0 : (double) sumMs(nested.getValue("ParameterAveragingWorkerInitTimeMs")) / workers,
+        sumMs(stats.getValue("ParameterAveragingMasterSplitTimesMs")),
+        sumMs(stats.getValue("ParameterAveragingMasterProcessParamsUpdaterTimesMs"))));
   }
 
   private static long sumMs(List<EventStats> events) {
