@@ -55,12 +55,8 @@ public class FinalLayerNorm extends SameDiffLayerFix {
   public Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> listeners, int layerIndex,
       INDArray paramsView, boolean initializeParams, DataType dataType) {
     if (sameDiffReference) return super.instantiate(conf, listeners, layerIndex, paramsView, initializeParams, dataType);
-    Impl layer = new Impl(conf, dataType);
-    layer.setIndex(layerIndex);
-    layer.setParamsViewArray(paramsView);
-    layer.setParamTable(initializer().init(conf, paramsView, initializeParams));
-    layer.setConf(conf);
-    return layer;
+    return SameDiffLayerFix.wire(new Impl(conf, dataType), conf, layerIndex, paramsView,
+        initializer().init(conf, paramsView, initializeParams));
   }
 
   /** The LayerNorm with a hand-written backward pass; the forward keeps x-hat and 1/std for it. */

@@ -64,10 +64,13 @@ public abstract class SameDiffLayerFix extends SameDiffLayer {
   @Override
   public Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> listeners, int layerIndex,
       INDArray paramsView, boolean initializeParams, DataType dataType) {
-    Impl layer = new Impl(conf, dataType);
-    layer.setIndex(layerIndex);
+    return wire(new Impl(conf, dataType), conf, layerIndex, paramsView, initializer().init(conf, paramsView, initializeParams));
+  }
+
+  /** What DL4J's own instantiate does to a new runtime layer: its index, parameter views and conf. */
+  static Layer wire(Layer layer, NeuralNetConfiguration conf, int index, INDArray paramsView, Map<String, INDArray> params) {
+    layer.setIndex(index);
     layer.setParamsViewArray(paramsView);
-    Map<String, INDArray> params = initializer().init(conf, paramsView, initializeParams);
     layer.setParamTable(params);
     layer.setConf(conf);
     return layer;

@@ -107,12 +107,8 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
   @Override
   public Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> listeners, int layerIndex,
       INDArray paramsView, boolean initializeParams, DataType dataType) {
-    Impl layer = new Impl(conf, dataType);
-    layer.setIndex(layerIndex);
-    layer.setParamsViewArray(paramsView);
-    layer.setParamTable(initializer().init(conf, paramsView, initializeParams));
-    layer.setConf(conf);
-    return layer;
+    return SameDiffLayerFix.wire(new Impl(conf, dataType), conf, layerIndex, paramsView,
+        initializer().init(conf, paramsView, initializeParams));
   }
 
   /**
