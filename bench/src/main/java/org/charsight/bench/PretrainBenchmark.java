@@ -96,7 +96,7 @@ public final class PretrainBenchmark {
       Path out = work.resolve("run-" + r[0].replaceAll("\\W", "") + "-" + freq);
       SparkSession spark = SparkSessions.start("bench-pretrain", r[0], c);
       try {
-        if (r[0].startsWith("local-cluster")) awaitExecutors(spark, 2);
+        if (r[0].startsWith("local-cluster")) awaitExecutors(spark, workers(r[0]) / cores(r[0]));
         Pretrain.run(spark, Pretrain.Options.from(c, work.resolve("shards").toString(), out.toString(), false, false, null));
       } finally {
         spark.stop();
@@ -144,6 +144,12 @@ public final class PretrainBenchmark {
     long t0 = System.nanoTime();
     for (int i = 3; i < batches.size(); i++) m.fit(batches.get(i));
     return (batches.size() - 3) * batches.get(0).getFeatures().size(0) * context / ((System.nanoTime() - t0) / 1e9);
+  }
+
+  /** Cores per executor of a local-cluster[executors, cores, memory] master; 1 otherwise. */
+  static int cores(String master) {
+    if (!master.startsWith("local-cluster")) return 1;
+    return Integer.parseInt(master.substring(master.indexOf('[') + 1, master.indexOf(']')).split(",")[1].trim());
   }
 
   /** Workers of a master URL: local[N], or local-cluster[executors, cores, memory]. */
