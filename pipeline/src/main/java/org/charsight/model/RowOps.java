@@ -17,7 +17,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * (once for the activations, again inside backprop), and several M2.1 kernels are slow for these
  * shapes: {@code INDArray.mmul} computes into a new 'f'-order array and copies it back, a reduction
  * over dimension 0 (a bias gradient) is about ten times a matrix product by a ones vector, and
- * {@code layer_norm_bp} costs several times a hand-written backward. Gradient checks and the
+ * {@code layer_norm_bp} took ~6 ms per call on [2048, 128] (docs/findings.md). Gradient checks and the
  * comparison with the SameDiff definitions ({@code HandWrittenLayersTest}) hold these to the graphs.
  */
 final class RowOps {
