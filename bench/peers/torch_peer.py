@@ -33,8 +33,13 @@ if cfg["arch"] in ("char", "char-shuffled"):
                              .reshape(V, cfg["max_token_bytes"]).astype(np.int64))
 model = gpt_peer.build(cfg, table)
 opt = gpt_peer.optimiser(cfg, model)
-for i in range(2):
-    gpt_peer.step(cfg, model, opt, windows[i])
+# Warm-up as charsight's side does it: the two warm-up batches in turn until at least warmup_s have
+# passed (and twice at least), so both sides are timed in their steady state.
+warmup_s = float(os.environ.get("BENCH_WARMUP_S", "0"))
+w0, i = time.time(), 0
+while i < 2 or time.time() - w0 < warmup_s:
+    gpt_peer.step(cfg, model, opt, windows[i % 2])
+    i += 1
 t0 = time.time()
 steps = windows.shape[0] - 2
 for i in range(steps):

@@ -19,11 +19,12 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Training throughput and peak memory of one model configuration in this process, on real text:
  * consecutive windows of a book tokenized with the given tokenizer (the char arm's cost depends on
- * how many distinct tokens a batch holds, so random ids would misstate it), 2 warm-up steps, then
+ * how many distinct tokens a batch holds, so random ids would misstate it), warm-up steps, then
  * timed steps, each on new windows. Prints one Markdown table row. Run once per configuration
  * (bench/run model does) so peak RSS is per config.
  *
  * <p>Environment: {@code BENCH_MODEL} (space-separated conf overrides, e.g. {@code model.d_model=64}),
+ * {@code BENCH_WARMUP_S} (seconds of warm-up steps before timing, default 0: two steps),
  * {@code BENCH_CONTEXT} and {@code BENCH_BATCH} (default 128 and 16); {@code BENCH_EXPORT=<dir>}
  * also writes the model's settings, the windows and the byte table there, for the PyTorch peer
  * ({@code bench/peers/torch_peer.py}) to train the same model on the same minibatches.
@@ -63,7 +64,11 @@ public final class ModelBenchmark {
     }
     String export = System.getenv("BENCH_EXPORT");
     if (export != null) PeerInputs.write(Path.of(export), c, arch, batch, windowsOf(batches, context), m.graph());
-    for (int i = 0; i < 2; i++) m.fit(batches.get(i));
+    // Warm-up: the two warm-up batches in turn until BENCH_WARMUP_S seconds have passed (twice at
+    // least). A small model's step takes ~40 ms, so two steps time the JIT compiler, not the step.
+    double warmupS = Double.parseDouble(System.getenv().getOrDefault("BENCH_WARMUP_S", "0"));
+    long w0 = System.nanoTime();
+    for (int i = 0; i < 2 || System.nanoTime() - w0 < warmupS * 1e9; i++) m.fit(batches.get(i % 2));
     // BENCH_PROFILE=1: ND4J's op profiler over the timed steps (time per op type; it slows every op a little).
     boolean profile = "1".equals(System.getenv("BENCH_PROFILE"));
     if (profile) Nd4j.getExecutioner().setProfilingMode(org.nd4j.linalg.api.ops.executioner.OpExecutioner.ProfilingMode.OPERATIONS);

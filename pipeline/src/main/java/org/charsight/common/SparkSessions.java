@@ -23,6 +23,13 @@ public final class SparkSessions {
 
   static final String DL4J_TIME_SOURCE = "org.deeplearning4j.spark.time.TimeSource";
   static final String SYSTEM_CLOCK = "org.deeplearning4j.spark.time.SystemClockTimeSource";
+  /**
+   * JavaCPP reads the process's resident size from /proc on every native allocation when this is
+   * above 0 (its default), to call System.gc() near a cap; ND4J allocates shape descriptors for
+   * every op, and the check was 7% of a small model's training step (bench/README.md). ND4J frees
+   * its arrays through its own deallocator, and JavaCPP's own byte count still triggers collection.
+   */
+  static final String JAVACPP_MAX_PHYSICAL = "org.bytedeco.javacpp.maxPhysicalBytes";
 
   private SparkSessions() {}
 
@@ -70,7 +77,11 @@ public final class SparkSessions {
     // DL4J's Spark training statistics default to asking an internet NTP server for the time;
     // there is no internet here and clusters have synchronised clocks anyway.
     System.setProperty(DL4J_TIME_SOURCE, System.getProperty(DL4J_TIME_SOURCE, SYSTEM_CLOCK));
-    b.config("spark.executor.extraJavaOptions", (executorOpts + " -D" + DL4J_TIME_SOURCE + "=" + SYSTEM_CLOCK).trim());
+    // Here it only acts if ND4J has not loaded yet (bin/charsight sets it on the command line).
+    System.setProperty(JAVACPP_MAX_PHYSICAL, System.getProperty(JAVACPP_MAX_PHYSICAL, "0"));
+    String opts = executorOpts + " -D" + DL4J_TIME_SOURCE + "=" + SYSTEM_CLOCK;
+    if (!executorOpts.contains(JAVACPP_MAX_PHYSICAL)) opts += " -D" + JAVACPP_MAX_PHYSICAL + "=0";
+    b.config("spark.executor.extraJavaOptions", opts.trim());
     SparkSession spark;
     try {
       spark = b.getOrCreate();

@@ -17,8 +17,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
-import org.nd4j.linalg.api.ops.impl.transforms.strict.GELU;
-import org.nd4j.linalg.api.ops.impl.transforms.strict.GELUDerivative;
 import org.nd4j.linalg.api.ops.random.impl.BernoulliDistribution;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -202,7 +200,7 @@ public class DecoderBlock extends SameDiffLayerFix {
       INDArray pre = ops.array("mlpPre", n, 4 * d);
       RowOps.dense(h2, p.get("mlpIn"), p.get("mlpInBias"), pre);
       INDArray act = ops.array("mlpAct", n, 4 * d);
-      Nd4j.exec(new GELU(pre, act));
+      RowOps.gelu(pre, ops.array("geluGate", n, 4 * d), act);
       INDArray y = ops.array("y", n, d);
       RowOps.dense(act, p.get("mlpOut"), p.get("mlpOutBias"), y);
       if (dropped) y.muli(mask("mlpOutMask", n, d));
@@ -244,9 +242,8 @@ public class DecoderBlock extends SameDiffLayerFix {
         INDArray dAct = ops.array("dAct", n, 4 * d);
         ops.denseBackward(ops.array("mlpAct", n, 4 * d), p.get("mlpOut"), undrop(dy, "mlpOutMask", "dyMasked"), g.get("mlpOut"),
             g.get("mlpOutBias"), dAct, false);
-        INDArray slope = ops.array("geluSlope", n, 4 * d);
-        Nd4j.exec(new GELUDerivative(ops.array("mlpPre", n, 4 * d), slope));
-        INDArray dPre = dAct.muli(slope);
+        INDArray dPre = RowOps.geluBackward(ops.array("mlpPre", n, 4 * d), ops.array("geluGate", n, 4 * d),
+            ops.array("geluSlope", n, 4 * d), dAct);
         INDArray dh2 = ops.array("dh2", n, d);
         ops.denseBackward(ops.array("h2", n, d), p.get("mlpIn"), dPre, g.get("mlpIn"), g.get("mlpInBias"), dh2, false);
         INDArray dx1 = ops.array("dx1", n, d).assign(dy);                                   // residual

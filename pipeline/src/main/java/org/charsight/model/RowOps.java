@@ -6,6 +6,11 @@ import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.scalar.ScalarAdd;
+import org.nd4j.linalg.api.ops.impl.scalar.ScalarMultiplication;
+import org.nd4j.linalg.api.ops.impl.scalar.ScalarReverseSubtraction;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.Sigmoid;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
@@ -21,6 +26,8 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * comparison with the SameDiff definitions ({@code HandWrittenLayersTest}) hold these to the graphs.
  */
 final class RowOps {
+  /** GELU's sigmoid approximation: gelu(x) = x * sigmoid(1.702 x), with 1.702 as a float as in ND4J's op. */
+  static final double GELU_SCALE = 1.702f;
   private final DataType dataType;
   private final Map<String, INDArray> arrays = new HashMap<>();
   private INDArray ones;
@@ -82,6 +89,29 @@ final class RowOps {
       }
     }
     out.assign(Nd4j.gemm(ones, m, array("columnSums" + m.size(1), 1, m.size(1)), false, false, 1.0, 0.0).reshape(out.shape()));
+  }
+
+  /** ND4J's GELU, x * sigmoid(1.702 x), keeping the sigmoid in {@code gate} for {@link #geluBackward}. */
+  static void gelu(INDArray x, INDArray gate, INDArray y) {
+    // The same float operations as ND4J's gelu op, so the activations are bit-identical to it.
+    Nd4j.exec(new ScalarMultiplication(x, null, gate, GELU_SCALE));
+    Nd4j.exec(new Sigmoid(gate, gate));
+    Nd4j.exec(new MulOp(x, gate, y));
+  }
+
+  /**
+   * dL/dx of {@link #gelu} into {@code dy} (returned): dy * s (1 + 1.702 x (1 - s)), s the kept
+   * sigmoid. Not ND4J's gelu_derivative: that computes e^(1.702 x) and its square, which overflow
+   * float for x above ~26 and give NaN (docs/findings.md), and it is ~6x slower than these products.
+   */
+  static INDArray geluBackward(INDArray x, INDArray gate, INDArray slope, INDArray dy) {
+    Nd4j.exec(new ScalarReverseSubtraction(gate, null, slope, 1.0));                      // 1 - s
+    Nd4j.exec(new MulOp(slope, x, slope));
+    Nd4j.exec(new ScalarMultiplication(slope, null, slope, GELU_SCALE));
+    Nd4j.exec(new ScalarAdd(slope, null, slope, 1.0));
+    Nd4j.exec(new MulOp(slope, gate, slope));
+    Nd4j.exec(new MulOp(dy, slope, dy));
+    return dy;
   }
 
   /**

@@ -65,6 +65,23 @@ class HandWrittenLayersTest {
     assertSame(new CharEncoderLayer(D, T, 3, 4, 4, 0.3, table), reference, 24);
   }
 
+  /** ND4J's gelu_derivative is NaN in float from x ~ 26 (it squares e^(1.702 x)); the hand-written one is not. */
+  @Test
+  void geluGradientIsExactAndFiniteForLargeInputsInFloat() {
+    float[] xs = {-60f, -3f, -0.5f, 0f, 0.5f, 3f, 30f, 60f};
+    INDArray x = Nd4j.createFromArray(new float[][] {xs});
+    INDArray gate = x.like();
+    INDArray y = x.like();
+    RowOps.gelu(x, gate, y);
+    INDArray dx = RowOps.geluBackward(x, gate, x.like(), Nd4j.ones(DataType.FLOAT, 1, xs.length));
+    for (int i = 0; i < xs.length; i++) {
+      double k = 1.702f;
+      double s = 1 / (1 + Math.exp(-k * xs[i]));
+      assertEquals(xs[i] * s, y.getDouble(0, i), 1e-5 * Math.max(1, Math.abs(xs[i])), "gelu(" + xs[i] + ")");
+      assertEquals(s + k * xs[i] * s * (1 - s), dx.getDouble(0, i), 1e-6, "gelu'(" + xs[i] + ")");
+    }
+  }
+
   /** Both networks get the same parameters and batch (some label weights 0); everything must agree. */
   private static void assertSame(Layer handWritten, Layer reference, long seed) {
     // The char encoder reads token ids; the others the embeddings.
