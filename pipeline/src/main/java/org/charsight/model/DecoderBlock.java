@@ -134,7 +134,7 @@ public class DecoderBlock extends SameDiffLayerFix {
     private RowOps ops;
     /** Whether the last forward pass drew dropout masks (kept for backward). */
     private boolean dropped;
-    /** [b*H, T, T]: the causal mask, one copy per sequence and head, built when the batch size changes. */
+    /** [T, T]: 0 on and below the diagonal, -1e9 above. */
     private INDArray mask;
 
     public Impl(NeuralNetConfiguration conf, DataType dataType) {
@@ -183,7 +183,7 @@ public class DecoderBlock extends SameDiffLayerFix {
       INDArray attn = ops.array("attention", b, heads, t, t);                       // softmax(q k^T / sqrt(dh) + mask)
       Nd4j.matmul(qkv[0], qkv[1], attn, false, true, false);
       INDArray scores = attn.reshape('c', b * heads, t, t);
-      scores.muli(1.0 / Math.sqrt(dh)).addi(causalMask(b * heads, t));
+      scores.muli(1.0 / Math.sqrt(dh)).addi(causalMask(t));                          // broadcast over b*H
       Nd4j.exec(new SoftMax(scores, scores, 2));
       INDArray weights = dropped ? ops.array("droppedAttention", b, heads, t, t).assign(attn)
           .muli(mask("attentionMask", b, heads, t, t)) : attn;
@@ -305,12 +305,10 @@ public class DecoderBlock extends SameDiffLayerFix {
       return out;
     }
 
-    private INDArray causalMask(long sequencesTimesHeads, int t) {
-      if (mask == null || mask.size(0) != sequencesTimesHeads) {
+    private INDArray causalMask(int t) {
+      if (mask == null) {
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-          INDArray one = SdOps.causalMask(t, dataType);
-          mask = Nd4j.createUninitialized(dataType, new long[] {sequencesTimesHeads, t, t}, 'c');
-          for (long i = 0; i < sequencesTimesHeads; i++) mask.tensorAlongDimension(i, 1, 2).assign(one);
+          mask = SdOps.causalMask(t, dataType);
         }
       }
       return mask;

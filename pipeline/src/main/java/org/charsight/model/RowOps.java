@@ -12,6 +12,7 @@ import org.nd4j.linalg.api.ops.impl.scalar.ScalarReverseSubtraction;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Sigmoid;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
@@ -29,27 +30,53 @@ final class RowOps {
   /** GELU's sigmoid approximation: gelu(x) = x * sigmoid(1.702 x), with 1.702 as a float as in ND4J's op. */
   static final double GELU_SCALE = 1.702f;
   private final DataType dataType;
-  private final Map<String, INDArray> arrays = new HashMap<>();
-  private INDArray ones;
+  /** Per name: flat storage, grown when a larger shape is asked for, never shrunk. */
+  private final Map<String, INDArray> storage = new HashMap<>();
+  /** Per name: the array last handed out, a c-order view of the start of its storage. */
+  private final Map<String, INDArray> views = new HashMap<>();
+  /** The storage whose first {@code onesFilled} elements hold ones. */
+  private INDArray onesStorage;
+  private long onesFilled;
 
   RowOps(DataType dataType) {
     this.dataType = dataType;
   }
 
   /**
-   * A c-order array of this shape kept under this name: allocated outside every workspace (its
-   * contents must outlive DL4J's per-layer scopes, from the forward pass to backprop), again only
-   * when the shape changes.
+   * A c-order array of this shape kept under this name, allocated outside every workspace (its
+   * contents must outlive DL4J's per-layer scopes, from the forward pass to backprop). A smaller
+   * shape is a view of the storage already there: batched decoding shrinks its batch as sequences
+   * finish, and the char encoder's row count is the batch's number of distinct tokens, so
+   * allocating per shape meant allocating on almost every call.
    */
   INDArray array(String name, long... shape) {
-    INDArray a = arrays.get(name);
-    if (a == null || !Arrays.equals(a.shape(), shape)) {
+    INDArray v = views.get(name);
+    if (v != null && Arrays.equals(v.shape(), shape)) return v;
+    long length = 1;
+    for (long s : shape) length *= s;
+    INDArray flat = storage.get(name);
+    if (flat == null || flat.length() < length) {
+      // At least half again the old storage, so a slowly growing size does not reallocate each time.
+      long capacity = flat == null ? length : Math.max(length, flat.length() + flat.length() / 2);
       try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-        a = Nd4j.createUninitialized(dataType, shape, 'c');
+        flat = Nd4j.createUninitialized(dataType, new long[] {capacity}, 'c');
       }
-      arrays.put(name, a);
+      storage.put(name, flat);
     }
-    return a;
+    v = (flat.length() == length ? flat : flat.get(NDArrayIndex.interval(0, length))).reshape('c', shape);
+    views.put(name, v);
+    return v;
+  }
+
+  /** A [1, n] row of ones, kept like {@link #array}; filled only when it grows. */
+  private INDArray ones(long n) {
+    INDArray o = array("ones", 1, n);
+    if (storage.get("ones") != onesStorage || n > onesFilled) {
+      o.assign(1.0);
+      onesStorage = storage.get("ones");
+      onesFilled = n;
+    }
+    return o;
   }
 
   /** [b, d, T] -> rows [b*T, d], into {@code out}. */
@@ -83,12 +110,7 @@ final class RowOps {
 
   /** Column sums of [N, k] into [1, k], as a product with a ones row: see the class comment. */
   void columnSums(INDArray m, INDArray out) {
-    if (ones == null || ones.size(1) != m.size(0)) {
-      try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-        ones = Nd4j.ones(dataType, 1, m.size(0));
-      }
-    }
-    out.assign(Nd4j.gemm(ones, m, array("columnSums" + m.size(1), 1, m.size(1)), false, false, 1.0, 0.0).reshape(out.shape()));
+    out.assign(Nd4j.gemm(ones(m.size(0)), m, array("columnSums" + m.size(1), 1, m.size(1)), false, false, 1.0, 0.0).reshape(out.shape()));
   }
 
   /** ND4J's GELU, x * sigmoid(1.702 x), keeping the sigmoid in {@code gate} for {@link #geluBackward}. */

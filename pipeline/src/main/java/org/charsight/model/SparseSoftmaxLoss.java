@@ -18,7 +18,6 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -120,7 +119,12 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
    * follows backprop reuses the loss. Gradient checks cover this path; output() still runs the graph.
    */
   public static class Impl extends org.deeplearning4j.nn.layers.samediff.SameDiffOutputLayer {
-    /** [b*T, V], kept across steps: allocating it each step costs page faults at a 50k vocabulary. */
+    /**
+     * Arrays kept across steps, the [b*T, V] logits above all: allocating them each step costs page
+     * faults at a 50k vocabulary.
+     */
+    private RowOps ops;
+    /** The logits of the last loss, turned into dLoss/dlogits when a gradient was asked for. */
     private INDArray logits;
     /** The loss of the last backprop, for the score call DL4J makes right after it. */
     private double lastLoss;
@@ -147,19 +151,14 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
       assertInputSet(true);
       SparseSoftmaxLoss c = (SparseSoftmaxLoss) layerConf();
       long b = input.size(0);
-      INDArray x = input.permute(0, 2, 1).dup('c').reshape('c', b * c.seqLen, c.d);          // [b*T, d]
+      INDArray x = rows();
       lastLoss = lossLeavingGradient(x, true);
       lastLossValid = true;
       INDArray dz = logits;                                                                 // dLoss/dlogits
-      // Nd4j.gemm, not INDArray.mmul: M2.1's mmul computes into a new 'f'-order array and copies
-      // it back, which took 7x the product's own time for [b*T, V] here; a column sum over
-      // dimension 0 is similarly slow, and a ones-vector product is not.
+      INDArray dx = ops.array("dx", x.size(0), c.d);
+      ops.denseBackward(x, paramTable.get("unembed"), dz, gradTable.get("unembed"), gradTable.get("unembedBias"), dx, false);
       Gradient g = new DefaultGradient();
-      gradTable.get("unembed").assign(Nd4j.gemm(x, dz, true, false));
-      gradTable.get("unembedBias").assign(Nd4j.gemm(Nd4j.ones(dataType, 1, dz.size(0)), dz, false, false)
-          .reshape(gradTable.get("unembedBias").shape()));
       for (String name : paramTable.keySet()) g.gradientForVariable().put(name, gradTable.get(name));
-      INDArray dx = Nd4j.gemm(dz, paramTable.get("unembed"), false, true);                  // [b*T, d]
       INDArray eps = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, new long[] {b, c.d, c.seqLen}, 'c');
       eps.assign(dx.reshape('c', b, c.seqLen, c.d).permute(0, 2, 1));
       return new Pair<>(g, eps);
@@ -169,11 +168,17 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
     public double computeScore(double fullNetRegTerm, boolean training, LayerWorkspaceMgr workspaceMgr) {
       double loss = lastLoss;
       if (!lastLossValid) {
-        SparseSoftmaxLoss c = (SparseSoftmaxLoss) layerConf();
-        loss = lossLeavingGradient(input.permute(0, 2, 1).dup('c').reshape('c', input.size(0) * c.seqLen, c.d), false);
+        loss = lossLeavingGradient(rows(), false);
       }
       lastLossValid = false;
       return (loss + fullNetRegTerm) / input.size(0);
+    }
+
+    /** The input as rows [b*T, d], one per position. */
+    private INDArray rows() {
+      SparseSoftmaxLoss c = (SparseSoftmaxLoss) layerConf();
+      if (ops == null) ops = new RowOps(dataType);
+      return RowOps.rowsOf(input, ops.array("x", input.size(0) * c.seqLen, c.d));
     }
 
     /**
@@ -183,13 +188,9 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
     private double lossLeavingGradient(INDArray x, boolean gradient) {
       SparseSoftmaxLoss c = (SparseSoftmaxLoss) layerConf();
       int n = (int) x.size(0);
-      if (logits == null || logits.size(0) != n || logits.dataType() != dataType) {
-        try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-          logits = Nd4j.createUninitialized(dataType, n, c.vocab);
-        }
-      }
-      INDArray z = Nd4j.gemm(x, paramTable.get("unembed"), logits, false, false, 1.0, 0.0)
-          .addiRowVector(paramTable.get("unembedBias"));
+      logits = ops.array("logits", n, c.vocab);
+      INDArray z = logits;
+      RowOps.dense(x, paramTable.get("unembed"), paramTable.get("unembedBias"), z);
       // Labels [b, 2, T] -> per row b*T + t, the order of x's rows.
       float[][] ids = labels.get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all()).toFloatMatrix();
       float[][] weights = labels.get(NDArrayIndex.all(), NDArrayIndex.point(1), NDArrayIndex.all()).toFloatMatrix();

@@ -1,0 +1,40 @@
+package org.charsight.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+class RowOpsTest {
+  @Test
+  void aSmallerShapeIsAViewOfTheStorageAlreadyThere() {
+    RowOps ops = new RowOps(DataType.FLOAT);
+    INDArray big = ops.array("a", 4, 3);
+    INDArray small = ops.array("a", 2, 3);
+    small.putScalar(1, 2, 7f);
+    assertEquals(7f, big.getFloat(1, 2), "the smaller array writes into the larger one's memory");
+    assertEquals('c', small.ordering());
+    assertEquals(1, small.elementWiseStride(), "contiguous");
+    assertEquals(big, ops.array("a", 4, 3), "asking for the larger shape again gives the same memory");
+    assertEquals(7f, ops.array("a", 4, 3).getFloat(1, 2));
+    INDArray grown = ops.array("a", 5, 3);
+    assertEquals(15, grown.length());
+    grown.assign(1);
+    assertEquals(7f, big.getFloat(1, 2), "growing moved the name to new storage and left the old alone");
+  }
+
+  @Test
+  void columnSumsStayRightAsTheRowCountShrinksAndGrows() {
+    RowOps ops = new RowOps(DataType.DOUBLE);
+    Nd4j.getRandom().setSeed(5);
+    for (int rows : new int[] {5, 3, 8, 2, 8}) {
+      INDArray m = Nd4j.randn(DataType.DOUBLE, rows, 4);
+      INDArray out = Nd4j.create(DataType.DOUBLE, 1, 4);
+      ops.columnSums(m, out);
+      assertTrue(out.equalsWithEps(m.sum(true, 0), 1e-12), rows + " rows: " + out + " vs " + m.sum(true, 0));
+    }
+  }
+}
