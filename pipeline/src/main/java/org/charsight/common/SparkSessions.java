@@ -74,14 +74,7 @@ public final class SparkSessions {
       if (e.getKey().equals("spark.executor.extraJavaOptions")) executorOpts = String.valueOf(e.getValue());
       else b.config(e.getKey(), String.valueOf(e.getValue()));
     }
-    // DL4J's Spark training statistics default to asking an internet NTP server for the time;
-    // there is no internet here and clusters have synchronised clocks anyway.
-    System.setProperty(DL4J_TIME_SOURCE, System.getProperty(DL4J_TIME_SOURCE, SYSTEM_CLOCK));
-    // Here it only acts if ND4J has not loaded yet (bin/charsight sets it on the command line).
-    System.setProperty(JAVACPP_MAX_PHYSICAL, System.getProperty(JAVACPP_MAX_PHYSICAL, "0"));
-    String opts = executorOpts + " -D" + DL4J_TIME_SOURCE + "=" + SYSTEM_CLOCK;
-    if (!executorOpts.contains(JAVACPP_MAX_PHYSICAL)) opts += " -D" + JAVACPP_MAX_PHYSICAL + "=0";
-    b.config("spark.executor.extraJavaOptions", opts.trim());
+    b.config("spark.executor.extraJavaOptions", withSystemProperties(executorOpts));
     SparkSession spark;
     try {
       spark = b.getOrCreate();
@@ -98,6 +91,21 @@ public final class SparkSessions {
           conf.longAtLeast("progress.interval_ms", 100));
     }
     return spark;
+  }
+
+  /**
+   * The executors' Java options with the system properties every charsight JVM runs with, which
+   * this (driver) JVM also gets: DL4J's Spark training statistics default to asking an internet
+   * NTP server for the time (there is none here, and clusters have synchronised clocks), and
+   * {@link #JAVACPP_MAX_PHYSICAL}. In this JVM the latter acts only if ND4J has not loaded yet
+   * (bin/charsight also sets it on the command line).
+   */
+  private static String withSystemProperties(String executorOpts) {
+    System.setProperty(DL4J_TIME_SOURCE, System.getProperty(DL4J_TIME_SOURCE, SYSTEM_CLOCK));
+    System.setProperty(JAVACPP_MAX_PHYSICAL, System.getProperty(JAVACPP_MAX_PHYSICAL, "0"));
+    String opts = executorOpts + " -D" + DL4J_TIME_SOURCE + "=" + SYSTEM_CLOCK;
+    if (!executorOpts.contains(JAVACPP_MAX_PHYSICAL)) opts += " -D" + JAVACPP_MAX_PHYSICAL + "=0";
+    return opts.trim();
   }
 
   /** Spark's own refusals at start-up are about the master URL or spark.* settings. */

@@ -1,6 +1,5 @@
 package org.charsight.model;
 
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
 import org.deeplearning4j.nn.api.Layer;
@@ -10,7 +9,6 @@ import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
-import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -57,8 +55,6 @@ public class CharEncoderLayer extends SameDiffLayerFix {
   public double initStd;
   /** [V][C] byte ids, right-aligned, PAD before; see {@link ByteTable}. */
   public int[][] table;
-  /** Run the SameDiff graph instead of {@link Impl}: a reference for tests. */
-  public boolean sameDiffReference;
 
   protected CharEncoderLayer() {}
 
@@ -161,11 +157,8 @@ public class CharEncoderLayer extends SameDiffLayerFix {
   }
 
   @Override
-  public Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> listeners, int layerIndex,
-      INDArray paramsView, boolean initializeParams, DataType dataType) {
-    if (sameDiffReference) return super.instantiate(conf, listeners, layerIndex, paramsView, initializeParams, dataType);
-    return SameDiffLayerFix.wire(new Impl(conf, dataType), conf, layerIndex, paramsView,
-        initializer().init(conf, paramsView, initializeParams));
+  protected Layer handWritten(NeuralNetConfiguration conf, DataType dataType) {
+    return new Impl(conf, dataType);
   }
 
   /** The encoder's equations with backpropagation through time written out; see the class comment. */
@@ -287,35 +280,7 @@ public class CharEncoderLayer extends SameDiffLayerFix {
         ops.denseBackward(ops.array("state" + (steps - 1), u, h), p.get("proj"), dProj, g.get("proj"), g.get("projBias"),
             dState, false);
 
-        INDArray dXGates = ops.array("dXGates", (long) u * steps, 4 * h);
-        INDArray dPerStep = dXGates.reshape('c', u, steps, 4 * h);
-        INDArray dCell = ops.array("dCell", u, h).assign(0.0);
-        INDArray dRecurrent = ops.array("dRecurrent", h, 4 * h).assign(0.0);
-        INDArray dGates = ops.array("dGates", u, 4 * h);
-        for (int t = steps - 1; t >= 0; t--) {
-          INDArray acts = ops.array("acts" + t, u, 4 * h);
-          INDArray in = gate(acts, 0, h);
-          INDArray forget = gate(acts, 1, h);
-          INDArray cand = gate(acts, 2, h);
-          INDArray outGate = gate(acts, 3, h);
-          INDArray tanhCell = ops.array("tanhCell" + t, u, h);
-          // state = o * tanh(cell); cell = f * cell' + i * g
-          dCell.addi(dState.mul(outGate).muli(tanhCell.mul(tanhCell).rsubi(1.0)));
-          gate(dGates, 3, h).assign(dState.mul(tanhCell).muli(outGate.rsub(1.0).muli(outGate)));
-          gate(dGates, 0, h).assign(dCell.mul(cand).muli(in.rsub(1.0).muli(in)));
-          gate(dGates, 2, h).assign(dCell.mul(in).muli(cand.mul(cand).rsubi(1.0)));
-          if (t > 0) {
-            gate(dGates, 1, h).assign(dCell.mul(ops.array("cell" + (t - 1), u, h)).muli(forget.rsub(1.0).muli(forget)));
-            dCell.muli(forget);
-            INDArray prevState = ops.array("state" + (t - 1), u, h);
-            Nd4j.gemm(prevState, dGates, dRecurrent, true, false, 1.0, 1.0);
-            Nd4j.gemm(dGates, p.get("lstmRecurrent"), dState, false, true, 1.0, 0.0);
-          } else {
-            gate(dGates, 1, h).assign(0.0);
-          }
-          dPerStep.get(NDArrayIndex.all(), NDArrayIndex.point(t), NDArrayIndex.all()).assign(dGates);
-        }
-        g.get("lstmRecurrent").assign(dRecurrent);
+        INDArray dXGates = lstmBackward(dState);
         INDArray dEmbedded = ops.array("dEmbedded", (long) u * steps, c.byteEmbedding);
         ops.denseBackward(ops.array("embedded", (long) u * steps, c.byteEmbedding), p.get("lstmInput"), dXGates,
             g.get("lstmInput"), g.get("lstmBias"), dEmbedded, false);
@@ -331,6 +296,46 @@ public class CharEncoderLayer extends SameDiffLayerFix {
       Gradient gradient = new DefaultGradient();
       for (String name : paramTable.keySet()) gradient.gradientForVariable().put(name, g.get(name));
       return new Pair<>(gradient, null);                                  // token ids take no gradient
+    }
+    /**
+     * Backpropagation through the byte steps from dL/d(last state): the recurrent weights' gradient,
+     * and returned dL/d(input-side gate products) of every step, [U*steps, 4h].
+     */
+    private INDArray lstmBackward(INDArray dState) {
+      int steps = c().maxBytes;
+      long h = c().hidden;
+      int u = distinctCount;
+      Map<String, INDArray> p = paramTable;
+      INDArray dXGates = ops.array("dXGates", (long) u * steps, 4 * h);
+      INDArray dPerStep = dXGates.reshape('c', u, steps, 4 * h);
+      INDArray dCell = ops.array("dCell", u, h).assign(0.0);
+      INDArray dRecurrent = ops.array("dRecurrent", h, 4 * h).assign(0.0);
+      INDArray dGates = ops.array("dGates", u, 4 * h);
+      for (int t = steps - 1; t >= 0; t--) {
+        INDArray acts = ops.array("acts" + t, u, 4 * h);
+        INDArray in = gate(acts, 0, h);
+        INDArray forget = gate(acts, 1, h);
+        INDArray cand = gate(acts, 2, h);
+        INDArray outGate = gate(acts, 3, h);
+        INDArray tanhCell = ops.array("tanhCell" + t, u, h);
+        // state = o * tanh(cell); cell = f * cell' + i * g
+        dCell.addi(dState.mul(outGate).muli(tanhCell.mul(tanhCell).rsubi(1.0)));
+        gate(dGates, 3, h).assign(dState.mul(tanhCell).muli(outGate.rsub(1.0).muli(outGate)));
+        gate(dGates, 0, h).assign(dCell.mul(cand).muli(in.rsub(1.0).muli(in)));
+        gate(dGates, 2, h).assign(dCell.mul(in).muli(cand.mul(cand).rsubi(1.0)));
+        if (t > 0) {
+          gate(dGates, 1, h).assign(dCell.mul(ops.array("cell" + (t - 1), u, h)).muli(forget.rsub(1.0).muli(forget)));
+          dCell.muli(forget);
+          INDArray prevState = ops.array("state" + (t - 1), u, h);
+          Nd4j.gemm(prevState, dGates, dRecurrent, true, false, 1.0, 1.0);
+          Nd4j.gemm(dGates, p.get("lstmRecurrent"), dState, false, true, 1.0, 0.0);
+        } else {
+          gate(dGates, 1, h).assign(0.0);
+        }
+        dPerStep.get(NDArrayIndex.all(), NDArrayIndex.point(t), NDArrayIndex.all()).assign(dGates);
+      }
+      gradTable.get("lstmRecurrent").assign(dRecurrent);
+      return dXGates;
     }
   }
 

@@ -1,6 +1,5 @@
 package org.charsight.model;
 
-import java.util.Collection;
 import java.util.Map;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -9,7 +8,6 @@ import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
-import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.common.primitives.Pair;
@@ -40,8 +38,6 @@ public class DecoderBlock extends SameDiffLayerFix {
   public double initStd;
   /** Std of the two projections back into the residual stream: initStd / sqrt(2 * layers). */
   public double residualStd;
-  /** Run the SameDiff graph instead of {@link Impl}: a reference for tests. */
-  public boolean sameDiffReference;
   /** Dropout probability in training (the SameDiff reference has none). */
   public double dropout;
 
@@ -118,11 +114,8 @@ public class DecoderBlock extends SameDiffLayerFix {
   }
 
   @Override
-  public Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> listeners, int layerIndex,
-      INDArray paramsView, boolean initializeParams, DataType dataType) {
-    if (sameDiffReference) return super.instantiate(conf, listeners, layerIndex, paramsView, initializeParams, dataType);
-    return SameDiffLayerFix.wire(new Impl(conf, dataType), conf, layerIndex, paramsView,
-        initializer().init(conf, paramsView, initializeParams));
+  protected Layer handWritten(NeuralNetConfiguration conf, DataType dataType) {
+    return new Impl(conf, dataType);
   }
 
   /**
@@ -137,8 +130,26 @@ public class DecoderBlock extends SameDiffLayerFix {
     /** [T, T]: 0 on and below the diagonal, -1e9 above. */
     private INDArray mask;
 
+    /** Sizes of the current input: b sequences of t positions, n = b*t rows of width d; heads of width dh. */
+    private long b;
+    private long n;
+    private long d;
+    private long dh;
+    private int t;
+    private int heads;
+
     public Impl(NeuralNetConfiguration conf, DataType dataType) {
       super(conf, dataType);
+    }
+
+    private void sizes() {
+      DecoderBlock c = c();
+      b = input.size(0);
+      t = c.seqLen;
+      n = b * t;
+      d = c.d;
+      heads = c.heads;
+      dh = d / heads;
     }
 
     private DecoderBlock c() {
@@ -162,12 +173,7 @@ public class DecoderBlock extends SameDiffLayerFix {
       DecoderBlock c = c();
       dropped = training && c.dropout > 0;
       if (ops == null) ops = new RowOps(dataType);
-      long b = input.size(0);
-      long n = b * c.seqLen;
-      long d = c.d;
-      int t = c.seqLen;
-      int heads = c.heads;
-      long dh = d / heads;
+      sizes();
       Map<String, INDArray> p = paramTable;
       INDArray x = RowOps.rowsOf(input, ops.array("x", n, d));
       INDArray h = ops.array("h", n, d);
@@ -224,13 +230,7 @@ public class DecoderBlock extends SameDiffLayerFix {
     @Override
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
       assertInputSet(true);
-      DecoderBlock c = c();
-      long b = input.size(0);
-      long n = b * c.seqLen;
-      long d = c.d;
-      int t = c.seqLen;
-      int heads = c.heads;
-      long dh = d / heads;
+      sizes();
       Map<String, INDArray> p = paramTable;
       Map<String, INDArray> g = gradTable;
       INDArray dx;
@@ -250,36 +250,7 @@ public class DecoderBlock extends SameDiffLayerFix {
         ops.layerNormBackward(dh2, p.get("ln2Gain"), ops.array("xhat2", n, d), ops.array("rstd2", n, 1),
             g.get("ln2Gain"), g.get("ln2Bias"), dx1, scratch);
 
-        // Attention: x1 = x + merge(softmax(q k^T / sqrt(dh) + mask) v) Wo + bo
-        INDArray dMerged = ops.array("dMerged", n, d);
-        ops.denseBackward(ops.array("merged", n, d), p.get("o"), undrop(dx1, "attentionOutMask", "dx1Masked"), g.get("o"),
-            g.get("oBias"), dMerged, false);
-        INDArray dMixed = splitHeads(dMerged, ops.array("dMixed", b, heads, t, dh));
-        INDArray attn = ops.array("attention", b, heads, t, t);
-        INDArray weights = dropped ? ops.array("droppedAttention", b, heads, t, t) : attn;
-        INDArray dAttn = ops.array("dAttention", b, heads, t, t);
-        Nd4j.matmul(dMixed, ops.array("vHeads", b, heads, t, dh), dAttn, false, true, false);
-        if (dropped) dAttn.muli(ops.array("attentionMask", b, heads, t, t));
-        INDArray dv = ops.array("dvHeads", b, heads, t, dh);
-        Nd4j.matmul(weights, dMixed, dv, true, false, false);
-        // Softmax backward per row: ds = a * (da - sum(da * a)); masked weights are 0, so are their gradients.
-        INDArray da = dAttn.reshape('c', b * heads * t, t);
-        INDArray a = attn.reshape('c', b * heads * t, t);
-        da.subiColumnVector(da.mul(a).sum(true, 1)).muli(a).muli(1.0 / Math.sqrt(dh));
-        INDArray dq = ops.array("dqHeads", b, heads, t, dh);
-        Nd4j.matmul(dAttn, ops.array("kHeads", b, heads, t, dh), dq, false, false, false);
-        INDArray dk = ops.array("dkHeads", b, heads, t, dh);
-        Nd4j.matmul(dAttn, ops.array("qHeads", b, heads, t, dh), dk, true, false, false);
-
-        INDArray h = ops.array("h", n, d);
-        INDArray dH = ops.array("dh", n, d);
-        INDArray dRows = ops.array("rows", n, d);
-        INDArray[] dHeads = {dq, dk, dv};
-        String[] names = {"q", "k", "v"};
-        for (int i = 0; i < 3; i++) {
-          ops.denseBackward(h, p.get(names[i]), mergeHeads(dHeads[i], dRows), g.get(names[i]), g.get(names[i] + "Bias"), dH,
-              i > 0);
-        }
+        INDArray dH = attentionBackward(undrop(dx1, "attentionOutMask", "dx1Masked"));
         dx = ops.array("dx", n, d).assign(dx1);                                             // residual
         ops.layerNormBackward(dH, p.get("ln1Gain"), ops.array("xhat1", n, d), ops.array("rstd1", n, 1),
             g.get("ln1Gain"), g.get("ln1Bias"), dx, scratch);
@@ -289,6 +260,45 @@ public class DecoderBlock extends SameDiffLayerFix {
       INDArray eps = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, input.shape(), 'c');
       RowOps.ncwOf(dx, eps);
       return new Pair<>(gradient, backpropDropOutIfPresent(eps));
+    }
+
+    /**
+     * Backward of x1 = x + merge(softmax(q k^T / sqrt(dh) + mask) v) Wo + bo, from dL/d(attention
+     * output): the gradients of q, k, v and o, and returned dL/dh for h = LN1(x).
+     */
+    private INDArray attentionBackward(INDArray dOut) {
+      sizes();
+      Map<String, INDArray> p = paramTable;
+      Map<String, INDArray> g = gradTable;
+      INDArray dMerged = ops.array("dMerged", n, d);
+      ops.denseBackward(ops.array("merged", n, d), p.get("o"), dOut, g.get("o"), g.get("oBias"), dMerged, false);
+      INDArray dMixed = splitHeads(dMerged, ops.array("dMixed", b, heads, t, dh));
+      INDArray attn = ops.array("attention", b, heads, t, t);
+      INDArray weights = dropped ? ops.array("droppedAttention", b, heads, t, t) : attn;
+      INDArray dAttn = ops.array("dAttention", b, heads, t, t);
+      Nd4j.matmul(dMixed, ops.array("vHeads", b, heads, t, dh), dAttn, false, true, false);
+      if (dropped) dAttn.muli(ops.array("attentionMask", b, heads, t, t));
+      INDArray dv = ops.array("dvHeads", b, heads, t, dh);
+      Nd4j.matmul(weights, dMixed, dv, true, false, false);
+      // Softmax backward per row: ds = a * (da - sum(da * a)); masked weights are 0, so are their gradients.
+      INDArray da = dAttn.reshape('c', b * heads * t, t);
+      INDArray a = attn.reshape('c', b * heads * t, t);
+      da.subiColumnVector(da.mul(a).sum(true, 1)).muli(a).muli(1.0 / Math.sqrt(dh));
+      INDArray dq = ops.array("dqHeads", b, heads, t, dh);
+      Nd4j.matmul(dAttn, ops.array("kHeads", b, heads, t, dh), dq, false, false, false);
+      INDArray dk = ops.array("dkHeads", b, heads, t, dh);
+      Nd4j.matmul(dAttn, ops.array("qHeads", b, heads, t, dh), dk, true, false, false);
+
+      INDArray h = ops.array("h", n, d);
+      INDArray dH = ops.array("dh", n, d);
+      INDArray dRows = ops.array("rows", n, d);
+      INDArray[] dHeads = {dq, dk, dv};
+      String[] names = {"q", "k", "v"};
+      for (int i = 0; i < 3; i++) {
+        ops.denseBackward(h, p.get(names[i]), mergeHeads(dHeads[i], dRows), g.get(names[i]), g.get(names[i] + "Bias"), dH,
+            i > 0);
+      }
+      return dH;
     }
 
     /** rows [b*T, d] -> [b, H, T, dh], into {@code out}. */

@@ -1,6 +1,5 @@
 package org.charsight.model;
 
-import java.util.Collection;
 import java.util.Map;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -9,7 +8,6 @@ import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
-import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.common.primitives.Pair;
@@ -24,8 +22,6 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public class FinalLayerNorm extends SameDiffLayerFix {
   public long d;
-  /** Run the SameDiff graph instead of {@link Impl}: a reference for tests. */
-  public boolean sameDiffReference;
 
   protected FinalLayerNorm() {}
 
@@ -52,11 +48,8 @@ public class FinalLayerNorm extends SameDiffLayerFix {
   }
 
   @Override
-  public Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> listeners, int layerIndex,
-      INDArray paramsView, boolean initializeParams, DataType dataType) {
-    if (sameDiffReference) return super.instantiate(conf, listeners, layerIndex, paramsView, initializeParams, dataType);
-    return SameDiffLayerFix.wire(new Impl(conf, dataType), conf, layerIndex, paramsView,
-        initializer().init(conf, paramsView, initializeParams));
+  protected Layer handWritten(NeuralNetConfiguration conf, DataType dataType) {
+    return new Impl(conf, dataType);
   }
 
   /** The LayerNorm with a hand-written backward pass; the forward keeps x-hat and 1/std for it. */

@@ -30,6 +30,8 @@ import org.nd4j.linalg.learning.config.IUpdater;
 public final class GptBuilder {
   /** The char arms' encoder vertex, whose output the probe also reads on its own. */
   static final String CHAR_ENCODER = "charEncoder";
+  static final String FINAL_NORM = "finalNorm";
+  static final String OUTPUT = "output";
 
   private GptBuilder() {}
 
@@ -85,9 +87,9 @@ public final class GptBuilder {
       g.addLayer("block" + i, new DecoderBlock(c.dModel(), c.heads(), t, c.initStd(), residualStd, c.dropout()), stream);
       stream = "block" + i;
     }
-    g.addLayer("finalNorm", new FinalLayerNorm(c.dModel(), t), stream);
-    g.addLayer("output", new SparseSoftmaxLoss(c.dModel(), c.vocab(), t, c.initStd()), "finalNorm");
-    return g.setOutputs("output").build();
+    g.addLayer(FINAL_NORM, new FinalLayerNorm(c.dModel(), t), stream);
+    g.addLayer(OUTPUT, new SparseSoftmaxLoss(c.dModel(), c.vocab(), t, c.initStd()), FINAL_NORM);
+    return g.setOutputs(OUTPUT).build();
   }
 
   private static EmbeddingSequenceLayer embedding(int vocab, long width, int seqLen, double std) {

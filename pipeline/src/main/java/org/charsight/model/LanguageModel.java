@@ -206,8 +206,7 @@ public final class LanguageModel {
       float[] f = new float[t];
       for (int i = 0; i < n; i++) f[i] = seq.get(from + i);
       // Positions after n are padding; causal attention keeps them from affecting position n-1.
-      INDArray probs = probabilities(Nd4j.create(f, new long[] {1, 1, t}, 'c').castTo(config.dataType()));
-      int next = Nd4j.argMax(probs.getRow(n - 1)).getInt(0);
+      int next = mostLikelyAt(Nd4j.create(f, new long[] {1, 1, t}, 'c').castTo(config.dataType()), new int[] {n - 1})[0];
       seq.add(next);
       out.add(next);
       if (stop.test(next)) break;
@@ -244,15 +243,11 @@ public final class LanguageModel {
         last[r] = seq.size() - from - 1;
         for (int i = from; i < seq.size(); i++) f[r * t + i - from] = seq.get(i);
       }
-      INDArray probs = probabilities(Nd4j.create(f, new long[] {active.size(), 1, t}, 'c').castTo(config.dataType()));
-      // Each row's last position, gathered, then one argmax for the batch: per-row ND4J calls cost more than the math.
-      int[] at = new int[active.size()];
-      for (int r = 0; r < at.length; r++) at[r] = r * t + last[r];
-      long[] best = probs.getRows(at).argMax(1).toLongVector();
+      int[] best = mostLikelyAt(Nd4j.create(f, new long[] {active.size(), 1, t}, 'c').castTo(config.dataType()), last);
       List<Integer> still = new ArrayList<>();
       for (int r = 0; r < active.size(); r++) {
         int row = active.get(r);
-        int next = (int) best[r];
+        int next = best[r];
         seqs.get(row).add(next);
         outs.get(row).add(next);
         if (!stop.test(row, next)) still.add(row);
@@ -262,6 +257,29 @@ public final class LanguageModel {
     int[][] out = new int[prompts.length][];
     for (int i = 0; i < out.length; i++) out[i] = outs.get(i).stream().mapToInt(Integer::intValue).toArray();
     return out;
+  }
+
+  /**
+   * The most likely next token of each sequence after position {@code at[b]}: the argmax of the
+   * logits there, made for those positions only. Greedy decoding needs no probabilities, and
+   * {@link #probabilities} makes them for every position, which at a large vocabulary is most of a
+   * step (softmax over [b*T, V] where [b, V] logits are needed).
+   */
+  private int[] mostLikelyAt(INDArray features, int[] at) {
+    // feedForward's bound is a position in getLayers(), not a vertex index.
+    int last = Arrays.asList(graph.getLayers()).indexOf(graph.getLayer(GptBuilder.FINAL_NORM));
+    INDArray h = graph.feedForward(new INDArray[] {features}, last, false).get(GptBuilder.FINAL_NORM); // [b, d, T]
+    long t = h.size(2);
+    int[] rows = new int[at.length];
+    for (int b = 0; b < at.length; b++) rows[b] = (int) (b * t + at[b]);
+    // One copy into rows [b*T, d] and one gather: per-row ND4J calls cost more than the math.
+    INDArray x = h.permute(0, 2, 1).dup('c').reshape('c', h.size(0) * t, h.size(1)).getRows(rows);
+    org.deeplearning4j.nn.api.Layer out = graph.getLayer(GptBuilder.OUTPUT);
+    INDArray logits = Nd4j.gemm(x, out.getParam("unembed"), false, false).addiRowVector(out.getParam("unembedBias"));
+    long[] best = logits.argMax(1).toLongVector();
+    int[] ids = new int[best.length];
+    for (int b = 0; b < ids.length; b++) ids[b] = (int) best[b];
+    return ids;
   }
 
   public void save(File file) {

@@ -1,6 +1,5 @@
 package org.charsight.model;
 
-import java.util.Collection;
 import java.util.Map;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -9,7 +8,6 @@ import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
-import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.common.primitives.Pair;
@@ -25,8 +23,6 @@ import org.nd4j.linalg.factory.Nd4j;
 public class PositionEmbedding extends SameDiffLayerFix {
   public long d;
   public double initStd;
-  /** Run the SameDiff graph instead of {@link Impl}: a reference for tests. */
-  public boolean sameDiffReference;
 
   protected PositionEmbedding() {}
 
@@ -53,11 +49,8 @@ public class PositionEmbedding extends SameDiffLayerFix {
   }
 
   @Override
-  public Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> listeners, int layerIndex,
-      INDArray paramsView, boolean initializeParams, DataType dataType) {
-    if (sameDiffReference) return super.instantiate(conf, listeners, layerIndex, paramsView, initializeParams, dataType);
-    return SameDiffLayerFix.wire(new Impl(conf, dataType), conf, layerIndex, paramsView,
-        initializer().init(conf, paramsView, initializeParams));
+  protected Layer handWritten(NeuralNetConfiguration conf, DataType dataType) {
+    return new Impl(conf, dataType);
   }
 
   /** x + P in plain ND4J; the gradient of P is the batch's sum of the incoming gradient. */

@@ -35,6 +35,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public abstract class SameDiffLayerFix extends SameDiffLayer {
   /** Sequence length every layer is built for (the causal mask is a constant of this size). */
   public int seqLen;
+  /** Run the SameDiff graph even where the layer has a hand-written runtime: a reference for tests. */
+  public boolean sameDiffReference;
 
   protected SameDiffLayerFix() {}
 
@@ -61,10 +63,20 @@ public abstract class SameDiffLayerFix extends SameDiffLayer {
     return null;
   }
 
+  /**
+   * The layer's hand-written runtime (its {@link #defineLayer} equations in plain ND4J, with their
+   * backward pass), or null to run the SameDiff graph through {@link Impl}.
+   */
+  protected Layer handWritten(NeuralNetConfiguration conf, DataType dataType) {
+    return null;
+  }
+
   @Override
   public Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> listeners, int layerIndex,
       INDArray paramsView, boolean initializeParams, DataType dataType) {
-    return wire(new Impl(conf, dataType), conf, layerIndex, paramsView, initializer().init(conf, paramsView, initializeParams));
+    Layer runtime = sameDiffReference ? null : handWritten(conf, dataType);
+    return wire(runtime != null ? runtime : new Impl(conf, dataType), conf, layerIndex, paramsView,
+        initializer().init(conf, paramsView, initializeParams));
   }
 
   /** What DL4J's own instantiate does to a new runtime layer: its index, parameter views and conf. */

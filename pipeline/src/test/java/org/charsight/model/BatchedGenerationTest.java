@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Batched greedy decoding gives every prompt the answer it gets alone: on a model trained to copy
@@ -52,6 +54,7 @@ class BatchedGenerationTest {
       int[] s = stops.get(i);
       int[] alone = m.generate(prompts.get(i), maxNew, id -> id == s[0] || id == s[1]);
       assertArrayEquals(alone, batched[i], "prompt " + i);
+      if (i < 5) assertArrayEquals(byProbabilities(m, prompts.get(i), alone.length), alone, "prompt " + i + ": argmax of probabilities");
       int lastId = alone[alone.length - 1];
       if (alone.length == maxNew && lastId != s[0] && lastId != s[1]) atLimit++;
       else if (lastId == s[0]) atFirst++;
@@ -59,5 +62,22 @@ class BatchedGenerationTest {
     }
     assertTrue(atFirst > 0 && atSecond > 0 && atLimit > 0,
         "answers end at both stops and at the limit: " + atFirst + ", " + atSecond + ", " + atLimit);
+  }
+
+  /** Greedy decoding by its definition: the argmax of the model's next-token probabilities, step by step. */
+  private static int[] byProbabilities(LanguageModel m, int[] prompt, int steps) {
+    int t = LearningTest.T;
+    List<Integer> seq = new ArrayList<>();
+    for (int id : prompt) seq.add(id);
+    int[] out = new int[steps];
+    for (int k = 0; k < steps; k++) {
+      int from = Math.max(0, seq.size() - t);
+      float[] f = new float[t];
+      for (int i = from; i < seq.size(); i++) f[i - from] = seq.get(i);
+      INDArray probs = m.probabilities(Nd4j.create(f, new long[] {1, 1, t}, 'c'));
+      out[k] = Nd4j.argMax(probs.getRow(seq.size() - from - 1)).getInt(0);
+      seq.add(out[k]);
+    }
+    return out;
   }
 }
