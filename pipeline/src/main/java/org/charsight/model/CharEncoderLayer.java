@@ -297,6 +297,7 @@ public class CharEncoderLayer extends SameDiffLayerFix {
       for (String name : paramTable.keySet()) gradient.gradientForVariable().put(name, g.get(name));
       return new Pair<>(gradient, null);                                  // token ids take no gradient
     }
+
     /**
      * Backpropagation through the byte steps from dL/d(last state): the recurrent weights' gradient,
      * and returned dL/d(input-side gate products) of every step, [U*steps, 4h].

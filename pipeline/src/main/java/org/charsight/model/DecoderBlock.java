@@ -128,7 +128,7 @@ public class DecoderBlock extends SameDiffLayerFix {
     /** Whether the last forward pass drew dropout masks (kept for backward). */
     private boolean dropped;
     /** [T, T]: 0 on and below the diagonal, -1e9 above. */
-    private INDArray mask;
+    private INDArray causal;
 
     /** Sizes of the current input: b sequences of t positions, n = b*t rows of width d; heads of width dh. */
     private long b;
@@ -189,7 +189,7 @@ public class DecoderBlock extends SameDiffLayerFix {
       INDArray attn = ops.array("attention", b, heads, t, t);                       // softmax(q k^T / sqrt(dh) + mask)
       Nd4j.matmul(qkv[0], qkv[1], attn, false, true, false);
       INDArray scores = attn.reshape('c', b * heads, t, t);
-      scores.muli(1.0 / Math.sqrt(dh)).addi(causalMask(t));                          // broadcast over b*H
+      scores.muli(1.0 / Math.sqrt(dh)).addi(causalMask());                          // broadcast over b*H
       Nd4j.exec(new SoftMax(scores, scores, 2));
       INDArray weights = dropped ? ops.array("droppedAttention", b, heads, t, t).assign(attn)
           .muli(mask("attentionMask", b, heads, t, t)) : attn;
@@ -315,13 +315,13 @@ public class DecoderBlock extends SameDiffLayerFix {
       return out;
     }
 
-    private INDArray causalMask(int t) {
-      if (mask == null) {
+    private INDArray causalMask() {
+      if (causal == null) {
         try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-          mask = SdOps.causalMask(t, dataType);
+          causal = SdOps.causalMask(c().seqLen, dataType);
         }
       }
-      return mask;
+      return causal;
     }
   }
 

@@ -34,9 +34,8 @@ final class RowOps {
   private final Map<String, INDArray> storage = new HashMap<>();
   /** Per name: the array last handed out, a c-order view of the start of its storage. */
   private final Map<String, INDArray> views = new HashMap<>();
-  /** The storage whose first {@code onesFilled} elements hold ones. */
+  /** The storage of {@link #ones}, all ones. */
   private INDArray onesStorage;
-  private long onesFilled;
 
   RowOps(DataType dataType) {
     this.dataType = dataType;
@@ -68,13 +67,12 @@ final class RowOps {
     return v;
   }
 
-  /** A [1, n] row of ones, kept like {@link #array}; filled only when it grows. */
+  /** A [1, n] row of ones, kept like {@link #array}: its storage is filled whole when allocated. */
   private INDArray ones(long n) {
     INDArray o = array("ones", 1, n);
-    if (storage.get("ones") != onesStorage || n > onesFilled) {
-      o.assign(1.0);
+    if (storage.get("ones") != onesStorage) {
       onesStorage = storage.get("ones");
-      onesFilled = n;
+      onesStorage.assign(1.0);
     }
     return o;
   }

@@ -160,7 +160,7 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
       Gradient g = new DefaultGradient();
       for (String name : paramTable.keySet()) g.gradientForVariable().put(name, gradTable.get(name));
       INDArray eps = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, new long[] {b, c.d, c.seqLen}, 'c');
-      eps.assign(dx.reshape('c', b, c.seqLen, c.d).permute(0, 2, 1));
+      RowOps.ncwOf(dx, eps);
       return new Pair<>(g, eps);
     }
 
