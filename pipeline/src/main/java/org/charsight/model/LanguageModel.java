@@ -177,8 +177,7 @@ public final class LanguageModel {
       for (int i = 0; i < n; i++) Arrays.fill(f, i * t, (i + 1) * t, ids[from + i]);
       INDArray features = Nd4j.create(f, new long[] {n, 1, t}, 'c').castTo(config.dataType());
       // Forward only up to the embeddings: the blocks are not needed, and a vocabulary has many tokens.
-      INDArray act = graph.feedForward(new INDArray[] {features}, graph.getVertex(input).getVertexIndex(), false)
-          .get(input);                                                                              // [n, d, T]
+      INDArray act = activationsTo(features, input);                                                // [n, d, T]
       if (act.rank() != 3 || act.size(1) != config.dModel()) {
         throw new IllegalStateException(input + " gives " + Arrays.toString(act.shape()) + ", expected [b, d, T]");
       }
@@ -188,6 +187,25 @@ public final class LanguageModel {
       }
     }
     return out;
+  }
+
+  /**
+   * The named vertex's activations in inference, the graph run only as far as needed. DL4J's
+   * feedForward stops at a position in getLayers(), not at a vertex index, so this stops at the
+   * first layer at or after the vertex in topological order (the vertex may be a sum, not a layer).
+   */
+  private INDArray activationsTo(INDArray features, String vertex) {
+    org.deeplearning4j.nn.graph.vertex.GraphVertex[] vertices = graph.getVertices();
+    List<org.deeplearning4j.nn.api.Layer> layers = Arrays.asList(graph.getLayers());
+    int target = graph.getVertex(vertex).getVertexIndex();
+    boolean reached = false;
+    for (int v : graph.topologicalSortOrder()) {
+      reached |= v == target;
+      if (reached && vertices[v].hasLayer()) {
+        return graph.feedForward(new INDArray[] {features}, layers.indexOf(vertices[v].getLayer()), false).get(vertex);
+      }
+    }
+    throw new IllegalStateException("no layer at or after vertex " + vertex);
   }
 
   /**
@@ -266,9 +284,7 @@ public final class LanguageModel {
    * step (softmax over [b*T, V] where [b, V] logits are needed).
    */
   private int[] mostLikelyAt(INDArray features, int[] at) {
-    // feedForward's bound is a position in getLayers(), not a vertex index.
-    int last = Arrays.asList(graph.getLayers()).indexOf(graph.getLayer(GptBuilder.FINAL_NORM));
-    INDArray h = graph.feedForward(new INDArray[] {features}, last, false).get(GptBuilder.FINAL_NORM); // [b, d, T]
+    INDArray h = activationsTo(features, GptBuilder.FINAL_NORM);                                  // [b, d, T]
     long t = h.size(2);
     int[] rows = new int[at.length];
     for (int b = 0; b < at.length; b++) rows[b] = (int) (b * t + at[b]);
