@@ -43,17 +43,24 @@ final class LinearProbe {
       Arrays.fill(constant, majority);
       return new Fit(constant, majority);
     }
-    LogisticRegressionModel model = new LogisticRegression().setMaxIter(200).setRegParam(regParam).setTol(1e-6)
-        .fit(frame(spark, trainX, trainY));
+    LogisticRegressionModel model = train(spark, trainX, trainY, regParam);
     int[] predicted = new int[testX.length];
     for (int i = 0; i < testX.length; i++) predicted[i] = (int) model.predict(Vectors.dense(testX[i]));
     return new Fit(predicted, majority);
   }
 
-  private static Dataset<Row> frame(SparkSession spark, double[][] x, int[] y) {
+  /**
+   * The fit, on one partition. MLlib sums each partition's loss, gradient and feature statistics
+   * and merges the sums in the order the tasks finish; L-BFGS carries those last-bit differences
+   * through its iterations, so with two partitions the same vectors gave two different models from
+   * run to run (one test token's prediction in probe.csv moved). A probe's table is one row per
+   * token, a few thousand at most: one partition costs nothing and fixes the order.
+   */
+  static LogisticRegressionModel train(SparkSession spark, double[][] x, int[] y, double regParam) {
     List<Row> rows = new ArrayList<>(x.length);
     for (int i = 0; i < x.length; i++) rows.add(RowFactory.create((double) y[i], Vectors.dense(x[i])));
-    return spark.createDataFrame(rows, SCHEMA);
+    Dataset<Row> frame = spark.createDataFrame(rows, SCHEMA).coalesce(1);
+    return new LogisticRegression().setMaxIter(200).setRegParam(regParam).setTol(1e-6).fit(frame);
   }
 
   static int majority(int[] y) {

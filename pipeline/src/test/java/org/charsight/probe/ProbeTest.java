@@ -1,5 +1,6 @@
 package org.charsight.probe;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -58,6 +59,20 @@ class ProbeTest {
     // 'a' is not encoded (it stands for "no e" here, the complement): both probes read the same direction.
     assertTrue(s.accuracy() > 0.9, "accuracy " + s.accuracy());
     assertTrue(s.low() > s.floor() + 0.1, "interval [" + s.low() + ", " + s.high() + "] above the floor " + s.floor());
+  }
+
+  @Test
+  void theSameVectorsGiveTheSameProbeEveryTime() {
+    // Two partitions, as the stage's Spark has: MLlib's sums then merge in the order tasks finish.
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Table t = table(200, 32, false, 5);
+    // Length in letters from noise: eight classes nothing separates, so L-BFGS runs all its iterations.
+    int[] y = t.letters().stream().mapToInt(SpellingProbe.Target.LENGTH::label).toArray();
+    double[] first = LinearProbe.train(spark, t.vectors(), y, 0.01).coefficientMatrix().toArray();
+    for (int run = 1; run < 6; run++) {
+      double[] again = LinearProbe.train(spark, t.vectors(), y, 0.01).coefficientMatrix().toArray();
+      assertArrayEquals(first, again, 0.0, "fit " + run + " differs from the first");
+    }
   }
 
   @Test
