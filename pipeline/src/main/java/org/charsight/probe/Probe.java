@@ -13,13 +13,16 @@ import java.util.TreeMap;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Row;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.charsight.common.AtomicFiles;
 import org.charsight.common.CharsightConfig;
 import org.charsight.common.Manifest;
+import org.charsight.common.SparkProgress;
 import org.charsight.common.StableHash;
 import org.charsight.common.StageOutput;
 import org.charsight.common.UserError;
+import org.charsight.model.Arch;
 import org.charsight.model.LanguageModel;
 import org.charsight.model.ModelFiles;
 import org.charsight.tokenize.Tokenizer;
@@ -44,14 +47,15 @@ public final class Probe {
 
   /** @param models a pretrain output: every arm in it is probed */
   public record Options(String models, String tasks, String out, boolean overwrite, double regParam, int resamples,
-      int maxTest, long seed) {
+      int maxTest, long seed, long progressMs) {
 
     public static Options from(CharsightConfig c, String models, String tasks, String out, boolean overwrite) {
       if (models == null || tasks == null || out == null) throw new UserError(STAGE + ": --models, --tasks and --out are required");
       double reg = c.number("probe.reg_param");
       if (!(reg >= 0)) throw new UserError("probe.reg_param: expected a number from 0 up, got " + reg);
       return new Options(models, tasks, out, overwrite, reg, c.intAtLeast("probe.bootstrap_resamples", 100),
-          c.intAtLeast("probe.max_test_tokens", 1), c.longAtLeast("seed", Long.MIN_VALUE));
+          c.intAtLeast("probe.max_test_tokens", 1), c.longAtLeast("seed", Long.MIN_VALUE),
+          c.longAtLeast("progress.interval_ms", 100));
     }
   }
 
@@ -79,18 +83,15 @@ public final class Probe {
       List<SpellingProbe.Score> scores = new ArrayList<>();
       List<String> arms = new ArrayList<>();
       pre.path("arms").forEach(a -> arms.add(a.asText()));
-      for (String arm : arms) {
-        Path file = new Path(new Path(o.models(), arm), "model.zip");
-        LanguageModel model = ModelFiles.read(fileSystem(file, hadoop), file);
-        scores.addAll(SpellingProbe.score(spark, arm, SpellingProbe.INPUT, model.inputEmbeddings(tokens.trainIds()),
-            tokens.trainLetters(), model.inputEmbeddings(tokens.testIds()), tokens.testLetters(), o.regParam(), o.resamples(),
-            o.seed()));
-        double[][] encoderTrain = model.charEncoderVectors(tokens.trainIds());
-        if (encoderTrain != null) {
-          scores.addAll(SpellingProbe.score(spark, arm, SpellingProbe.CHAR_ENCODER, encoderTrain, tokens.trainLetters(),
-              model.charEncoderVectors(tokens.testIds()), tokens.testLetters(), o.regParam(), o.resamples(), o.seed()));
-        }
-        LOG.info("{}: {} probed ({} of {} arms)", STAGE, arm, arms.indexOf(arm) + 1, arms.size());
+      ProbeProgress progress = new ProbeProgress(arms.size() + (int) arms.stream().filter(Probe::hasCharEncoder).count(),
+          o.progressMs());
+      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+      // Each probe is a few one-task Spark jobs: the stage reports probes instead.
+      jsc.setLocalProperty(SparkProgress.QUIET, "true");
+      try {
+        for (String arm : arms) scores.addAll(probeArm(spark, o, tokens, arm, progress));
+      } finally {
+        jsc.setLocalProperty(SparkProgress.QUIET, null);
       }
       try {
         AtomicFiles.write(output.fs(), output.resolve("probe.csv"), SpellingProbe.csv(scores).getBytes(StandardCharsets.UTF_8));
@@ -112,6 +113,28 @@ public final class Probe {
       printSummary(scores);
       return Map.of("scores", scores.size());
     }
+  }
+
+  private static List<SpellingProbe.Score> probeArm(SparkSession spark, Options o, Tokens tokens, String arm,
+      ProbeProgress progress) {
+    var hadoop = spark.sparkContext().hadoopConfiguration();
+    Path file = new Path(new Path(o.models(), arm), "model.zip");
+    LanguageModel model = ModelFiles.read(fileSystem(file, hadoop), file);
+    List<SpellingProbe.Score> scores = new ArrayList<>(SpellingProbe.score(spark, arm, SpellingProbe.INPUT,
+        model.inputEmbeddings(tokens.trainIds()), tokens.trainLetters(), model.inputEmbeddings(tokens.testIds()),
+        tokens.testLetters(), o.regParam(), o.resamples(), o.seed(), progress.of(arm, SpellingProbe.INPUT)));
+    double[][] encoderTrain = model.charEncoderVectors(tokens.trainIds());
+    if (encoderTrain != null) {
+      scores.addAll(SpellingProbe.score(spark, arm, SpellingProbe.CHAR_ENCODER, encoderTrain, tokens.trainLetters(),
+          model.charEncoderVectors(tokens.testIds()), tokens.testLetters(), o.regParam(), o.resamples(), o.seed(),
+          progress.of(arm, SpellingProbe.CHAR_ENCODER)));
+    }
+    return scores;
+  }
+
+  /** Arms with a char encoder get its output probed too: known from the arm's name before its model is read. */
+  private static boolean hasCharEncoder(String arm) {
+    return Arch.parse("arms of the pretrain manifest", arm).readsBytes();
   }
 
   /**

@@ -21,6 +21,8 @@ final class SpellingProbe {
   static final String INPUT = "input";
   /** The char encoder's output alone, before the sum: char arms. */
   static final String CHAR_ENCODER = "char_encoder";
+  /** Logistic regressions per vector: one per letter, one per {@link Target}. */
+  static final int PROBES_PER_VECTOR = ALPHABET.length() + Target.values().length;
 
   private SpellingProbe() {}
 
@@ -67,12 +69,13 @@ final class SpellingProbe {
    *
    * @param vector which of the arm's vectors: {@link #INPUT} or {@link #CHAR_ENCODER}
    * @param trainLetters the letters of the tokens {@code trainX} holds, row by row (each non-empty)
+   * @param afterEachProbe called {@link #PROBES_PER_VECTOR} times, after each probe (a skipped letter's too)
    */
   static List<Score> score(SparkSession spark, String arm, String vector, double[][] trainX, List<String> trainLetters,
-      double[][] testX, List<String> testLetters, double regParam, int resamples, long seed) {
+      double[][] testX, List<String> testLetters, double regParam, int resamples, long seed, Runnable afterEachProbe) {
     int[][] draws = LinearProbe.draws(testX.length, resamples, seed);
     List<Score> out = new ArrayList<>();
-    out.add(letterPresence(spark, arm, vector, trainX, trainLetters, testX, testLetters, regParam, draws));
+    out.add(letterPresence(spark, arm, vector, trainX, trainLetters, testX, testLetters, regParam, draws, afterEachProbe));
     for (Target t : Target.values()) {
       int[] trainY = trainLetters.stream().mapToInt(t::label).toArray();
       int[] testY = testLetters.stream().mapToInt(t::label).toArray();
@@ -83,13 +86,15 @@ final class SpellingProbe {
       java.util.Arrays.fill(floor, fit.majority());
       out.add(score(arm, vector, t.column, 1, trainX.length, testX.length, acc,
           LinearProbe.macroF1(fit.predicted(), testY, draws[0]), LinearProbe.accuracy(floor, testY, draws[0])));
+      afterEachProbe.run();
     }
     return out;
   }
 
   /** The 26 letter-presence probes as one score: accuracies averaged over the letters, each bootstrap draw shared. */
   private static Score letterPresence(SparkSession spark, String arm, String vector, double[][] trainX,
-      List<String> trainLetters, double[][] testX, List<String> testLetters, double regParam, int[][] draws) {
+      List<String> trainLetters, double[][] testX, List<String> testLetters, double regParam, int[][] draws,
+      Runnable afterEachProbe) {
     double[] acc = new double[draws.length];
     double f1 = 0;
     double floor = 0;
@@ -98,7 +103,10 @@ final class SpellingProbe {
       int[] trainY = trainLetters.stream().mapToInt(l -> l.indexOf(c) >= 0 ? 1 : 0).toArray();
       int[] testY = testLetters.stream().mapToInt(l -> l.indexOf(c) >= 0 ? 1 : 0).toArray();
       // A letter no training token has (or every one has) teaches a probe nothing: left out.
-      if (java.util.Arrays.stream(trainY).distinct().count() < 2) continue;
+      if (java.util.Arrays.stream(trainY).distinct().count() < 2) {
+        afterEachProbe.run();
+        continue;
+      }
       LinearProbe.Fit fit = LinearProbe.fit(spark, trainX, trainY, testX, regParam);
       for (int d = 0; d < draws.length; d++) acc[d] += LinearProbe.accuracy(fit.predicted(), testY, draws[d]);
       f1 += LinearProbe.macroF1(fit.predicted(), testY, draws[0]);
@@ -106,6 +114,7 @@ final class SpellingProbe {
       java.util.Arrays.fill(majority, fit.majority());
       floor += LinearProbe.accuracy(majority, testY, draws[0]);
       probes++;
+      afterEachProbe.run();
     }
     for (int d = 0; d < acc.length; d++) acc[d] /= Math.max(1, probes);
     return score(arm, vector, "letter_present", probes, trainX.length, testX.length, acc, f1 / Math.max(1, probes),

@@ -44,8 +44,12 @@ class ProbeTest {
     // Only 'e' varies in what this test asks: every other letter is made absent from the labels.
     List<String> onlyE = trainLetters.stream().map(l -> l.indexOf('e') >= 0 ? "e" : "a").toList();
     List<String> testE = test.letters().stream().map(l -> l.indexOf('e') >= 0 ? "e" : "a").toList();
-    return SpellingProbe.score(spark, "arm", SpellingProbe.INPUT, train.vectors(), onlyE, test.vectors(), testE, 0.01, 400, 3)
-        .get(0);
+    int[] calls = {0};
+    SpellingProbe.Score s = SpellingProbe.score(spark, "arm", SpellingProbe.INPUT, train.vectors(), onlyE, test.vectors(),
+        testE, 0.01, 400, 3, () -> calls[0]++).get(0);
+    // 24 letters skipped (no training token varies in them), 2 fitted, 2 targets: progress counts all 28.
+    assertEquals(SpellingProbe.PROBES_PER_VECTOR, calls[0], "progress callbacks");
+    return s;
   }
 
   @Test
