@@ -24,16 +24,18 @@ final class ProbeProgress {
     this.intervalMs = intervalMs;
   }
 
-  /** What one arm's vector calls after each of its probes. */
+  /** What one arm's vector calls after each of its probes, from any thread. */
   Runnable of(String arm, String vector) {
-    return () -> {
-      done++;
-      long now = System.currentTimeMillis();
-      if (now - lastPrintMs >= intervalMs || done == total) {
-        lastPrintMs = now;
-        LOG.info("{}: {}/{} probes ({}, {}), ETA {}", Probe.STAGE, done, total, arm, vector,
-            SparkProgress.eta(startNanos, done, total));
-      }
-    };
+    return () -> tick(arm, vector);
+  }
+
+  private synchronized void tick(String arm, String vector) {
+    done++;
+    long now = System.currentTimeMillis();
+    if (now - lastPrintMs >= intervalMs || done == total) {
+      lastPrintMs = now;
+      LOG.info("{}: {}/{} probes ({}, {}), ETA {}", Probe.STAGE, done, total, arm, vector,
+          SparkProgress.eta(startNanos, done, total));
+    }
   }
 }

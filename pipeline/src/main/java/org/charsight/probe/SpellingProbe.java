@@ -4,6 +4,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.apache.spark.sql.SparkSession;
 import org.charsight.common.CsvTable;
 
@@ -69,55 +73,98 @@ final class SpellingProbe {
    *
    * @param vector which of the arm's vectors: {@link #INPUT} or {@link #CHAR_ENCODER}
    * @param trainLetters the letters of the tokens {@code trainX} holds, row by row (each non-empty)
-   * @param afterEachProbe called {@link #PROBES_PER_VECTOR} times, after each probe (a skipped letter's too)
+   * @param afterEachProbe called {@link #PROBES_PER_VECTOR} times, after each probe (a skipped letter's too), from
+   *     any thread
    */
   static List<Score> score(SparkSession spark, String arm, String vector, double[][] trainX, List<String> trainLetters,
       double[][] testX, List<String> testLetters, double regParam, int resamples, long seed, Runnable afterEachProbe) {
-    int[][] draws = LinearProbe.draws(testX.length, resamples, seed);
-    List<Score> out = new ArrayList<>();
-    out.add(letterPresence(spark, arm, vector, trainX, trainLetters, testX, testLetters, regParam, draws, afterEachProbe));
+    List<int[]> trainY = new ArrayList<>();
+    List<int[]> testY = new ArrayList<>();
+    for (char c : ALPHABET.toCharArray()) {
+      trainY.add(trainLetters.stream().mapToInt(l -> l.indexOf(c) >= 0 ? 1 : 0).toArray());
+      testY.add(testLetters.stream().mapToInt(l -> l.indexOf(c) >= 0 ? 1 : 0).toArray());
+    }
     for (Target t : Target.values()) {
-      int[] trainY = trainLetters.stream().mapToInt(t::label).toArray();
-      int[] testY = testLetters.stream().mapToInt(t::label).toArray();
-      LinearProbe.Fit fit = LinearProbe.fit(spark, trainX, trainY, testX, regParam);
+      trainY.add(trainLetters.stream().mapToInt(t::label).toArray());
+      testY.add(testLetters.stream().mapToInt(t::label).toArray());
+    }
+    List<LinearProbe.Fit> fits = fitAll(spark, trainX, trainY, testX, regParam, afterEachProbe);
+    int[][] draws = LinearProbe.draws(testX.length, resamples, seed);
+    int letters = ALPHABET.length();
+    List<Score> out = new ArrayList<>();
+    out.add(letterPresence(arm, vector, trainX.length, fits.subList(0, letters), testY.subList(0, letters), draws));
+    for (Target t : Target.values()) {
+      LinearProbe.Fit fit = fits.get(letters + t.ordinal());
+      int[] y = testY.get(letters + t.ordinal());
       double[] acc = new double[draws.length];
-      for (int d = 0; d < draws.length; d++) acc[d] = LinearProbe.accuracy(fit.predicted(), testY, draws[d]);
-      int[] floor = new int[testY.length];
+      for (int d = 0; d < draws.length; d++) acc[d] = LinearProbe.accuracy(fit.predicted(), y, draws[d]);
+      int[] floor = new int[y.length];
       java.util.Arrays.fill(floor, fit.majority());
       out.add(score(arm, vector, t.column, 1, trainX.length, testX.length, acc,
-          LinearProbe.macroF1(fit.predicted(), testY, draws[0]), LinearProbe.accuracy(floor, testY, draws[0])));
-      afterEachProbe.run();
+          LinearProbe.macroF1(fit.predicted(), y, draws[0]), LinearProbe.accuracy(floor, y, draws[0])));
     }
     return out;
   }
 
-  /** The 26 letter-presence probes as one score: accuracies averaged over the letters, each bootstrap draw shared. */
-  private static Score letterPresence(SparkSession spark, String arm, String vector, double[][] trainX,
-      List<String> trainLetters, double[][] testX, List<String> testLetters, double regParam, int[][] draws,
-      Runnable afterEachProbe) {
+  /**
+   * A fit per labelling, several at once: each fit is a few hundred one-task Spark jobs whose
+   * scheduling, not their work, takes most of the time, so concurrent fits fill the cores. Each fit
+   * is deterministic on its own ({@link LinearProbe#train}), so the results do not depend on the
+   * interleaving. A letter labelling with one class (no training token has the letter, or every one
+   * has) is not fitted: its entry is null.
+   */
+  private static List<LinearProbe.Fit> fitAll(SparkSession spark, double[][] trainX, List<int[]> trainY, double[][] testX,
+      double regParam, Runnable afterEachProbe) {
+    int letters = ALPHABET.length();
+    // Threads made here inherit the caller's Spark job properties (the stage's quiet progress).
+    ExecutorService pool = Executors.newFixedThreadPool(2 * Math.max(1, spark.sparkContext().defaultParallelism()));
+    try {
+      List<Future<LinearProbe.Fit>> futures = new ArrayList<>();
+      for (int i = 0; i < trainY.size(); i++) {
+        int[] y = trainY.get(i);
+        boolean skipped = i < letters && java.util.Arrays.stream(y).distinct().count() < 2;
+        futures.add(pool.submit(() -> {
+          LinearProbe.Fit fit = skipped ? null : LinearProbe.fit(spark, trainX, y, testX, regParam);
+          afterEachProbe.run();
+          return fit;
+        }));
+      }
+      List<LinearProbe.Fit> fits = new ArrayList<>();
+      for (Future<LinearProbe.Fit> f : futures) fits.add(f.get());
+      return fits;
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while fitting probes", e);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /**
+   * The letter-presence probes as one score: accuracies averaged over the letters fitted (null fits are
+   * letters left out), each bootstrap draw shared.
+   */
+  private static Score letterPresence(String arm, String vector, int train, List<LinearProbe.Fit> fits, List<int[]> testY,
+      int[][] draws) {
     double[] acc = new double[draws.length];
     double f1 = 0;
     double floor = 0;
     int probes = 0;
-    for (char c : ALPHABET.toCharArray()) {
-      int[] trainY = trainLetters.stream().mapToInt(l -> l.indexOf(c) >= 0 ? 1 : 0).toArray();
-      int[] testY = testLetters.stream().mapToInt(l -> l.indexOf(c) >= 0 ? 1 : 0).toArray();
-      // A letter no training token has (or every one has) teaches a probe nothing: left out.
-      if (java.util.Arrays.stream(trainY).distinct().count() < 2) {
-        afterEachProbe.run();
-        continue;
-      }
-      LinearProbe.Fit fit = LinearProbe.fit(spark, trainX, trainY, testX, regParam);
-      for (int d = 0; d < draws.length; d++) acc[d] += LinearProbe.accuracy(fit.predicted(), testY, draws[d]);
-      f1 += LinearProbe.macroF1(fit.predicted(), testY, draws[0]);
-      int[] majority = new int[testY.length];
+    for (int i = 0; i < fits.size(); i++) {
+      LinearProbe.Fit fit = fits.get(i);
+      if (fit == null) continue;
+      int[] y = testY.get(i);
+      for (int d = 0; d < draws.length; d++) acc[d] += LinearProbe.accuracy(fit.predicted(), y, draws[d]);
+      f1 += LinearProbe.macroF1(fit.predicted(), y, draws[0]);
+      int[] majority = new int[y.length];
       java.util.Arrays.fill(majority, fit.majority());
-      floor += LinearProbe.accuracy(majority, testY, draws[0]);
+      floor += LinearProbe.accuracy(majority, y, draws[0]);
       probes++;
-      afterEachProbe.run();
     }
     for (int d = 0; d < acc.length; d++) acc[d] /= Math.max(1, probes);
-    return score(arm, vector, "letter_present", probes, trainX.length, testX.length, acc, f1 / Math.max(1, probes),
+    return score(arm, vector, "letter_present", probes, train, draws[0].length, acc, f1 / Math.max(1, probes),
         floor / Math.max(1, probes));
   }
 

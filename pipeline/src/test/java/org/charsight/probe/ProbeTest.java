@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.spark.sql.SparkSession;
 import org.charsight.common.CharsightConfig;
 import org.charsight.testing.SparkTestSession;
@@ -44,11 +45,11 @@ class ProbeTest {
     // Only 'e' varies in what this test asks: every other letter is made absent from the labels.
     List<String> onlyE = trainLetters.stream().map(l -> l.indexOf('e') >= 0 ? "e" : "a").toList();
     List<String> testE = test.letters().stream().map(l -> l.indexOf('e') >= 0 ? "e" : "a").toList();
-    int[] calls = {0};
+    AtomicInteger calls = new AtomicInteger();
     SpellingProbe.Score s = SpellingProbe.score(spark, "arm", SpellingProbe.INPUT, train.vectors(), onlyE, test.vectors(),
-        testE, 0.01, 400, 3, () -> calls[0]++).get(0);
+        testE, 0.01, 400, 3, calls::incrementAndGet).get(0);
     // 24 letters skipped (no training token varies in them), 2 fitted, 2 targets: progress counts all 28.
-    assertEquals(SpellingProbe.PROBES_PER_VECTOR, calls[0], "progress callbacks");
+    assertEquals(SpellingProbe.PROBES_PER_VECTOR, calls.get(), "progress callbacks");
     return s;
   }
 
