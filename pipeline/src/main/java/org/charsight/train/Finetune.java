@@ -51,7 +51,8 @@ public final class Finetune {
 
   /** @param phases fine-tuning's phases, in order ({@link Phase}); one unless {@code finetune.phases} lists more */
   public record Options(String pretrained, String tasks, String out, boolean overwrite, boolean resume, List<Phase> phases,
-      int batchPerWorker, int averagingFrequency, int valEvery, int checkpointEvery, int valExamples, long seed) {
+      int batchPerWorker, int averagingFrequency, int aggregationDepth, int valEvery, int checkpointEvery, int valExamples,
+      long seed) {
 
     public static Options from(CharsightConfig c, String pretrained, String tasks, String out, boolean overwrite) {
       return from(c, pretrained, tasks, out, overwrite, false);
@@ -63,7 +64,8 @@ public final class Finetune {
         throw new UserError(STAGE + ": --from, --tasks and --out are required");
       }
       return new Options(pretrained, tasks, out, overwrite, resume, Phase.from(c), c.intAtLeast("finetune.batch_per_worker", 1),
-          c.intAtLeast("finetune.averaging_frequency", 1), c.intAtLeast("finetune.val_every", 1),
+          c.intAtLeast("finetune.averaging_frequency", 1), c.intAtLeast("finetune.aggregation_depth", 1),
+          c.intAtLeast("finetune.val_every", 1),
           c.intAtLeast("finetune.checkpoint_every", 1), c.intAtLeast("finetune.val_examples", 1),
           c.longAtLeast("seed", Long.MIN_VALUE));
     }
@@ -218,10 +220,7 @@ public final class Finetune {
 
     private LanguageModel fit(String arm, LanguageModel model, JavaRDD<DataSet> batches, long seed, int round, int done) {
       jsc.setJobDescription("finetune " + arm + " rounds " + (round + 1) + "-" + done);
-      SparkComputationGraph net = new SparkComputationGraph(jsc, model.graph(),
-          new StepKeepingTrainingMaster(new ParameterAveragingTrainingMaster.Builder(o.batchPerWorker())
-              .batchSizePerWorker(o.batchPerWorker()).averagingFrequency(o.averagingFrequency()).saveUpdater(true)
-              .rngSeed(seed).rddTrainingApproach(RDDTrainingApproach.Direct).repartionData(Repartition.Always)));
+      SparkComputationGraph net = new SparkComputationGraph(jsc, model.graph(), trainingMaster(o, seed));
       net.fit(batches);
       LanguageModel m = LanguageModel.wrap(model, net.getNetwork());
       double lmLoss = Validation.loss(m, lmVal);
@@ -290,6 +289,13 @@ public final class Finetune {
       steps += (long) Math.ceil(rows / o.batchPerWorker() / workers);
     }
     return (int) Math.min(Integer.MAX_VALUE, Math.max(1, steps));
+  }
+
+  static ParameterAveragingTrainingMaster trainingMaster(Options o, long seed) {
+    return new StepKeepingTrainingMaster(new ParameterAveragingTrainingMaster.Builder(o.batchPerWorker())
+        .batchSizePerWorker(o.batchPerWorker()).averagingFrequency(o.averagingFrequency())
+        .aggregationDepth(o.aggregationDepth()).saveUpdater(true).rngSeed(seed)
+        .rddTrainingApproach(RDDTrainingApproach.Direct).repartionData(Repartition.Always));
   }
 
   /** Rows a chunk of rounds asks for: every worker fits averaging_frequency minibatches per round. */

@@ -52,7 +52,7 @@ public final class Pretrain {
   public record Options(String shards, String out, boolean overwrite, boolean resume, List<Arch> arms, int rounds,
       long maxTokens, double maxSeconds, int batchPerWorker, int averagingFrequency, int prefetch, int valEvery,
       int valWindows, int checkpointEvery, boolean trainingStats, boolean averageUpdaters, RDDTrainingApproach approach,
-      Repartition repartition, long seed, CharsightConfig conf) {
+      Repartition repartition, int aggregationDepth, long seed, CharsightConfig conf) {
 
     public static Options from(CharsightConfig c, String shards, String out, boolean overwrite, boolean resume, List<String> arms) {
       if (shards == null || out == null) throw new UserError(STAGE + ": --shards and --out are required");
@@ -78,7 +78,7 @@ public final class Pretrain {
             case "never" -> Repartition.Never;
             default -> Repartition.NumPartitionsWorkersDiffers;
           },
-          c.longAtLeast("seed", Long.MIN_VALUE), c);
+          c.intAtLeast("pretrain.aggregation_depth", 1), c.longAtLeast("seed", Long.MIN_VALUE), c);
     }
   }
 
@@ -315,7 +315,7 @@ public final class Pretrain {
     return events == null ? 0 : events.stream().mapToLong(EventStats::getDurationMs).sum();
   }
 
-  private static ParameterAveragingTrainingMaster trainingMaster(Options o, int round) {
+  static ParameterAveragingTrainingMaster trainingMaster(Options o, int round) {
     return new StepKeepingTrainingMaster(new ParameterAveragingTrainingMaster.Builder(o.batchPerWorker())
         .batchSizePerWorker(o.batchPerWorker())
         .averagingFrequency(o.averagingFrequency())
@@ -323,6 +323,7 @@ public final class Pretrain {
         .saveUpdater(o.averageUpdaters())
         .rddTrainingApproach(o.approach())
         .repartionData(o.repartition())
+        .aggregationDepth(o.aggregationDepth())
         .rngSeed(StableHash.mix(o.seed() + round))
         .collectTrainingStats(o.trainingStats()));
   }

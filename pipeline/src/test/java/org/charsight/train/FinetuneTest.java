@@ -134,6 +134,15 @@ class FinetuneTest {
   }
 
   @Test
+  void theTrainingMasterTakesItsSettingsFromConf() {
+    Finetune.Options o = Finetune.Options.from(CharsightConfig.load(null, List.of("finetune.batch_per_worker=4",
+        "finetune.averaging_frequency=3", "finetune.aggregation_depth=4")), "pre", "tasks", "out", false);
+    var master = Finetune.trainingMaster(o, 7);
+    assertEquals(4, master.getAggregationDepth());
+    assertEquals(3, master.getAveragingFrequency());
+  }
+
+  @Test
   void bothArmsFinetuneOnTasksAndTaskLossFalls(@TempDir Path dir) throws IOException {
     SparkSession spark = SparkTestSession.get("local[2]");
     TrainingFixtures.finetuned(spark, dir);

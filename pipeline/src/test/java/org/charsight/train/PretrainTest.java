@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
+import org.charsight.common.CharsightConfig;
 import org.charsight.common.UserError;
 import org.charsight.model.LanguageModel;
 import org.charsight.testing.PrepareRunner;
@@ -161,8 +162,18 @@ class PretrainTest {
     Path shards = shards(spark, dir);
     pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=2", "pretrain.arms=[baseline]",
         "pretrain.rdd_training_approach=export", "pretrain.repartition=when-workers-differ",
-        "pretrain.average_updaters=false", "pretrain.prefetch=2");
+        "pretrain.average_updaters=false", "pretrain.prefetch=2", "pretrain.aggregation_depth=3");
     assertEquals(1, metrics(dir.resolve("run/baseline/metrics.csv")).size());
+    Pretrain.Options o = Pretrain.Options.from(CharsightConfig.load(null, List.of("pretrain.aggregation_depth=3")),
+        shards.toString(), dir.resolve("unused").toString(), false, false, null);
+    assertEquals(3, Pretrain.trainingMaster(o, 0).getAggregationDepth());
+    try {
+      Pretrain.Options.from(CharsightConfig.load(null, List.of("pretrain.aggregation_depth=0")), shards.toString(),
+          dir.resolve("unused").toString(), false, false, null);
+      throw new AssertionError("should fail");
+    } catch (UserError e) {
+      assertTrue(e.getMessage().startsWith("pretrain.aggregation_depth: "), e.getMessage());
+    }
     try {
       pretrain(spark, shards, dir.resolve("bad"), false, "pretrain.repartition=sometimes");
       throw new AssertionError("should fail");
