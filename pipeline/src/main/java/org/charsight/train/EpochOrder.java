@@ -1,6 +1,5 @@
 package org.charsight.train;
 
-import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
@@ -49,21 +48,17 @@ final class EpochOrder {
     return windows;
   }
 
-  /** Minibatches of windows [from, to) of this epoch's order, batch-sized, in order. */
+  /**
+   * Minibatches of windows [from, to) of this epoch's order, batch-sized, in order; partition p holds
+   * the p-th contiguous run of them ({@link MinibatchRanges}: computed bounds, not sampled ones).
+   */
   JavaRDD<DataSet> batches(long from, long to, int batchSize, int seqLen, int partitions) {
+    long minibatches = Math.max(1, (to - from + batchSize - 1) / batchSize);
     return ranked.filter(t -> t._1() >= from && t._1() < to)
-        .mapToPair(t -> new Tuple2<>((t._1() - from) / batchSize, new Tuple2<>(t._1(), t._2())))
-        .groupByKey(partitions)
-        .mapValues(group -> {
-          List<Tuple2<Long, int[]>> ws = new ArrayList<>();
-          group.forEach(ws::add);
-          ws.sort((a, b) -> Long.compare(a._1(), b._1()));
-          int[][] w = new int[ws.size()][];
-          for (int i = 0; i < w.length; i++) w[i] = ws.get(i)._2();
-          return Batch.of(w, seqLen, DataType.FLOAT);
-        })
-        .sortByKey(true, partitions)
-        .values();
+        .mapToPair(t -> new Tuple2<>(t._1() - from, t._2()))
+        .repartitionAndSortWithinPartitions(new MinibatchRanges(batchSize, minibatches, partitions))
+        .mapPartitions(rows -> MinibatchRanges.cut(rows, batchSize).stream()
+            .map(b -> Batch.of(b.toArray(new int[0][]), seqLen, DataType.FLOAT)).iterator());
   }
 
   void release() {

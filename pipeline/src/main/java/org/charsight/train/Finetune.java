@@ -8,10 +8,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.Partitioner;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -291,11 +289,12 @@ public final class Finetune {
     return (int) Math.min(Integer.MAX_VALUE, Math.max(1, steps));
   }
 
+  /** No repartition: {@link #batches} lays each chunk out as one contiguous run of minibatches per worker. */
   static ParameterAveragingTrainingMaster trainingMaster(Options o, long seed) {
     return new StepKeepingTrainingMaster(new ParameterAveragingTrainingMaster.Builder(o.batchPerWorker())
         .batchSizePerWorker(o.batchPerWorker()).averagingFrequency(o.averagingFrequency())
         .aggregationDepth(o.aggregationDepth()).saveUpdater(true).rngSeed(seed)
-        .rddTrainingApproach(RDDTrainingApproach.Direct).repartionData(Repartition.Always));
+        .rddTrainingApproach(RDDTrainingApproach.Direct).repartionData(Repartition.Never));
   }
 
   /** Rows a chunk of rounds asks for: every worker fits averaging_frequency minibatches per round. */
@@ -368,23 +367,7 @@ public final class Finetune {
     long count = ranked.count();
     long minibatches = Math.max(1, (count + batch - 1) / batch);
     return ranked.repartitionAndSortWithinPartitions(new MinibatchRanges(batch, minibatches, partitions))
-        .mapPartitions(rows -> {
-          List<DataSet> out = new ArrayList<>();
-          List<Tuple2<int[], float[]>> current = new ArrayList<>(batch);
-          long currentBatch = -1;
-          while (rows.hasNext()) {
-            Tuple2<Long, Tuple2<int[], float[]>> r = rows.next();
-            long b = r._1() / batch;
-            if (b != currentBatch && !current.isEmpty()) {
-              out.add(toBatch(current, ctx, lmWeight, seed));
-              current.clear();
-            }
-            currentBatch = b;
-            current.add(r._2());
-          }
-          if (!current.isEmpty()) out.add(toBatch(current, ctx, lmWeight, seed));
-          return out.iterator();
-        });
+        .mapPartitions(rows -> MinibatchRanges.cut(rows, batch).stream().map(b -> toBatch(b, ctx, lmWeight, seed)).iterator());
   }
 
   private static DataSet toBatch(List<Tuple2<int[], float[]>> rows, int ctx, double lmWeight, long seed) {
@@ -427,40 +410,6 @@ public final class Finetune {
       weights[(int) lmPositions.get(k)[1]][(int) lmPositions.get(k)[2]] = 1f;
     }
     return weights;
-  }
-
-  /** Row rank -> partition: minibatch m = rank / batch goes to partition m * partitions / minibatches. */
-  static final class MinibatchRanges extends Partitioner {
-    private final int batch;
-    private final long minibatches;
-    private final int partitions;
-
-    MinibatchRanges(int batch, long minibatches, int partitions) {
-      this.batch = batch;
-      this.minibatches = minibatches;
-      this.partitions = partitions;
-    }
-
-    @Override
-    public int numPartitions() {
-      return partitions;
-    }
-
-    @Override
-    public int getPartition(Object key) {
-      long m = (Long) key / batch;
-      return (int) Math.min(partitions - 1, m * partitions / minibatches);
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof MinibatchRanges r && r.batch == batch && r.minibatches == minibatches && r.partitions == partitions;
-    }
-
-    @Override
-    public int hashCode() {
-      return Objects.hash(batch, minibatches, partitions);
-    }
   }
 
   private static int[] ints(List<Integer> l) {

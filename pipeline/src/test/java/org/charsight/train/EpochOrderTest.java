@@ -1,0 +1,44 @@
+package org.charsight.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.sql.SparkSession;
+import org.charsight.testing.SparkTestSession;
+import org.charsight.testing.TrainingFixtures;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.dataset.DataSet;
+
+/** How a chunk of pretraining rounds is laid out for DL4J's workers. */
+class EpochOrderTest {
+
+  @Test
+  void aChunksMinibatchesAreOneEqualContiguousRunPerWorkerInTheEpochsOrder(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = TrainingFixtures.shards(spark, dir);
+    EpochOrder order = EpochOrder.of(spark, shards.resolve("train").toString(), 7, 0);
+    int batch = 2;
+    long from = 3;
+    // 2 workers x 3 rounds x frequency 2 = 12 minibatches of 2 windows.
+    long to = from + 12 * batch;
+    assertTrue(order.windows() >= to, "the fixture has " + order.windows() + " windows");
+    List<DataSet> inOrder = order.batches(from, to, batch, 32, 1).collect();
+    List<List<DataSet>> parts = order.batches(from, to, batch, 32, 2).glom().collect();
+    assertEquals(12, inOrder.size());
+    assertEquals(2, parts.size());
+    assertEquals(6, parts.get(0).size(), "half the minibatches on each worker");
+    assertEquals(6, parts.get(1).size(), "half the minibatches on each worker");
+    List<DataSet> flat = new ArrayList<>(parts.get(0));
+    flat.addAll(parts.get(1));
+    for (int i = 0; i < 12; i++) {
+      assertEquals(inOrder.get(i).getFeatures(), flat.get(i).getFeatures(), "minibatch " + i + " in the epoch's order");
+      assertEquals(batch, flat.get(i).getFeatures().size(0));
+    }
+    order.release();
+  }
+}
