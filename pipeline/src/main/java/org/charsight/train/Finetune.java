@@ -289,12 +289,17 @@ public final class Finetune {
     return (int) Math.min(Integer.MAX_VALUE, Math.max(1, steps));
   }
 
-  /** No repartition: {@link #batches} lays each chunk out as one contiguous run of minibatches per worker. */
+  /**
+   * DL4J reshuffles each round's minibatches over the workers (Repartition.Always). Without it
+   * ({@link #batches} lays a chunk out as one contiguous run per worker, as pretraining now relies on)
+   * the quick study's fine-tuning gave other numbers and was not faster in one alternated pair of runs
+   * (docs/findings.md, 2026-12-02), so fine-tuning keeps it.
+   */
   static ParameterAveragingTrainingMaster trainingMaster(Options o, long seed) {
     return new StepKeepingTrainingMaster(new ParameterAveragingTrainingMaster.Builder(o.batchPerWorker())
         .batchSizePerWorker(o.batchPerWorker()).averagingFrequency(o.averagingFrequency())
         .aggregationDepth(o.aggregationDepth()).saveUpdater(true).rngSeed(seed)
-        .rddTrainingApproach(RDDTrainingApproach.Direct).repartionData(Repartition.Never));
+        .rddTrainingApproach(RDDTrainingApproach.Direct).repartionData(Repartition.Always));
   }
 
   /** Rows a chunk of rounds asks for: every worker fits averaging_frequency minibatches per round. */
