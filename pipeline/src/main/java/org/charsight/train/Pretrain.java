@@ -275,7 +275,7 @@ public final class Pretrain {
 
   static final String STATS_HEADER = "round,master_fit_ms,worker_fit_ms_per_worker,other_share,averaging_rounds,"
       + "aggregate_ms,broadcast_create_ms,worker_broadcast_get_ms_per_worker,worker_init_ms_per_worker,split_ms,"
-      + "process_params_ms";
+      + "process_params_ms,worker_task_ms_per_worker,worker_next_minibatch_ms_per_worker";
 
   /**
    * Where the time of a chunk went: DL4J's master-side fit time (split, broadcast, workers, aggregate)
@@ -301,14 +301,17 @@ public final class Pretrain {
     } catch (IOException e) {
       throw new UncheckedIOException(STAGE + ": cannot write " + file, e);
     }
-    TrainingOutputs.appendMetrics(STAGE, fs, file, String.format(Locale.ROOT, "%d,%d,%.0f,%.4f,%d,%d,%d,%.0f,%.0f,%d,%d", round,
-        master, perWorker, master == 0 ? 0 : 1 - perWorker / master, rounds == null ? 0 : rounds.size(),
+    TrainingOutputs.appendMetrics(STAGE, fs, file, String.format(Locale.ROOT, "%d,%d,%.0f,%.4f,%d,%d,%d,%.0f,%.0f,%d,%d,%.0f,%.0f",
+        round, master, perWorker, master == 0 ? 0 : 1 - perWorker / master, rounds == null ? 0 : rounds.size(),
         sumMs(stats.getValue("ParameterAveragingMasterAggregateTimesMs")),
         sumMs(stats.getValue("ParameterAveragingMasterBroadcastCreateTimesMs")),
         nested == null ? 0 : (double) sumMs(nested.getValue("ParameterAveragingWorkerBroadcastGetValueTimeMs")) / workers,
         nested == null ? 0 : (double) sumMs(nested.getValue("ParameterAveragingWorkerInitTimeMs")) / workers,
         sumMs(stats.getValue("ParameterAveragingMasterSplitTimesMs")),
-        sumMs(stats.getValue("ParameterAveragingMasterProcessParamsUpdaterTimesMs"))));
+        sumMs(stats.getValue("ParameterAveragingMasterProcessParamsUpdaterTimesMs")),
+        // The worker's whole task body (network build, minibatches, fit, result), and its waits for the next minibatch.
+        nested == null ? 0 : (double) sumMs(nested.getValue("WorkerFlatMapTotalTimeMs")) / workers,
+        nested == null ? 0 : (double) sumMs(nested.getValue("WorkerFlatMapDataSetGetTimesMs")) / workers));
   }
 
   private static long sumMs(List<EventStats> events) {

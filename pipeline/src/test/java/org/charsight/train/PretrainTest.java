@@ -183,6 +183,29 @@ class PretrainTest {
   }
 
   @Test
+  void trainingStatisticsSplitEachChunksTimeIntoItsParts(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = shards(spark, dir);
+    pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=4", "pretrain.arms=[baseline]",
+        "pretrain.training_stats=true");
+    List<String> rows = Files.readAllLines(dir.resolve("run/baseline/spark-stats.csv"));
+    assertEquals(Pretrain.STATS_HEADER, rows.get(0));
+    assertEquals(3, rows.size(), "a row per chunk of val_every=2 rounds: " + rows);
+    String[] header = rows.get(0).split(",");
+    java.util.Map<String, Double> v = new java.util.HashMap<>();
+    String[] last = rows.get(2).split(",");
+    for (int i = 0; i < header.length; i++) v.put(header[i], Double.parseDouble(last[i]));
+    assertEquals(2, v.get("averaging_rounds"), "rounds in the chunk");
+    double fit = v.get("worker_fit_ms_per_worker");
+    double task = v.get("worker_task_ms_per_worker");
+    assertTrue(fit > 0, "workers fitted: " + rows.get(2));
+    // Each part holds the next: the master's fit >= the aggregate job >= a worker's task >= its fit calls.
+    assertTrue(task >= fit, "a worker's task holds its fit calls: " + rows.get(2));
+    assertTrue(v.get("aggregate_ms") >= task, "the aggregate job holds the workers' tasks: " + rows.get(2));
+    assertTrue(v.get("master_fit_ms") >= v.get("aggregate_ms"), "the master's fit holds the job: " + rows.get(2));
+  }
+
+  @Test
   void tokenBudgetStopsTrainingEarly(@TempDir Path dir) throws IOException {
     SparkSession spark = SparkTestSession.get("local[2]");
     Path shards = shards(spark, dir);
