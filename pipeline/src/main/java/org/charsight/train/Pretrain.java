@@ -27,6 +27,7 @@ import org.charsight.model.WarmupCosineSchedule;
 import org.charsight.shards.ShardSet;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
 import org.deeplearning4j.spark.api.Repartition;
+import org.deeplearning4j.spark.api.stats.SparkTrainingStats;
 import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
 import org.deeplearning4j.spark.stats.EventStats;
@@ -287,10 +288,9 @@ public final class Pretrain {
     var stats = net.getSparkTrainingStats();
     var nested = stats.getNestedTrainingStats();
     long master = sumMs(stats.getValue("ParameterAveragingMasterFitTimesMs"));
-    long worker = nested == null ? 0 : sumMs(nested.getValue("ParameterAveragingWorkerFitTimesMs"));
+    double perWorker = perWorker(nested, "ParameterAveragingWorkerFitTimesMs", workers);
     // One broadcast per averaging round (the fit time is one event per call, covering all rounds).
     List<EventStats> rounds = stats.getValue("ParameterAveragingMasterBroadcastCreateTimesMs");
-    double perWorker = (double) worker / workers;
     Path file = new Path(armDir, "spark-stats.csv");
     try {
       if (!fs.exists(file)) {
@@ -305,13 +305,18 @@ public final class Pretrain {
         round, master, perWorker, master == 0 ? 0 : 1 - perWorker / master, rounds == null ? 0 : rounds.size(),
         sumMs(stats.getValue("ParameterAveragingMasterAggregateTimesMs")),
         sumMs(stats.getValue("ParameterAveragingMasterBroadcastCreateTimesMs")),
-        nested == null ? 0 : (double) sumMs(nested.getValue("ParameterAveragingWorkerBroadcastGetValueTimeMs")) / workers,
-        nested == null ? 0 : (double) sumMs(nested.getValue("ParameterAveragingWorkerInitTimeMs")) / workers,
+        perWorker(nested, "ParameterAveragingWorkerBroadcastGetValueTimeMs", workers),
+        perWorker(nested, "ParameterAveragingWorkerInitTimeMs", workers),
         sumMs(stats.getValue("ParameterAveragingMasterSplitTimesMs")),
         sumMs(stats.getValue("ParameterAveragingMasterProcessParamsUpdaterTimesMs")),
         // The worker's whole task body (network build, minibatches, fit, result), and its waits for the next minibatch.
-        nested == null ? 0 : (double) sumMs(nested.getValue("WorkerFlatMapTotalTimeMs")) / workers,
-        nested == null ? 0 : (double) sumMs(nested.getValue("WorkerFlatMapDataSetGetTimesMs")) / workers));
+        perWorker(nested, "WorkerFlatMapTotalTimeMs", workers),
+        perWorker(nested, "WorkerFlatMapDataSetGetTimesMs", workers)));
+  }
+
+  /** A worker-side statistic summed over the chunk, per worker (workers run side by side). */
+  private static double perWorker(SparkTrainingStats nested, String key, int workers) {
+    return nested == null ? 0 : (double) sumMs(nested.getValue(key)) / workers;
   }
 
   private static long sumMs(List<EventStats> events) {
