@@ -21,6 +21,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.charsight.common.Manifest;
+import org.charsight.model.LanguageModel;
 import org.charsight.shards.Prepare;
 import org.charsight.testing.TrainTokenizerRunner;
 import org.junit.jupiter.api.MethodOrderer;
@@ -88,11 +89,18 @@ class LocalClusterTest {
     SparkSession spark = SparkTestSession.get(CLUSTER);
     Path shards = TrainingFixtures.shards(spark, dir);
     TrainingFixtures.pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=8", "pretrain.arms=[baseline, char]");
+    // The workers average through files between the two executor JVMs; DL4J's master through the driver.
+    TrainingFixtures.pretrain(spark, shards, dir.resolve("dl4j"), false, "pretrain.rounds=8", "pretrain.arms=[baseline, char]",
+        "pretrain.averaging=dl4j");
     for (String arm : new String[] {"baseline", "char"}) {
       List<String> rows = Files.readAllLines(dir.resolve("run/" + arm + "/metrics.csv"));
       double first = Double.parseDouble(rows.get(1).split(",")[4]);
       double last = Double.parseDouble(rows.get(rows.size() - 1).split(",")[4]);
       assertTrue(last < first, arm + " validation loss falls on the cluster: " + first + " -> " + last);
+      LanguageModel barrier = LanguageModel.load(dir.resolve("run/" + arm + "/model.zip").toFile());
+      LanguageModel dl4j = LanguageModel.load(dir.resolve("dl4j/" + arm + "/model.zip").toFile());
+      assertArrayEquals(dl4j.graph().params().toFloatVector(), barrier.graph().params().toFloatVector(),
+          arm + ": barrier averaging across JVMs trains DL4J's model exactly");
     }
   }
 

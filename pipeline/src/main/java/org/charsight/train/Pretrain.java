@@ -53,7 +53,7 @@ public final class Pretrain {
   public record Options(String shards, String out, boolean overwrite, boolean resume, List<Arch> arms, int rounds,
       long maxTokens, double maxSeconds, int batchPerWorker, int averagingFrequency, int prefetch, int valEvery,
       int valWindows, int checkpointEvery, boolean trainingStats, boolean averageUpdaters, RDDTrainingApproach approach,
-      Repartition repartition, int aggregationDepth, long seed, CharsightConfig conf) {
+      Repartition repartition, int aggregationDepth, boolean barrier, long seed, CharsightConfig conf) {
 
     public static Options from(CharsightConfig c, String shards, String out, boolean overwrite, boolean resume, List<String> arms) {
       if (shards == null || out == null) throw new UserError(STAGE + ": --shards and --out are required");
@@ -68,18 +68,28 @@ public final class Pretrain {
       }
       double maxSeconds = c.number("pretrain.max_seconds");
       if (maxSeconds < 0) throw new UserError("pretrain.max_seconds: expected a number >= 0 (0 = no limit), got " + maxSeconds);
+      RDDTrainingApproach approach = c.oneOf("pretrain.rdd_training_approach", "direct", "export").equals("direct")
+          ? RDDTrainingApproach.Direct : RDDTrainingApproach.Export;
+      Repartition repartition = switch (c.oneOf("pretrain.repartition", "always", "never", "when-workers-differ")) {
+        case "always" -> Repartition.Always;
+        case "never" -> Repartition.Never;
+        default -> Repartition.NumPartitionsWorkersDiffers;
+      };
+      // Barrier workers keep their minibatches for the whole chunk and hold them in memory.
+      boolean barrier = c.oneOf("pretrain.averaging", "barrier", "dl4j").equals("barrier");
+      if (barrier && repartition != Repartition.Never) {
+        throw new UserError("pretrain.repartition: expected never with pretrain.averaging = barrier, got '"
+            + c.string("pretrain.repartition") + "' (set pretrain.averaging = dl4j to spread minibatches again every round)");
+      }
+      if (barrier && approach != RDDTrainingApproach.Direct) {
+        throw new UserError("pretrain.rdd_training_approach: expected direct with pretrain.averaging = barrier, got '"
+            + c.string("pretrain.rdd_training_approach") + "' (set pretrain.averaging = dl4j to export minibatches)");
+      }
       return new Options(shards, out, overwrite, resume, List.copyOf(parsed), c.intAtLeast("pretrain.rounds", 1),
           c.longAtLeast("pretrain.max_tokens", 0), maxSeconds, c.intAtLeast("pretrain.batch_per_worker", 1), c.intAtLeast("pretrain.averaging_frequency", 1),
           c.intAtLeast("pretrain.prefetch", 0), valEvery, c.intAtLeast("pretrain.val_windows", 1), ckpt,
           c.bool("pretrain.training_stats"), c.bool("pretrain.average_updaters"),
-          c.oneOf("pretrain.rdd_training_approach", "direct", "export").equals("direct")
-              ? RDDTrainingApproach.Direct : RDDTrainingApproach.Export,
-          switch (c.oneOf("pretrain.repartition", "always", "never", "when-workers-differ")) {
-            case "always" -> Repartition.Always;
-            case "never" -> Repartition.Never;
-            default -> Repartition.NumPartitionsWorkersDiffers;
-          },
-          c.intAtLeast("pretrain.aggregation_depth", 1), c.longAtLeast("seed", Long.MIN_VALUE), c);
+          approach, repartition, c.intAtLeast("pretrain.aggregation_depth", 1), barrier, c.longAtLeast("seed", Long.MIN_VALUE), c);
     }
   }
 
@@ -144,6 +154,7 @@ public final class Pretrain {
             + ") but " + o.shards() + " has " + available + " training windows");
       }
       this.val = Validation.lmBatches(STAGE, shards, o.valWindows());
+      if (o.barrier()) BarrierAveraging.checkSlots(jsc, workers);
     }
 
     /** New models, or with --resume the checkpoint's; returns the round training starts after. */
@@ -208,16 +219,9 @@ public final class Pretrain {
       long t1 = System.nanoTime();
       int done = round + chunkRounds;
       jsc.setJobDescription("train " + arch.confName + " rounds " + (round + 1) + "-" + done);
-      // A training master per chunk, seeded by the chunk: a resumed run repartitions exactly as an
-      // uninterrupted one would.
-      SparkComputationGraph net = new SparkComputationGraph(jsc, models.get(arch).graph(), trainingMaster(o, round));
-      net.setCollectTrainingStats(o.trainingStats());
-      net.fit(batches);
-      if (o.trainingStats()) recordTimeShares(fs, new Path(out, arch.confName), done, net, workers);
-      LanguageModel m = LanguageModel.wrap(models.get(arch), net.getNetwork());
-      models.put(arch, m);
       // DL4J scores a minibatch as the loss summed over a sequence, averaged over sequences.
-      double train = net.getScore() / ctx;
+      double train = (o.barrier() ? fitBarrier(arch, batches, windows, round, done) : fitDl4j(arch, batches, round, done)) / ctx;
+      LanguageModel m = models.get(arch);
       double valLoss = Validation.loss(m, val);
       if (!Double.isFinite(train) || !Double.isFinite(valLoss)) {
         throw new UserError(STAGE + ": " + arch.confName + " loss became " + (Double.isFinite(train) ? valLoss : train)
@@ -235,6 +239,29 @@ public final class Pretrain {
           progress(done, o.rounds(), chunkRounds),
           String.format("%.4f", train), String.format("%.4f", valLoss), String.format("%.1f", seconds),
           String.format("%.0f", windows * ctx / seconds));
+    }
+
+    /** DL4J's master: Spark jobs for every averaging round. Returns the last round's mean minibatch score. */
+    private double fitDl4j(Arch arch, JavaRDD<DataSet> batches, int round, int done) {
+      // A training master per chunk, seeded by the chunk: a resumed run splits exactly as an
+      // uninterrupted one would.
+      SparkComputationGraph net = new SparkComputationGraph(jsc, models.get(arch).graph(), trainingMaster(o, round));
+      net.setCollectTrainingStats(o.trainingStats());
+      net.fit(batches);
+      if (o.trainingStats()) recordTimeShares(fs, new Path(out, arch.confName), done, net, workers);
+      models.put(arch, LanguageModel.wrap(models.get(arch), net.getNetwork()));
+      return net.getScore();
+    }
+
+    /** One barrier job for the chunk, the same arithmetic as {@link #fitDl4j} (see {@link BarrierAveraging}). */
+    private double fitBarrier(Arch arch, JavaRDD<DataSet> batches, long windows, int round, int done) {
+      // EpochOrder.batches cuts the chunk's windows into this many minibatches.
+      long minibatches = Math.max(1, (windows + o.batchPerWorker() - 1) / o.batchPerWorker());
+      BarrierAveraging.Outcome r = BarrierAveraging.fit(jsc, models.get(arch).graph(), batches, minibatches,
+          new BarrierAveraging.Settings(workers, o.averagingFrequency(), o.batchPerWorker(), o.averageUpdaters(),
+              StableHash.mix(o.seed() + round)), new Path(out, EXCHANGE));
+      if (o.trainingStats()) recordBarrierTimes(fs, new Path(out, arch.confName), done, r, workers);
+      return r.score();
     }
 
     /** The final models, then the manifest: its presence says the stage finished. */
@@ -291,17 +318,7 @@ public final class Pretrain {
     double perWorker = perWorker(nested, "ParameterAveragingWorkerFitTimesMs", workers);
     // One broadcast per averaging round (the fit time is one event per call, covering all rounds).
     List<EventStats> rounds = stats.getValue("ParameterAveragingMasterBroadcastCreateTimesMs");
-    Path file = new Path(armDir, "spark-stats.csv");
-    try {
-      if (!fs.exists(file)) {
-        try (OutputStream os = fs.create(file, false)) {
-          os.write((STATS_HEADER + "\n").getBytes(StandardCharsets.UTF_8));
-        }
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(STAGE + ": cannot write " + file, e);
-    }
-    TrainingOutputs.appendMetrics(STAGE, fs, file, String.format(Locale.ROOT, "%d,%d,%.0f,%.4f,%d,%d,%d,%.0f,%.0f,%d,%d,%.0f,%.0f",
+    statsRow(fs, armDir, STATS_HEADER, String.format(Locale.ROOT, "%d,%d,%.0f,%.4f,%d,%d,%d,%.0f,%.0f,%d,%d,%.0f,%.0f",
         round, master, perWorker, master == 0 ? 0 : 1 - perWorker / master, rounds == null ? 0 : rounds.size(),
         sumMs(stats.getValue("ParameterAveragingMasterAggregateTimesMs")),
         sumMs(stats.getValue("ParameterAveragingMasterBroadcastCreateTimesMs")),
@@ -312,6 +329,41 @@ public final class Pretrain {
         // The worker's whole task body (network build, minibatches, fit, result), and its waits for the next minibatch.
         perWorker(nested, "WorkerFlatMapTotalTimeMs", workers),
         perWorker(nested, "WorkerFlatMapDataSetGetTimesMs", workers)));
+  }
+
+  /** Where barrier workers exchange parameters, under the stage's output; removed after every chunk. */
+  static final String EXCHANGE = "_averaging";
+
+  static final String BARRIER_STATS_HEADER = "round,driver_ms,worker_fit_ms_per_worker,other_share,averaging_rounds,"
+      + "broadcast_create_ms,apply_ms,worker_input_ms_per_worker,worker_init_ms_per_worker,worker_exchange_ms_per_worker,"
+      + "worker_exchange_wait_ms_per_worker,worker_task_ms_per_worker";
+
+  /**
+   * Where the time of a chunk went with barrier averaging: the driver's whole call (count, broadcast,
+   * the one job, applying the result) against each worker's fit calls, exchanges (writing, averaging
+   * and reading the files; of which waiting for the other workers' files), network build and input.
+   */
+  private static void recordBarrierTimes(FileSystem fs, Path armDir, int round, BarrierAveraging.Outcome r, int workers) {
+    BarrierAveraging.Timing t = r.timing();
+    double fit = (double) t.fitMs() / workers;
+    statsRow(fs, armDir, BARRIER_STATS_HEADER, String.format(Locale.ROOT, "%d,%d,%.0f,%.4f,%d,%d,%d,%.0f,%.0f,%.0f,%.0f,%.0f",
+        round, t.driverMs(), fit, t.driverMs() == 0 ? 0 : 1 - fit / t.driverMs(), r.rounds(), t.broadcastMs(), t.applyMs(),
+        (double) t.inputMs() / workers, (double) t.buildMs() / workers, (double) t.exchangeMs() / workers,
+        (double) t.waitMs() / workers, (double) t.taskMs() / workers));
+  }
+
+  private static void statsRow(FileSystem fs, Path armDir, String header, String row) {
+    Path file = new Path(armDir, "spark-stats.csv");
+    try {
+      if (!fs.exists(file)) {
+        try (OutputStream os = fs.create(file, false)) {
+          os.write((header + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(STAGE + ": cannot write " + file, e);
+    }
+    TrainingOutputs.appendMetrics(STAGE, fs, file, row);
   }
 
   /** A worker-side statistic summed over the chunk, per worker (workers run side by side). */

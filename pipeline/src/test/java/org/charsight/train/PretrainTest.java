@@ -2,7 +2,9 @@ package org.charsight.train;
 
 import static org.charsight.testing.TrainingFixtures.pretrain;
 import static org.charsight.testing.TrainingFixtures.shards;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -45,6 +47,45 @@ class PretrainTest {
     // finetune follows this record, perhaps from another working directory
     assertEquals("file:" + shards, org.charsight.common.Manifest.json().readTree(dir.resolve("run/manifest.json").toFile())
         .path("shards").asText());
+  }
+
+  /**
+   * Barrier averaging is DL4J's parameter averaging done elsewhere: the same split of each chunk into
+   * rounds, the same minibatches, the same means. Both arms, more than one chunk, and a chunk whose
+   * split needs DL4J's seeded shuffle (4 minibatches per worker over 2 rounds): bit for bit the same models.
+   */
+  @Test
+  void barrierAveragingTrainsExactlyTheModelsOfDl4jsMaster(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = shards(spark, dir);
+    String[] run = {"pretrain.rounds=6", "pretrain.arms=[baseline, char]"};
+    pretrain(spark, shards, dir.resolve("dl4j"), false, with(run, "pretrain.averaging=dl4j"));
+    pretrain(spark, shards, dir.resolve("barrier"), false, with(run, "pretrain.averaging=barrier"));
+    for (String arm : new String[] {"baseline", "char"}) {
+      LanguageModel a = LanguageModel.load(dir.resolve("dl4j/" + arm + "/model.zip").toFile());
+      LanguageModel b = LanguageModel.load(dir.resolve("barrier/" + arm + "/model.zip").toFile());
+      assertEquals(12, b.graph().getIterationCount(), arm + ": 6 rounds of 2 steps");
+      assertEquals(a.graph().getIterationCount(), b.graph().getIterationCount());
+      // float[] comparisons are exact (INDArray.equals allows 1e-5)
+      assertArrayEquals(a.graph().params().toFloatVector(), b.graph().params().toFloatVector(), arm + ": identical parameters");
+      assertArrayEquals(a.graph().getUpdater().getStateViewArray().toFloatVector(),
+          b.graph().getUpdater().getStateViewArray().toFloatVector(), arm + ": identical Adam state");
+      List<String> ma = Files.readAllLines(dir.resolve("dl4j/" + arm + "/metrics.csv"));
+      List<String> mb = Files.readAllLines(dir.resolve("barrier/" + arm + "/metrics.csv"));
+      assertEquals(4, mb.size());
+      for (int i = 1; i < ma.size(); i++) {
+        // round, step, tokens, train loss, validation loss, learning rate: all but the timings
+        String[] ra = ma.get(i).split(","), rb = mb.get(i).split(",");
+        assertEquals(List.of(ra).subList(0, 6), List.of(rb).subList(0, 6), arm + " row " + i);
+      }
+    }
+    assertFalse(Files.exists(dir.resolve("barrier/" + Pretrain.EXCHANGE)), "the exchange files are removed");
+  }
+
+  private static String[] with(String[] a, String... more) {
+    String[] all = java.util.Arrays.copyOf(a, a.length + more.length);
+    System.arraycopy(more, 0, all, a.length, more.length);
+    return all;
   }
 
   @Test
@@ -161,7 +202,7 @@ class PretrainTest {
     SparkSession spark = SparkTestSession.get("local[2]");
     Path shards = shards(spark, dir);
     pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=2", "pretrain.arms=[baseline]",
-        "pretrain.rdd_training_approach=export", "pretrain.repartition=when-workers-differ",
+        "pretrain.averaging=dl4j", "pretrain.rdd_training_approach=export", "pretrain.repartition=when-workers-differ",
         "pretrain.average_updaters=false", "pretrain.prefetch=2", "pretrain.aggregation_depth=3");
     assertEquals(1, metrics(dir.resolve("run/baseline/metrics.csv")).size());
     Pretrain.Options o = Pretrain.Options.from(CharsightConfig.load(null, List.of("pretrain.aggregation_depth=3")),
@@ -180,6 +221,60 @@ class PretrainTest {
     } catch (UserError e) {
       assertEquals("pretrain.repartition: expected one of always, never, when-workers-differ, got 'sometimes'", e.getMessage());
     }
+    for (String[] bad : new String[][] {{"pretrain.repartition=always", "pretrain.repartition: expected never with "
+        + "pretrain.averaging = barrier, got 'always' (set pretrain.averaging = dl4j to spread minibatches again every round)"},
+        {"pretrain.rdd_training_approach=export", "pretrain.rdd_training_approach: expected direct with "
+        + "pretrain.averaging = barrier, got 'export' (set pretrain.averaging = dl4j to export minibatches)"},
+        {"pretrain.averaging=ring", "pretrain.averaging: expected one of barrier, dl4j, got 'ring'"}}) {
+      try {
+        pretrain(spark, shards, dir.resolve("bad"), false, bad[0]);
+        throw new AssertionError("should fail: " + bad[0]);
+      } catch (UserError e) {
+        assertEquals(bad[1], e.getMessage());
+      }
+      assertFalse(Files.exists(dir.resolve("bad")), "no output for " + bad[0]);
+    }
+  }
+
+  /** Without averaged Adam state DL4J restarts every round from the driver's first state; so do barrier workers. */
+  @Test
+  void barrierAveragingWithoutUpdaterStateMatchesDl4jsMaster(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = shards(spark, dir);
+    String[] run = {"pretrain.rounds=4", "pretrain.arms=[baseline]", "pretrain.average_updaters=false"};
+    pretrain(spark, shards, dir.resolve("dl4j"), false, with(run, "pretrain.averaging=dl4j"));
+    pretrain(spark, shards, dir.resolve("barrier"), false, with(run, "pretrain.averaging=barrier"));
+    LanguageModel a = LanguageModel.load(dir.resolve("dl4j/baseline/model.zip").toFile());
+    LanguageModel b = LanguageModel.load(dir.resolve("barrier/baseline/model.zip").toFile());
+    assertArrayEquals(a.graph().params().toFloatVector(), b.graph().params().toFloatVector());
+    assertArrayEquals(a.graph().getUpdater().getStateViewArray().toFloatVector(),
+        b.graph().getUpdater().getStateViewArray().toFloatVector());
+  }
+
+  /** One worker has nothing to average with: it goes on with its network, as DL4J's mean of one does. */
+  @Test
+  void barrierAveragingWithOneWorkerMatchesDl4jsMaster(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[1]");
+    Path shards = shards(spark, dir);
+    for (String updaters : new String[] {"true", "false"}) {
+      String[] run = {"pretrain.rounds=4", "pretrain.arms=[baseline]", "pretrain.average_updaters=" + updaters};
+      pretrain(spark, shards, dir.resolve("dl4j-" + updaters), false, with(run, "pretrain.averaging=dl4j"));
+      pretrain(spark, shards, dir.resolve("barrier-" + updaters), false, with(run, "pretrain.averaging=barrier"));
+      LanguageModel a = LanguageModel.load(dir.resolve("dl4j-" + updaters + "/baseline/model.zip").toFile());
+      LanguageModel b = LanguageModel.load(dir.resolve("barrier-" + updaters + "/baseline/model.zip").toFile());
+      assertArrayEquals(a.graph().params().toFloatVector(), b.graph().params().toFloatVector(), "updaters " + updaters);
+      assertArrayEquals(a.graph().getUpdater().getStateViewArray().toFloatVector(),
+          b.graph().getUpdater().getStateViewArray().toFloatVector(), "updaters " + updaters);
+    }
+  }
+
+  @Test
+  void barrierAveragingNeedsATaskSlotPerWorker() {
+    assertEquals(4, BarrierAveraging.slots("local[4]", 0, 0));
+    assertEquals(6, BarrierAveraging.slots("local-cluster[3,2,1024]", 0, 0));
+    assertEquals(1, BarrierAveraging.slots("local", 0, 0));
+    assertEquals(8, BarrierAveraging.slots("spark://host:7077", 2, 4));
+    assertEquals(0, BarrierAveraging.slots("yarn", 0, 4), "unknown without spark.executor.cores");
   }
 
   @Test
@@ -187,7 +282,7 @@ class PretrainTest {
     SparkSession spark = SparkTestSession.get("local[2]");
     Path shards = shards(spark, dir);
     pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=4", "pretrain.arms=[baseline]",
-        "pretrain.training_stats=true");
+        "pretrain.training_stats=true", "pretrain.averaging=dl4j");
     List<String> rows = Files.readAllLines(dir.resolve("run/baseline/spark-stats.csv"));
     assertEquals(Pretrain.STATS_HEADER, rows.get(0));
     assertEquals(3, rows.size(), "a row per chunk of val_every=2 rounds: " + rows);
@@ -203,6 +298,29 @@ class PretrainTest {
     assertTrue(task >= fit, "a worker's task holds its fit calls: " + rows.get(2));
     assertTrue(v.get("aggregate_ms") >= task, "the aggregate job holds the workers' tasks: " + rows.get(2));
     assertTrue(v.get("master_fit_ms") >= v.get("aggregate_ms"), "the master's fit holds the job: " + rows.get(2));
+  }
+
+  @Test
+  void barrierStatisticsSplitEachChunksTimeIntoItsParts(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = shards(spark, dir);
+    pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=4", "pretrain.arms=[baseline]",
+        "pretrain.training_stats=true");
+    List<String> rows = Files.readAllLines(dir.resolve("run/baseline/spark-stats.csv"));
+    assertEquals(Pretrain.BARRIER_STATS_HEADER, rows.get(0));
+    assertEquals(3, rows.size(), "a row per chunk of val_every=2 rounds: " + rows);
+    String[] header = rows.get(0).split(",");
+    java.util.Map<String, Double> v = new java.util.HashMap<>();
+    String[] last = rows.get(2).split(",");
+    for (int i = 0; i < header.length; i++) v.put(header[i], Double.parseDouble(last[i]));
+    assertEquals(2, v.get("averaging_rounds"), "rounds in the chunk");
+    double fit = v.get("worker_fit_ms_per_worker");
+    double parts = fit + v.get("worker_exchange_ms_per_worker") + v.get("worker_init_ms_per_worker")
+        + v.get("worker_input_ms_per_worker");
+    assertTrue(fit > 0, "workers fitted: " + rows.get(2));
+    // Each part holds the next: the driver's call >= a worker's task >= its fit calls, exchanges, build and input.
+    assertTrue(v.get("worker_task_ms_per_worker") >= parts - 2, "a worker's task holds its parts: " + rows.get(2));
+    assertTrue(v.get("driver_ms") >= v.get("worker_task_ms_per_worker"), "the driver's call holds the tasks: " + rows.get(2));
   }
 
   @Test

@@ -1,0 +1,298 @@
+package org.charsight.train;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Random;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.HashPartitioner;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.util.SerializableConfiguration;
+import org.charsight.common.UserError;
+import org.deeplearning4j.datasets.iterator.IteratorMultiDataSetIterator;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.graph.util.ComputationGraphUtil;
+import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
+import org.deeplearning4j.spark.api.worker.NetBroadcastTuple;
+import org.deeplearning4j.spark.impl.common.SplitPartitionsFunction;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import scala.Tuple2;
+import scala.collection.JavaConverters;
+import scala.reflect.ClassTag;
+import scala.reflect.ClassTag$;
+import scala.runtime.AbstractFunction1;
+
+/**
+ * Parameter averaging in one Spark job per chunk of rounds, with workers that keep their network
+ * from round to round.
+ *
+ * <p>DL4J's ParameterAveragingTrainingMaster runs each averaging round as Spark jobs of its own:
+ * the driver broadcasts parameters and Adam moments, every worker builds a network, fits a few
+ * minibatches and sends everything back to be summed on the driver. For a small model the job is most
+ * of the round (bench/README.md: 50-600 ms of Spark around 200-800 ms of fitting). Here the workers
+ * are the tasks of one barrier stage: they average among themselves through files
+ * ({@link FileAverage}) and go on, and only the chunk's end comes back to the driver.
+ *
+ * <p>The arithmetic is DL4J's: the same split of the chunk into rounds (DL4J's own
+ * {@link SplitPartitionsFunction}, seeded as the master seeds it), the same minibatches in the same
+ * order, the mean of the contributing workers' parameters and Adam state, the workers' step count
+ * set to the driver's at each round. With two workers the models are bit for bit those of DL4J's
+ * master with {@code Repartition.Never} (PretrainTest compares them).
+ */
+final class BarrierAveraging {
+
+  private BarrierAveraging() {}
+
+  /** How the chunk is cut into rounds and averaged. */
+  record Settings(int workers, int frequency, int batchSize, boolean averageUpdaters, long rngSeed) implements Serializable {}
+
+  /**
+   * The chunk's outcome on the driver: the workers' mean loss on their last minibatch (DL4J's score),
+   * the rounds averaged, and timings.
+   */
+  record Outcome(double score, int rounds, Timing timing) {}
+
+  /** Milliseconds summed over the chunk: the driver's, and each worker's (summed over workers). */
+  record Timing(long driverMs, long broadcastMs, long applyMs, long fitMs, long exchangeMs, long waitMs, long buildMs,
+      long inputMs, long taskMs) {}
+
+  /** What a worker sends back: task 0 the averaged parameters and Adam state, every task its timings. */
+  record Report(int task, float[] state, double score, int rounds, long fitMs, long exchangeMs, long waitMs,
+      long buildMs, long inputMs, long taskMs) implements Serializable {}
+
+  /**
+   * Trains {@code net} on {@code batches} ({@code total} minibatches, one partition per worker, cached) and leaves the averaged
+   * parameters, Adam state and step count in it. {@code exchange} must be reachable from every
+   * executor; it is deleted afterwards.
+   */
+  static Outcome fit(JavaSparkContext jsc, ComputationGraph net, JavaRDD<DataSet> batches, long total, Settings s,
+      Path exchange) {
+    long t0 = System.nanoTime();
+    if (batches.getNumPartitions() != s.workers()) {
+      throw new IllegalStateException("barrier averaging needs one partition per worker: " + batches.getNumPartitions()
+          + " partitions for " + s.workers() + " workers");
+    }
+    // DL4J's master (which counts them in a job of its own): objects per split = frequency x workers
+    // (one minibatch per object), rounded down.
+    long perSplit = (long) s.frequency() * s.workers();
+    int splits = total <= perSplit ? 1 : (int) (total / perSplit);
+    long splitSeed = new Random(s.rngSeed()).nextLong();
+    INDArray state = net.getUpdater().getStateViewArray();
+    long b0 = System.nanoTime();
+    Broadcast<NetBroadcastTuple> sent = jsc.broadcast(new NetBroadcastTuple(net.getConfiguration(), net.params(), state));
+    long broadcastMs = (System.nanoTime() - b0) / 1_000_000;
+    Worker worker = new Worker(sent, new SerializableConfiguration(jsc.hadoopConfiguration()), exchange.toString(), s,
+        splits, total > perSplit, splitSeed, net.getConfiguration().getIterationCount());
+    ClassTag<Report> tag = ClassTag$.MODULE$.apply(Report.class);
+    List<Report> reports;
+    try {
+      // Spark retries a failed barrier stage whole only when it ends in a shuffle (a result stage is
+      // not retried: its tasks may have committed output), so the reports cross one on their way.
+      reports = new JavaRDD<>(batches.rdd().barrier().mapPartitions(worker, false, tag), tag)
+          .mapToPair(r -> new Tuple2<>(r.task(), r)).partitionBy(new HashPartitioner(1)).values().collect();
+    } catch (Throwable e) {
+      try {
+        delete(jsc, exchange);
+      } catch (RuntimeException cleanup) {
+        e.addSuppressed(cleanup);
+      }
+      throw e;
+    } finally {
+      sent.destroy();
+    }
+    delete(jsc, exchange);
+    long a0 = System.nanoTime();
+    Report first = reports.stream().filter(r -> r.task() == 0).findFirst().orElseThrow();
+    int nParams = (int) net.params().length();
+    net.params().assign(Nd4j.createFromArray(Arrays.copyOf(first.state(), nParams)).reshape(net.params().shape()));
+    // Without averaged updaters DL4J leaves the driver's Adam state as it was; so does this.
+    if (s.averageUpdaters() && state != null) {
+      state.assign(Nd4j.createFromArray(Arrays.copyOfRange(first.state(), nParams, first.state().length)).reshape(state.shape()));
+    }
+    var conf = net.getConfiguration();
+    conf.setIterationCount(conf.getIterationCount() + s.frequency() * first.rounds());
+    long applyMs = (System.nanoTime() - a0) / 1_000_000;
+    long fit = 0, exch = 0, wait = 0, build = 0, input = 0, task = 0;
+    for (Report r : reports) {
+      fit += r.fitMs();
+      exch += r.exchangeMs();
+      wait += r.waitMs();
+      build += r.buildMs();
+      input += r.inputMs();
+      task += r.taskMs();
+    }
+    return new Outcome(first.score(), first.rounds(), new Timing((System.nanoTime() - t0) / 1_000_000, broadcastMs,
+        applyMs, fit, exch, wait, build, input, task));
+  }
+
+  /**
+   * A barrier stage needs all its tasks running at once. Spark would otherwise retry it for minutes
+   * before failing; say at the start what is wrong. Returns the task slots counted (0: not known yet).
+   */
+  static int checkSlots(JavaSparkContext jsc, int workers) {
+    var conf = jsc.getConf();
+    if (conf.getBoolean("spark.dynamicAllocation.enabled", false)) {
+      throw new UserError("pretrain.averaging: barrier averaging cannot run with spark.dynamicAllocation.enabled = true "
+          + "(Spark runs barrier stages on a fixed set of executors); set pretrain.averaging = dl4j or turn it off");
+    }
+    // Without spark.executor.cores a standalone executor takes all its worker's cores: unknown here.
+    int perExecutor = conf.contains("spark.executor.cores")
+        ? conf.getInt("spark.executor.cores", 1) / conf.getInt("spark.task.cpus", 1) : 0;
+    int slots = slots(jsc.master(), perExecutor, jsc.sc().getExecutorIds().size());
+    if (slots > 0 && slots < workers) {
+      throw new UserError("pretrain.averaging: barrier averaging runs a task per worker at once: " + workers
+          + " workers (Spark's default parallelism) but " + slots + " task slots on " + jsc.master()
+          + "; set spark.default.parallelism to at most " + slots + ", or pretrain.averaging = dl4j");
+    }
+    return slots;
+  }
+
+  /** Task slots of a master: local[N], local-cluster[executors, cores, memory], else executors x slots each. */
+  static int slots(String master, int perExecutor, int executors) {
+    if (master.equals("local")) return 1;
+    if (master.startsWith("local[") || master.startsWith("local-cluster[")) {
+      String[] p = master.substring(master.indexOf('[') + 1, master.indexOf(']')).split(",");
+      if (master.startsWith("local-cluster")) return Integer.parseInt(p[0].trim()) * Integer.parseInt(p[1].trim());
+      return p[0].trim().equals("*") ? Runtime.getRuntime().availableProcessors() : Integer.parseInt(p[0].trim());
+    }
+    return executors * perExecutor;
+  }
+
+  private static void delete(JavaSparkContext jsc, Path dir) {
+    try {
+      dir.getFileSystem(jsc.hadoopConfiguration()).delete(dir, true);
+    } catch (IOException e) {
+      throw new UncheckedIOException("parameter averaging: cannot delete " + dir, e);
+    }
+  }
+
+  /** One barrier task: a worker that trains its share of every round of the chunk and averages with the others. */
+  static final class Worker extends AbstractFunction1<scala.collection.Iterator<DataSet>, scala.collection.Iterator<Report>>
+      implements Serializable {
+    private final Broadcast<NetBroadcastTuple> sent;
+    private final SerializableConfiguration hadoop;
+    private final String exchange;
+    private final Settings s;
+    private final int splits;
+    private final boolean split;
+    private final long splitSeed;
+    private final int firstStep;
+
+    Worker(Broadcast<NetBroadcastTuple> sent, SerializableConfiguration hadoop, String exchange, Settings s, int splits,
+        boolean split, long splitSeed, int firstStep) {
+      this.sent = sent;
+      this.hadoop = hadoop;
+      this.exchange = exchange;
+      this.s = s;
+      this.splits = splits;
+      this.split = split;
+      this.splitSeed = splitSeed;
+      this.firstStep = firstStep;
+    }
+
+    @Override
+    public scala.collection.Iterator<Report> apply(scala.collection.Iterator<DataSet> rows) {
+      long t0 = System.nanoTime();
+      BarrierTaskContext ctx = BarrierTaskContext.get();
+      int me = ctx.partitionId();
+      List<MultiDataSet> mine = new ArrayList<>();
+      JavaConverters.asJavaIterator(rows).forEachRemaining(d -> mine.add(ComputationGraphUtil.toMultiDataSet(d)));
+      long inputMs = (System.nanoTime() - t0) / 1_000_000;
+
+      long b0 = System.nanoTime();
+      NetBroadcastTuple tuple = sent.getValue();
+      // As DL4J's worker builds it, once: a copy of the configuration, parameters and Adam state.
+      ComputationGraph net = new ComputationGraph(tuple.getGraphConfiguration().clone());
+      net.init(tuple.getParameters().dup(), false);
+      INDArray initialState = tuple.getUpdaterState();
+      if (initialState != null) net.setUpdater(new ComputationGraphUpdater(net, initialState.dup()));
+      net.getConfiguration().setEpochCount(tuple.getGraphConfiguration().getEpochCount());
+      long buildMs = (System.nanoTime() - b0) / 1_000_000;
+
+      Path dir = new Path(exchange, "attempt-" + ctx.stageAttemptNumber());
+      FileAverage average = new FileAverage(FileAverage.Store.open(dir, hadoop.value()), dir, me, s.workers());
+      long fitMs = 0, exchangeMs = 0;
+      int rounds = 0;
+      double score = 0;
+      for (int r = 0; r < splits; r++) {
+        // Each round starts at the driver's step count, as a DL4J worker rebuilt from the broadcast does.
+        net.getConfiguration().setIterationCount(firstStep + s.frequency() * rounds);
+        long f0 = System.nanoTime();
+        boolean fitted = false;
+        var batches = new IteratorMultiDataSetIterator(roundOf(mine, me, r), s.batchSize());
+        while (batches.hasNext()) {
+          net.fit(batches.next());
+          fitted = true;
+        }
+        Nd4j.getExecutioner().commit();
+        long e0 = System.nanoTime();
+        fitMs += (e0 - f0) / 1_000_000;
+        if (s.workers() == 1) { // the mean of one network is itself
+          if (fitted) {
+            rounds++;
+            score = net.score();
+            if (!s.averageUpdaters() && initialState != null) net.getUpdater().getStateViewArray().assign(initialState);
+          }
+          exchangeMs += (System.nanoTime() - e0) / 1_000_000;
+          continue;
+        }
+        float[] v = vector(net, s.averageUpdaters());
+        FileAverage.Mean mean = average.average(ctx, r, v, fitted, fitted ? net.score() : 0);
+        if (mean.contributors() > 0) {
+          load(net, v, s.averageUpdaters() ? null : initialState);
+          rounds++;
+          score = mean.score();
+        }
+        exchangeMs += (System.nanoTime() - e0) / 1_000_000;
+      }
+      long taskMs = (System.nanoTime() - t0) / 1_000_000;
+      Report report = new Report(me, me == 0 ? vector(net, true) : null, score, rounds, fitMs, exchangeMs,
+          average.waitedNanos / 1_000_000, buildMs, inputMs, taskMs);
+      return JavaConverters.asScalaIterator(List.of(report).iterator());
+    }
+
+    /** DL4J's split of the chunk: round {@code r} takes one of every {@code splits} consecutive minibatches. */
+    private Iterator<MultiDataSet> roundOf(List<MultiDataSet> mine, int me, int r) {
+      if (!split) return mine.iterator();
+      try {
+        return new SplitPartitionsFunction<MultiDataSet>(r, splits, splitSeed).call(me, mine.iterator());
+      } catch (Exception e) {
+        throw new IllegalStateException("parameter averaging: splitting round " + r, e);
+      }
+    }
+
+    /** Parameters, then (when averaged) the Adam state: one vector to average. */
+    private static float[] vector(ComputationGraph net, boolean withState) {
+      float[] p = net.params().toFloatVector();
+      INDArray st = net.getUpdater().getStateViewArray();
+      if (!withState || st == null) return p;
+      float[] u = st.toFloatVector();
+      float[] v = Arrays.copyOf(p, p.length + u.length);
+      System.arraycopy(u, 0, v, p.length, u.length);
+      return v;
+    }
+
+    /** The averaged vector back into the network; without averaged updaters each round restarts from the broadcast's Adam state. */
+    private static void load(ComputationGraph net, float[] v, INDArray resetState) {
+      int n = (int) net.params().length();
+      net.params().assign(Nd4j.createFromArray(Arrays.copyOf(v, n)).reshape(net.params().shape()));
+      INDArray st = net.getUpdater().getStateViewArray();
+      if (st == null) return;
+      if (resetState != null) {
+        st.assign(resetState);
+      } else {
+        st.assign(Nd4j.createFromArray(Arrays.copyOfRange(v, n, v.length)).reshape(st.shape()));
+      }
+    }
+  }
+}
