@@ -3,14 +3,16 @@ package org.charsight.train;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Random;
+import java.util.UUID;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.HashPartitioner;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -22,6 +24,7 @@ import org.deeplearning4j.nn.graph.util.ComputationGraphUtil;
 import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
 import org.deeplearning4j.spark.api.worker.NetBroadcastTuple;
 import org.deeplearning4j.spark.impl.common.SplitPartitionsFunction;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
@@ -91,7 +94,10 @@ final class BarrierAveraging {
     long b0 = System.nanoTime();
     Broadcast<NetBroadcastTuple> sent = jsc.broadcast(new NetBroadcastTuple(net.getConfiguration(), net.params(), state));
     long broadcastMs = (System.nanoTime() - b0) / 1_000_000;
-    Worker worker = new Worker(sent, new SerializableConfiguration(jsc.hadoopConfiguration()), exchange.toString(), s,
+    // A run killed mid-chunk leaves its files behind; its resumption must not read them.
+    delete(jsc, exchange);
+    Path job = new Path(exchange, UUID.randomUUID().toString());
+    Worker worker = new Worker(sent, new SerializableConfiguration(jsc.hadoopConfiguration()), job.toString(), s,
         splits, total > perSplit, splitSeed, net.getConfiguration().getIterationCount());
     ClassTag<Report> tag = ClassTag$.MODULE$.apply(Report.class);
     List<Report> reports;
@@ -203,7 +209,9 @@ final class BarrierAveraging {
     @Override
     public scala.collection.Iterator<Report> apply(scala.collection.Iterator<DataSet> rows) {
       long t0 = System.nanoTime();
-      BarrierTaskContext ctx = BarrierTaskContext.get();
+      // TaskContext, not BarrierTaskContext: the latter's first use starts a timer thread that is not a
+      // daemon (Spark 3.5), which kept a local-mode JVM alive after its main method ended.
+      TaskContext ctx = TaskContext.get();
       int me = ctx.partitionId();
       List<MultiDataSet> mine = new ArrayList<>();
       JavaConverters.asJavaIterator(rows).forEachRemaining(d -> mine.add(ComputationGraphUtil.toMultiDataSet(d)));
@@ -246,10 +254,12 @@ final class BarrierAveraging {
           exchangeMs += (System.nanoTime() - e0) / 1_000_000;
           continue;
         }
-        float[] v = vector(net, s.averageUpdaters());
-        FileAverage.Mean mean = average.average(ctx, r, v, fitted, fitted ? net.score() : 0);
+        Vector v = new Vector(net, s.averageUpdaters());
+        FileAverage.Mean mean = average.average(ctx, r, v.parts, fitted, fitted ? net.score() : 0);
         if (mean.contributors() > 0) {
-          load(net, v, s.averageUpdaters() ? null : initialState);
+          v.written();
+          // Without averaged updaters every round restarts from the broadcast's Adam state, as in DL4J.
+          if (!s.averageUpdaters() && initialState != null) net.getUpdater().getStateViewArray().assign(initialState);
           rounds++;
           score = mean.score();
         }
@@ -271,7 +281,7 @@ final class BarrierAveraging {
       }
     }
 
-    /** Parameters, then (when averaged) the Adam state: one vector to average. */
+    /** Parameters and (with averaged updaters) Adam state as the driver wants them: one float vector. */
     private static float[] vector(ComputationGraph net, boolean withState) {
       float[] p = net.params().toFloatVector();
       INDArray st = net.getUpdater().getStateViewArray();
@@ -281,17 +291,54 @@ final class BarrierAveraging {
       System.arraycopy(u, 0, v, p.length, u.length);
       return v;
     }
+  }
 
-    /** The averaged vector back into the network; without averaged updaters each round restarts from the broadcast's Adam state. */
-    private static void load(ComputationGraph net, float[] v, INDArray resetState) {
-      int n = (int) net.params().length();
-      net.params().assign(Nd4j.createFromArray(Arrays.copyOf(v, n)).reshape(net.params().shape()));
-      INDArray st = net.getUpdater().getStateViewArray();
-      if (st == null) return;
-      if (resetState != null) {
-        st.assign(resetState);
-      } else {
-        st.assign(Nd4j.createFromArray(Arrays.copyOfRange(v, n, v.length)).reshape(st.shape()));
+  /**
+   * The network's parameters and (when averaged) Adam state as the bytes {@link FileAverage} reads and
+   * writes. On the CPU backend they are views of ND4J's own memory, so the mean lands in the network
+   * without a copy; elsewhere (a GPU's memory) copies, written back by {@link #written()}.
+   */
+  static final class Vector {
+    final ByteBuffer[] parts;
+    private final INDArray[] arrays;
+    /** Whether every part is a view of its array's memory. */
+    final boolean views;
+
+    Vector(ComputationGraph net, boolean withState) {
+      this(withState && net.getUpdater().getStateViewArray() != null
+          ? new INDArray[] {net.params(), net.getUpdater().getStateViewArray()} : new INDArray[] {net.params()},
+          Nd4j.getEnvironment().isCPU());
+    }
+
+    Vector(INDArray[] arrays, boolean cpu) {
+      this.arrays = arrays;
+      parts = new ByteBuffer[arrays.length];
+      boolean all = true;
+      for (int i = 0; i < arrays.length; i++) {
+        INDArray a = arrays[i];
+        boolean view = cpu && a.dataType() == DataType.FLOAT && a.ordering() == 'c' && !a.isView() && a.offset() == 0
+            && a.data().length() == a.length();
+        all &= view;
+        parts[i] = view
+            ? a.data().asNio().order(FileAverage.ORDER).position(0).limit((int) a.length() * Float.BYTES).slice().order(FileAverage.ORDER)
+            : copy(a);
+      }
+      views = all;
+    }
+
+    private static ByteBuffer copy(INDArray a) {
+      ByteBuffer b = ByteBuffer.allocate((int) a.length() * Float.BYTES).order(FileAverage.ORDER);
+      b.asFloatBuffer().put(a.toFloatVector());
+      return b;
+    }
+
+    /** After the mean was read into {@link #parts}: copies go back into the network's arrays. */
+    void written() {
+      if (views) return;
+      for (int i = 0; i < arrays.length; i++) {
+        float[] f = new float[(int) arrays[i].length()];
+        parts[i].duplicate().rewind().order(FileAverage.ORDER).asFloatBuffer().get(f);
+        arrays[i].assign(Nd4j.createFromArray(f).reshape(arrays[i].shape()));
       }
     }
   }

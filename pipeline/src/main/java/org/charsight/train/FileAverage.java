@@ -6,6 +6,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.StandardCopyOption;
@@ -33,6 +34,11 @@ import org.apache.spark.TaskContext;
  * (float addition commutes), which the pretraining results rely on.
  */
 final class FileAverage {
+  /**
+   * Byte order of the files: the machine's, so that ND4J's buffers go to and from them without
+   * conversion (every executor of a cluster runs on the same architecture).
+   */
+  static final ByteOrder ORDER = ByteOrder.nativeOrder();
   /** A task's file starts with whether it contributes (it had minibatches this round) and its last loss. */
   private static final int HEADER = Integer.BYTES + Double.BYTES;
 
@@ -54,58 +60,71 @@ final class FileAverage {
   record Mean(int contributors, double score) {}
 
   /**
-   * Replaces {@code v} by the contributors' mean (left as it is when no task contributed). Every
-   * round has its own directory; a task removes its files of two rounds back, which every task has
-   * read by the time it has this round's means.
+   * Replaces the vector held by {@code parts} (float bytes in native order, one after another: the
+   * parameters, then the Adam state) by the contributors' mean; left as it is when no task
+   * contributed. Every round has its own directory; a task removes its files of two rounds back,
+   * which every task has read by the time it has this round's means.
    */
-  Mean average(TaskContext ctx, int round, float[] v, boolean contributes, double score) {
+  Mean average(TaskContext ctx, int round, ByteBuffer[] parts, boolean contributes, double score) {
     // The mean of one vector is itself (DL4J divides it by 1).
     if (tasks == 1) return contributes ? new Mean(1, score) : new Mean(0, 0);
     Path here = new Path(dir, "round-" + round);
-    ByteBuffer mine = ByteBuffer.allocate(HEADER + Float.BYTES * v.length).order(ByteOrder.LITTLE_ENDIAN);
-    mine.putInt(contributes ? 1 : 0).putDouble(score).asFloatBuffer().put(v);
-    publish(here, "full-", mine.array());
+    long n = 0;
+    for (ByteBuffer p : parts) n += p.limit() / Float.BYTES;
+    ByteBuffer head = ByteBuffer.allocate(HEADER).order(ORDER).putInt(contributes ? 1 : 0).putDouble(score).flip();
+    ByteBuffer[] full = new ByteBuffer[parts.length + 1];
+    full[0] = head;
+    for (int i = 0; i < parts.length; i++) full[i + 1] = parts[i].duplicate().rewind();
+    publish(here, "full-", full);
     await(ctx, here, "full-");
 
-    int lo = bound(me, v.length), hi = bound(me + 1, v.length);
-    float[] sum = null;
+    long lo = bound(me, n), hi = bound(me + 1, n);
+    float[] sum = new float[(int) (hi - lo)];
+    ByteBuffer slice = ByteBuffer.allocate(Float.BYTES * sum.length).order(ORDER);
     int count = 0;
     double scores = 0;
-    byte[] header = new byte[HEADER];
-    byte[] slice = new byte[Float.BYTES * (hi - lo)];
     for (int t = 0; t < tasks; t++) {
       Path file = new Path(here, "full-" + t);
-      store.read(file, 0, header);
-      ByteBuffer h = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer h = ByteBuffer.allocate(HEADER).order(ORDER);
+      store.read(file, 0, h);
+      h.flip();
       if (h.getInt() == 0) continue;
       scores += h.getDouble();
-      count++;
-      store.read(file, HEADER + (long) Float.BYTES * lo, slice);
-      float[] theirs = floats(slice, hi - lo);
-      if (sum == null) {
-        sum = theirs;
+      store.read(file, HEADER + Float.BYTES * lo, slice.clear());
+      FloatBuffer theirs = slice.flip().asFloatBuffer();
+      if (count++ == 0) {
+        theirs.get(sum);
       } else {
-        for (int i = 0; i < sum.length; i++) sum[i] += theirs[i];
+        for (int i = 0; i < sum.length; i++) sum[i] += theirs.get(i);
       }
     }
     if (count == 0) return new Mean(0, 0);
-    ByteBuffer mean = ByteBuffer.allocate(slice.length).order(ByteOrder.LITTLE_ENDIAN);
-    for (float x : sum) mean.putFloat(x / count);
-    publish(here, "mean-", mean.array());
+    for (int i = 0; i < sum.length; i++) sum[i] /= count;
+    slice.clear().asFloatBuffer().put(sum);
+    publish(here, "mean-", slice.clear());
     await(ctx, here, "mean-");
 
-    for (int t = 0; t < tasks; t++) {
-      int from = bound(t, v.length), to = bound(t + 1, v.length);
-      byte[] part = new byte[Float.BYTES * (to - from)];
-      store.read(new Path(here, "mean-" + t), 0, part);
-      ByteBuffer.wrap(part).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v, from, to - from);
-    }
+    for (int t = 0; t < tasks; t++) readInto(parts, new Path(here, "mean-" + t), bound(t, n), bound(t + 1, n));
     if (round >= 2) {
       Path old = new Path(dir, "round-" + (round - 2));
       store.delete(new Path(old, "full-" + me));
       store.delete(new Path(old, "mean-" + me));
     }
     return new Mean(count, scores / count);
+  }
+
+  /** Reads a file holding floats [from, to) of the vector straight into the parts that hold them. */
+  private void readInto(ByteBuffer[] parts, Path file, long from, long to) {
+    long start = 0;
+    for (ByteBuffer p : parts) {
+      long end = start + p.limit() / Float.BYTES;
+      long a = Math.max(from, start), b = Math.min(to, end);
+      if (a < b) {
+        ByteBuffer dst = p.duplicate().limit((int) ((b - start) * Float.BYTES)).position((int) ((a - start) * Float.BYTES));
+        store.read(file, (a - from) * Float.BYTES, dst);
+      }
+      start = end;
+    }
   }
 
   /** Waits until every task's file with this prefix exists, checking more slowly the longer it waits. */
@@ -144,17 +163,11 @@ final class FileAverage {
   private static final long WAIT_LIMIT_NANOS = 30L * 60 * 1_000_000_000L;
 
   /** Where task {@code t}'s slice starts: slices differ in length by at most one element. */
-  private int bound(int t, int length) {
-    return (int) ((long) length * t / tasks);
+  private long bound(int t, long length) {
+    return length * t / tasks;
   }
 
-  private static float[] floats(byte[] bytes, int n) {
-    float[] f = new float[n];
-    ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(f);
-    return f;
-  }
-
-  private void publish(Path here, String prefix, byte[] bytes) {
+  private void publish(Path here, String prefix, ByteBuffer... bytes) {
     store.publish(new Path(here, prefix + me), new Path(here, "." + prefix + me + ".tmp"), bytes);
   }
 
@@ -168,11 +181,12 @@ final class FileAverage {
     abstract long pollMs();
 
     /** Writes {@code file} under the temporary name {@code tmp} and renames it: whoever sees the file sees all of it. */
-    abstract void publish(Path file, Path tmp, byte[] bytes);
+    abstract void publish(Path file, Path tmp, ByteBuffer[] bytes);
 
     abstract boolean exists(Path file);
 
-    abstract void read(Path file, long position, byte[] into);
+    /** Fills {@code into} (from its position to its limit) with the file's bytes from {@code position}. */
+    abstract void read(Path file, long position, ByteBuffer into);
 
     abstract void delete(Path file);
 
@@ -201,10 +215,15 @@ final class FileAverage {
     }
 
     @Override
-    void publish(Path file, Path tmp, byte[] bytes) {
+    void publish(Path file, Path tmp, ByteBuffer[] bytes) {
       try {
         Files.createDirectories(local(file).getParent());
-        Files.write(local(tmp), bytes);
+        try (FileChannel ch = FileChannel.open(local(tmp), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+            StandardOpenOption.TRUNCATE_EXISTING)) {
+          long left = 0;
+          for (ByteBuffer b : bytes) left += b.remaining();
+          while (left > 0) left -= ch.write(bytes);
+        }
         Files.move(local(tmp), local(file), StandardCopyOption.ATOMIC_MOVE);
       } catch (IOException e) {
         throw failed("write", file, e);
@@ -217,11 +236,13 @@ final class FileAverage {
     }
 
     @Override
-    void read(Path file, long position, byte[] into) {
+    void read(Path file, long position, ByteBuffer into) {
       try (FileChannel ch = FileChannel.open(local(file), StandardOpenOption.READ)) {
-        ByteBuffer b = ByteBuffer.wrap(into);
-        while (b.hasRemaining()) {
-          if (ch.read(b, position + b.position()) < 0) throw new EOFException("short file");
+        long at = position;
+        while (into.hasRemaining()) {
+          int got = ch.read(into, at);
+          if (got < 0) throw new EOFException("short file");
+          at += got;
         }
       } catch (IOException e) {
         throw failed("read", file, e);
@@ -251,10 +272,18 @@ final class FileAverage {
     }
 
     @Override
-    void publish(Path file, Path tmp, byte[] bytes) {
+    void publish(Path file, Path tmp, ByteBuffer[] bytes) {
       try {
         try (OutputStream os = fs.create(tmp, true)) {
-          os.write(bytes);
+          byte[] chunk = new byte[1 << 20];
+          for (ByteBuffer b : bytes) {
+            ByteBuffer from = b.duplicate();
+            while (from.hasRemaining()) {
+              int k = Math.min(chunk.length, from.remaining());
+              from.get(chunk, 0, k);
+              os.write(chunk, 0, k);
+            }
+          }
         }
         if (!fs.rename(tmp, file)) throw new IOException("rename from " + tmp + " failed");
       } catch (IOException e) {
@@ -272,12 +301,14 @@ final class FileAverage {
     }
 
     @Override
-    void read(Path file, long position, byte[] into) {
+    void read(Path file, long position, ByteBuffer into) {
+      byte[] bytes = new byte[into.remaining()];
       try (FSDataInputStream in = fs.open(file)) {
-        in.readFully(position, into);
+        in.readFully(position, bytes);
       } catch (IOException e) {
         throw failed("read", file, e);
       }
+      into.put(bytes);
     }
 
     @Override

@@ -94,7 +94,12 @@ class PretrainTest {
     Path shards = shards(spark, dir);
     pretrain(spark, shards, dir.resolve("straight"), false, "pretrain.rounds=6", "pretrain.arms=[char]");
     pretrain(spark, shards, dir.resolve("resumed"), false, "pretrain.rounds=4", "pretrain.arms=[char]");
+    // What a run killed mid-chunk leaves of its workers' exchange: removed, never read.
+    Path stale = dir.resolve("resumed/" + Pretrain.EXCHANGE + "/killed-job/attempt-0/round-0");
+    Files.createDirectories(stale);
+    Files.write(stale.resolve("full-1"), new byte[] {1, 2, 3});
     pretrain(spark, shards, dir.resolve("resumed"), true, "pretrain.rounds=6", "pretrain.arms=[char]");
+    assertFalse(Files.exists(dir.resolve("resumed/" + Pretrain.EXCHANGE)), "the stale exchange is gone");
     LanguageModel a = LanguageModel.load(dir.resolve("straight/char/model.zip").toFile());
     LanguageModel b = LanguageModel.load(dir.resolve("resumed/char/model.zip").toFile());
     assertEquals(a.graph().getIterationCount(), b.graph().getIterationCount());

@@ -1,0 +1,100 @@
+package org.charsight.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.TaskContext;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The file exchange on its own: three tasks (threads) average vectors held in ND4J arrays, through
+ * local files and through Hadoop's FileSystem, with the arrays' own memory and with copies.
+ */
+class FileAverageTest {
+  /** A task context that is never killed: waiting tasks ask it. */
+  private static TaskContext notKilled() {
+    return org.apache.spark.TaskContext$.MODULE$.empty();
+  }
+
+  private static float[][] average(Path dir, boolean hadoopStore, boolean views, float[][] params, float[][] state,
+      boolean[] contributes) throws Exception {
+    int tasks = params.length;
+    ExecutorService pool = Executors.newFixedThreadPool(tasks);
+    try {
+      List<Future<float[]>> out = new ArrayList<>();
+      for (int t = 0; t < tasks; t++) {
+        int me = t;
+        out.add(pool.submit(() -> {
+          INDArray p = Nd4j.createFromArray(params[me]).reshape(1, params[me].length).dup();
+          INDArray s = Nd4j.createFromArray(state[me]).reshape(1, state[me].length).dup();
+          var v = new BarrierAveraging.Vector(new INDArray[] {p, s}, views);
+          assertEquals(views, v.views, "the arrays' own memory on the CPU backend, else copies");
+          org.apache.hadoop.fs.Path d = new org.apache.hadoop.fs.Path(dir.toUri());
+          FileAverage.Store store = hadoopStore
+              ? new FileAverage.Hadoop(d.getFileSystem(new Configuration())) : FileAverage.Store.open(d, new Configuration());
+          for (int round = 0; round < 3; round++) {
+            FileAverage.Mean m = new FileAverage(store, d, me, tasks).average(notKilled(), round, v.parts, contributes[me], me);
+            v.written();
+            assertEquals(contributes.length - countFalse(contributes), m.contributors());
+          }
+          float[] all = new float[params[me].length + state[me].length];
+          System.arraycopy(p.toFloatVector(), 0, all, 0, params[me].length);
+          System.arraycopy(s.toFloatVector(), 0, all, params[me].length, state[me].length);
+          return all;
+        }));
+      }
+      float[][] r = new float[tasks][];
+      for (int t = 0; t < tasks; t++) r[t] = out.get(t).get();
+      return r;
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private static int countFalse(boolean[] b) {
+    int n = 0;
+    for (boolean x : b) n += x ? 0 : 1;
+    return n;
+  }
+
+  @Test
+  void everyTaskEndsWithTheMeanOfTheContributorsWhateverTheStoreAndMemory(@TempDir Path dir) throws Exception {
+    float[][] params = {{1, 2, 3, 4, 5}, {3, 4, 5, 6, 7}, {100, 100, 100, 100, 100}};
+    float[][] state = {{0.5f, -1}, {1.5f, 3}, {9, 9}};
+    // The third task had no minibatches this round: DL4J leaves it out of the mean.
+    boolean[] contributes = {true, true, false};
+    float[] mean = {2, 3, 4, 5, 6, 1, 1};
+    int i = 0;
+    for (boolean hadoop : new boolean[] {false, true}) {
+      for (boolean views : new boolean[] {true, false}) {
+        float[][] r = average(dir.resolve("case-" + i++), hadoop, views, params, state, contributes);
+        for (float[] task : r) assertArrayEquals(mean, task, "hadoop store " + hadoop + ", views " + views);
+      }
+    }
+  }
+
+  @Test
+  void aVectorOfArraysIsTheirBytesOneAfterAnother() {
+    INDArray a = Nd4j.createFromArray(new float[] {1, 2, 3}).reshape(1, 3);
+    INDArray b = Nd4j.createFromArray(new float[] {4, 5}).reshape(1, 2);
+    for (boolean views : new boolean[] {true, false}) {
+      var v = new BarrierAveraging.Vector(new INDArray[] {a.dup(), b.dup()}, views);
+      assertEquals(views, v.views);
+      assertEquals(12, v.parts[0].limit());
+      assertEquals(8, v.parts[1].limit());
+      ByteBuffer p = v.parts[1].duplicate().order(FileAverage.ORDER);
+      assertEquals(5f, p.getFloat(4));
+    }
+  }
+}
