@@ -182,6 +182,9 @@ final class BarrierAveraging {
     }
   }
 
+  /** Barrier tasks start together; a minute without the others' hello means they cannot see each other's files. */
+  static final long HELLO_LIMIT_NANOS = 60_000_000_000L;
+
   /** One barrier task: a worker that trains its share of every round of the chunk and averages with the others. */
   static final class Worker extends AbstractFunction1<scala.collection.Iterator<DataSet>, scala.collection.Iterator<Report>>
       implements Serializable {
@@ -229,6 +232,7 @@ final class BarrierAveraging {
 
       Path dir = new Path(exchange, "attempt-" + ctx.stageAttemptNumber());
       FileAverage average = new FileAverage(FileAverage.Store.open(dir, hadoop.value()), dir, me, s.workers());
+      if (s.workers() > 1) average.hello(ctx, HELLO_LIMIT_NANOS);
       long fitMs = 0, exchangeMs = 0;
       int rounds = 0;
       double score = 0;

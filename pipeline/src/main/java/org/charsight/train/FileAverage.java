@@ -131,22 +131,35 @@ final class FileAverage {
   private void await(TaskContext ctx, Path here, String prefix) {
     long start = System.nanoTime();
     try {
-      awaitFiles(ctx, here, prefix, start);
+      awaitFiles(ctx, here, prefix, start, WAIT_LIMIT_NANOS, "; its task must have stopped");
     } finally {
       waitedNanos += System.nanoTime() - start;
     }
   }
 
-  private void awaitFiles(TaskContext ctx, Path here, String prefix, long start) {
+  /**
+   * Before any training: every task says hello and waits for the others' hellos. Barrier tasks start
+   * together, so a missing hello means the tasks do not share the directory (an output on each
+   * executor's own disk): an error in seconds instead of a round that never ends.
+   */
+  void hello(TaskContext ctx, long limitNanos) {
+    Path here = new Path(dir, "hello");
+    publish(here, "task-", ByteBuffer.allocate(0));
+    awaitFiles(ctx, here, "task-", System.nanoTime(), limitNanos, "; the executors do not share " + dir
+        + " (pretrain --out must be on a file system every executor reaches: HDFS, S3, a shared volume;"
+        + " or set pretrain.averaging = dl4j)");
+  }
+
+  private void awaitFiles(TaskContext ctx, Path here, String prefix, long start, long limitNanos, String why) {
     long sleepMs = 1;
     for (int t = 0; t < tasks; t++) {
       Path file = new Path(here, prefix + t);
       try {
         while (!store.exists(file)) {
           ctx.killTaskIfInterrupted();
-          if (System.nanoTime() - start > WAIT_LIMIT_NANOS) {
+          if (System.nanoTime() - start > limitNanos) {
             throw new IllegalStateException("parameter averaging: task " + me + " waited "
-                + WAIT_LIMIT_NANOS / 60_000_000_000L + " min for " + file + "; its task must have stopped");
+                + limitNanos / 1_000_000_000L + " s for " + file + why);
           }
           Thread.sleep(sleepMs);
           sleepMs = Math.min(store.pollMs(), sleepMs * 2);

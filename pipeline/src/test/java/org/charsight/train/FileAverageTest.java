@@ -2,6 +2,8 @@ package org.charsight.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -82,6 +84,22 @@ class FileAverageTest {
         for (float[] task : r) assertArrayEquals(mean, task, "hadoop store " + hadoop + ", views " + views);
       }
     }
+  }
+
+  /** Two executors each writing to a disk of their own: the first hello that never comes says so, quickly. */
+  @Test
+  void tasksThatDoNotShareTheDirectoryStopWithTheReason(@TempDir Path dir) {
+    org.apache.hadoop.fs.Path a = new org.apache.hadoop.fs.Path(dir.resolve("executor-a").toUri());
+    org.apache.hadoop.fs.Path b = new org.apache.hadoop.fs.Path(dir.resolve("executor-b").toUri());
+    FileAverage.Store store = FileAverage.Store.open(a, new Configuration());
+    // Task 1 says hello where task 0 does not look.
+    assertThrows(IllegalStateException.class, () -> new FileAverage(store, b, 1, 2).hello(notKilled(), 200_000_000L));
+    long t0 = System.nanoTime();
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> new FileAverage(store, a, 0, 2).hello(notKilled(), 500_000_000L));
+    assertTrue(System.nanoTime() - t0 < 5_000_000_000L, "gives up after its limit");
+    assertTrue(e.getMessage().contains("the executors do not share " + a) && e.getMessage().contains("pretrain.averaging = dl4j"),
+        e.getMessage());
   }
 
   @Test
