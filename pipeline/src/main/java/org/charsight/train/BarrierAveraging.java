@@ -99,13 +99,9 @@ final class BarrierAveraging {
     Path job = new Path(exchange, UUID.randomUUID().toString());
     Worker worker = new Worker(sent, new SerializableConfiguration(jsc.hadoopConfiguration()), job.toString(), s,
         splits, total > perSplit, splitSeed, net.getConfiguration().getIterationCount());
-    ClassTag<Report> tag = ClassTag$.MODULE$.apply(Report.class);
     List<Report> reports;
     try {
-      // Spark retries a failed barrier stage whole only when it ends in a shuffle (a result stage is
-      // not retried: its tasks may have committed output), so the reports cross one on their way.
-      reports = new JavaRDD<>(batches.rdd().barrier().mapPartitions(worker, false, tag), tag)
-          .mapToPair(r -> new Tuple2<>(r.task(), r)).partitionBy(new HashPartitioner(1)).values().collect();
+      reports = run(batches, worker);
     } catch (Throwable e) {
       try {
         delete(jsc, exchange);
@@ -119,14 +115,7 @@ final class BarrierAveraging {
     delete(jsc, exchange);
     long a0 = System.nanoTime();
     Report first = reports.stream().filter(r -> r.task() == 0).findFirst().orElseThrow();
-    int nParams = (int) net.params().length();
-    net.params().assign(Nd4j.createFromArray(Arrays.copyOf(first.state(), nParams)).reshape(net.params().shape()));
-    // Without averaged updaters DL4J leaves the driver's Adam state as it was; so does this.
-    if (s.averageUpdaters() && state != null) {
-      state.assign(Nd4j.createFromArray(Arrays.copyOfRange(first.state(), nParams, first.state().length)).reshape(state.shape()));
-    }
-    var conf = net.getConfiguration();
-    conf.setIterationCount(conf.getIterationCount() + s.frequency() * first.rounds());
+    apply(net, first, s.averageUpdaters() ? state : null, s.frequency());
     long applyMs = (System.nanoTime() - a0) / 1_000_000;
     long fit = 0, exch = 0, wait = 0, build = 0, input = 0, task = 0;
     for (Report r : reports) {
@@ -139,6 +128,30 @@ final class BarrierAveraging {
     }
     return new Outcome(first.score(), first.rounds(), new Timing((System.nanoTime() - t0) / 1_000_000, broadcastMs,
         applyMs, fit, exch, wait, build, input, task));
+  }
+
+  /** The one job: the workers as a barrier stage. */
+  private static List<Report> run(JavaRDD<DataSet> batches, Worker worker) {
+    ClassTag<Report> tag = ClassTag$.MODULE$.apply(Report.class);
+    // Spark retries a failed barrier stage whole only when it ends in a shuffle (a result stage is
+    // not retried: its tasks may have committed output), so the reports cross one on their way.
+    return new JavaRDD<>(batches.rdd().barrier().mapPartitions(worker, false, tag), tag)
+        .mapToPair(r -> new Tuple2<>(r.task(), r)).partitionBy(new HashPartitioner(1)).values().collect();
+  }
+
+  /**
+   * The averaged parameters (and Adam state, when {@code state} is given) into the driver's network,
+   * and its step count on by the rounds trained. Without averaged updaters DL4J leaves the driver's
+   * Adam state as it was; so does this.
+   */
+  private static void apply(ComputationGraph net, Report first, INDArray state, int frequency) {
+    int nParams = (int) net.params().length();
+    net.params().assign(Nd4j.createFromArray(Arrays.copyOf(first.state(), nParams)).reshape(net.params().shape()));
+    if (state != null) {
+      state.assign(Nd4j.createFromArray(Arrays.copyOfRange(first.state(), nParams, first.state().length)).reshape(state.shape()));
+    }
+    var conf = net.getConfiguration();
+    conf.setIterationCount(conf.getIterationCount() + frequency * first.rounds());
   }
 
   /**
@@ -222,12 +235,8 @@ final class BarrierAveraging {
 
       long b0 = System.nanoTime();
       NetBroadcastTuple tuple = sent.getValue();
-      // As DL4J's worker builds it, once: a copy of the configuration, parameters and Adam state.
-      ComputationGraph net = new ComputationGraph(tuple.getGraphConfiguration().clone());
-      net.init(tuple.getParameters().dup(), false);
+      ComputationGraph net = build(tuple);
       INDArray initialState = tuple.getUpdaterState();
-      if (initialState != null) net.setUpdater(new ComputationGraphUpdater(net, initialState.dup()));
-      net.getConfiguration().setEpochCount(tuple.getGraphConfiguration().getEpochCount());
       long buildMs = (System.nanoTime() - b0) / 1_000_000;
 
       Path dir = new Path(exchange, "attempt-" + ctx.stageAttemptNumber());
@@ -240,13 +249,7 @@ final class BarrierAveraging {
         // Each round starts at the driver's step count, as a DL4J worker rebuilt from the broadcast does.
         net.getConfiguration().setIterationCount(firstStep + s.frequency() * rounds);
         long f0 = System.nanoTime();
-        boolean fitted = false;
-        var batches = new IteratorMultiDataSetIterator(roundOf(mine, me, r), s.batchSize());
-        while (batches.hasNext()) {
-          net.fit(batches.next());
-          fitted = true;
-        }
-        Nd4j.getExecutioner().commit();
+        boolean fitted = fitRound(net, roundOf(mine, me, r));
         long e0 = System.nanoTime();
         fitMs += (e0 - f0) / 1_000_000;
         if (s.workers() == 1) { // the mean of one network is itself
@@ -273,6 +276,28 @@ final class BarrierAveraging {
       Report report = new Report(me, me == 0 ? vector(net, true) : null, score, rounds, fitMs, exchangeMs,
           average.waitedNanos / 1_000_000, buildMs, inputMs, taskMs);
       return JavaConverters.asScalaIterator(List.of(report).iterator());
+    }
+
+    /** Fits a round's minibatches (batched as DL4J's worker batches them); false if there were none. */
+    private boolean fitRound(ComputationGraph net, Iterator<MultiDataSet> round) {
+      boolean fitted = false;
+      var batches = new IteratorMultiDataSetIterator(round, s.batchSize());
+      while (batches.hasNext()) {
+        net.fit(batches.next());
+        fitted = true;
+      }
+      Nd4j.getExecutioner().commit();
+      return fitted;
+    }
+
+    /** As DL4J's worker builds it, once: a copy of the configuration, parameters and Adam state. */
+    private static ComputationGraph build(NetBroadcastTuple tuple) {
+      ComputationGraph net = new ComputationGraph(tuple.getGraphConfiguration().clone());
+      net.init(tuple.getParameters().dup(), false);
+      INDArray initialState = tuple.getUpdaterState();
+      if (initialState != null) net.setUpdater(new ComputationGraphUpdater(net, initialState.dup()));
+      net.getConfiguration().setEpochCount(tuple.getGraphConfiguration().getEpochCount());
+      return net;
     }
 
     /** DL4J's split of the chunk: round {@code r} takes one of every {@code splits} consecutive minibatches. */

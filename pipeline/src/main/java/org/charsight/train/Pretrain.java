@@ -339,7 +339,7 @@ public final class Pretrain {
       + "worker_exchange_wait_ms_per_worker,worker_task_ms_per_worker";
 
   /**
-   * Where the time of a chunk went with barrier averaging: the driver's whole call (count, broadcast,
+   * Where the time of a chunk went with barrier averaging: the driver's whole call (broadcast,
    * the one job, applying the result) against each worker's fit calls, exchanges (writing, averaging
    * and reading the files; of which waiting for the other workers' files), network build and input.
    */
