@@ -88,7 +88,8 @@ class LocalClusterTest {
   void bothArmsPretrainAcrossTwoExecutorJvmsAndValidationLossFalls(@TempDir Path dir) throws Exception {
     SparkSession spark = SparkTestSession.get(CLUSTER);
     Path shards = TrainingFixtures.shards(spark, dir);
-    TrainingFixtures.pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=8", "pretrain.arms=[baseline, char]");
+    TrainingFixtures.pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=8", "pretrain.arms=[baseline, char]",
+        "pretrain.averaging=barrier");
     // The workers average through files between the two executor JVMs; DL4J's master through the driver.
     TrainingFixtures.pretrain(spark, shards, dir.resolve("dl4j"), false, "pretrain.rounds=8", "pretrain.arms=[baseline, char]",
         "pretrain.averaging=dl4j");
@@ -130,7 +131,9 @@ class LocalClusterTest {
         }).start();
       }
     });
-    TrainingFixtures.pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=6", "pretrain.arms=[baseline]");
+    // Barrier averaging: Spark reruns the whole barrier stage once the worker has started a replacement.
+    TrainingFixtures.pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=6", "pretrain.arms=[baseline]",
+        "pretrain.averaging=barrier");
     assertEquals(1, killed.size(), "an executor was killed during training");
     assertFalse(ProcessHandle.of(killed.get(0)).map(ProcessHandle::isAlive).orElse(false), "it is dead");
     List<String> rows = Files.readAllLines(dir.resolve("run/baseline/metrics.csv"));

@@ -93,12 +93,14 @@ class PretrainTest {
     SparkSession spark = SparkTestSession.get("local[2]");
     Path shards = shards(spark, dir);
     pretrain(spark, shards, dir.resolve("straight"), false, "pretrain.rounds=6", "pretrain.arms=[char]");
-    pretrain(spark, shards, dir.resolve("resumed"), false, "pretrain.rounds=4", "pretrain.arms=[char]");
+    pretrain(spark, shards, dir.resolve("resumed"), false, "pretrain.rounds=4", "pretrain.arms=[char]",
+        "pretrain.averaging=barrier");
     // What a run killed mid-chunk leaves of its workers' exchange: removed, never read.
     Path stale = dir.resolve("resumed/" + Pretrain.EXCHANGE + "/killed-job/attempt-0/round-0");
     Files.createDirectories(stale);
     Files.write(stale.resolve("full-1"), new byte[] {1, 2, 3});
-    pretrain(spark, shards, dir.resolve("resumed"), true, "pretrain.rounds=6", "pretrain.arms=[char]");
+    pretrain(spark, shards, dir.resolve("resumed"), true, "pretrain.rounds=6", "pretrain.arms=[char]",
+        "pretrain.averaging=barrier");
     assertFalse(Files.exists(dir.resolve("resumed/" + Pretrain.EXCHANGE)), "the stale exchange is gone");
     LanguageModel a = LanguageModel.load(dir.resolve("straight/char/model.zip").toFile());
     LanguageModel b = LanguageModel.load(dir.resolve("resumed/char/model.zip").toFile());
@@ -226,13 +228,13 @@ class PretrainTest {
     } catch (UserError e) {
       assertEquals("pretrain.repartition: expected one of always, never, when-workers-differ, got 'sometimes'", e.getMessage());
     }
-    for (String[] bad : new String[][] {{"pretrain.repartition=always", "pretrain.repartition: expected never with "
+    for (String[] bad : new String[][] {{"pretrain.averaging=barrier,pretrain.repartition=always", "pretrain.repartition: expected never with "
         + "pretrain.averaging = barrier, got 'always' (set pretrain.averaging = dl4j to spread minibatches again every round)"},
-        {"pretrain.rdd_training_approach=export", "pretrain.rdd_training_approach: expected direct with "
+        {"pretrain.averaging=barrier,pretrain.rdd_training_approach=export", "pretrain.rdd_training_approach: expected direct with "
         + "pretrain.averaging = barrier, got 'export' (set pretrain.averaging = dl4j to export minibatches)"},
         {"pretrain.averaging=ring", "pretrain.averaging: expected one of barrier, dl4j, got 'ring'"}}) {
       try {
-        pretrain(spark, shards, dir.resolve("bad"), false, bad[0]);
+        pretrain(spark, shards, dir.resolve("bad"), false, bad[0].split(","));
         throw new AssertionError("should fail: " + bad[0]);
       } catch (UserError e) {
         assertEquals(bad[1], e.getMessage());
@@ -310,7 +312,7 @@ class PretrainTest {
     SparkSession spark = SparkTestSession.get("local[2]");
     Path shards = shards(spark, dir);
     pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=4", "pretrain.arms=[baseline]",
-        "pretrain.training_stats=true");
+        "pretrain.training_stats=true", "pretrain.averaging=barrier");
     List<String> rows = Files.readAllLines(dir.resolve("run/baseline/spark-stats.csv"));
     assertEquals(Pretrain.BARRIER_STATS_HEADER, rows.get(0));
     assertEquals(3, rows.size(), "a row per chunk of val_every=2 rounds: " + rows);
