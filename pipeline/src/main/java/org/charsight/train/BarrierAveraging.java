@@ -156,9 +156,9 @@ final class BarrierAveraging {
 
   /**
    * A barrier stage needs all its tasks running at once. Spark would otherwise retry it for minutes
-   * before failing; say at the start what is wrong. Returns the task slots counted (0: not known yet).
+   * before failing; say at the start what is wrong.
    */
-  static int checkSlots(JavaSparkContext jsc, int workers) {
+  static void checkSlots(JavaSparkContext jsc, int workers) {
     var conf = jsc.getConf();
     if (conf.getBoolean("spark.dynamicAllocation.enabled", false)) {
       throw new UserError("pretrain.averaging: barrier averaging cannot run with spark.dynamicAllocation.enabled = true "
@@ -173,7 +173,6 @@ final class BarrierAveraging {
           + " workers (Spark's default parallelism) but " + slots + " task slots on " + jsc.master()
           + "; set spark.default.parallelism to at most " + slots + ", or pretrain.averaging = dl4j");
     }
-    return slots;
   }
 
   /** Task slots of a master: local[N], local-cluster[executors, cores, memory], else executors x slots each. */

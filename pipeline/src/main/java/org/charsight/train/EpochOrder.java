@@ -53,12 +53,17 @@ final class EpochOrder {
    * the p-th contiguous run of them ({@link MinibatchRanges}: computed bounds, not sampled ones).
    */
   JavaRDD<DataSet> batches(long from, long to, int batchSize, int seqLen, int partitions) {
-    long minibatches = Math.max(1, (to - from + batchSize - 1) / batchSize);
+    long minibatches = minibatches(to - from, batchSize);
     return ranked.filter(t -> t._1() >= from && t._1() < to)
         .mapToPair(t -> new Tuple2<>(t._1() - from, t._2()))
         .repartitionAndSortWithinPartitions(new MinibatchRanges(batchSize, minibatches, partitions))
         .mapPartitions(rows -> MinibatchRanges.cut(rows, batchSize).stream()
             .map(b -> Batch.of(b.toArray(new int[0][]), seqLen, DataType.FLOAT)).iterator());
+  }
+
+  /** How many minibatches {@link #batches} cuts this many windows into. */
+  static long minibatches(long windows, int batchSize) {
+    return Math.max(1, (windows + batchSize - 1) / batchSize);
   }
 
   void release() {

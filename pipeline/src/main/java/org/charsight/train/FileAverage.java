@@ -66,8 +66,6 @@ final class FileAverage {
    * which every task has read by the time it has this round's means.
    */
   Mean average(TaskContext ctx, int round, ByteBuffer[] parts, boolean contributes, double score) {
-    // The mean of one vector is itself (DL4J divides it by 1).
-    if (tasks == 1) return contributes ? new Mean(1, score) : new Mean(0, 0);
     Path here = new Path(dir, "round-" + round);
     long n = 0;
     for (ByteBuffer p : parts) n += p.limit() / Float.BYTES;

@@ -255,9 +255,8 @@ public final class Pretrain {
 
     /** One barrier job for the chunk, the same arithmetic as {@link #fitDl4j} (see {@link BarrierAveraging}). */
     private double fitBarrier(Arch arch, JavaRDD<DataSet> batches, long windows, int round, int done) {
-      // EpochOrder.batches cuts the chunk's windows into this many minibatches.
-      long minibatches = Math.max(1, (windows + o.batchPerWorker() - 1) / o.batchPerWorker());
-      BarrierAveraging.Outcome r = BarrierAveraging.fit(jsc, models.get(arch).graph(), batches, minibatches,
+      BarrierAveraging.Outcome r = BarrierAveraging.fit(jsc, models.get(arch).graph(), batches,
+          EpochOrder.minibatches(windows, o.batchPerWorker()),
           new BarrierAveraging.Settings(workers, o.averagingFrequency(), o.batchPerWorker(), o.averageUpdaters(),
               StableHash.mix(o.seed() + round)), new Path(out, EXCHANGE));
       if (o.trainingStats()) recordBarrierTimes(fs, new Path(out, arch.confName), done, r, workers);

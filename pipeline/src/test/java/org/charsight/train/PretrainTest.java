@@ -284,6 +284,17 @@ class PretrainTest {
     assertEquals(0, BarrierAveraging.slots("yarn", 0, 4), "unknown without spark.executor.cores");
   }
 
+  /** The statistics file has the header given and a row per chunk of val_every=2 rounds; the last, by column. */
+  private static java.util.Map<String, Double> lastChunk(List<String> rows, String header) {
+    assertEquals(header, rows.get(0));
+    assertEquals(3, rows.size(), "a row per chunk of val_every=2 rounds: " + rows);
+    String[] names = header.split(","), last = rows.get(2).split(",");
+    java.util.Map<String, Double> v = new java.util.HashMap<>();
+    for (int i = 0; i < names.length; i++) v.put(names[i], Double.parseDouble(last[i]));
+    assertEquals(2, v.get("averaging_rounds"), "rounds in the chunk");
+    return v;
+  }
+
   @Test
   void trainingStatisticsSplitEachChunksTimeIntoItsParts(@TempDir Path dir) throws IOException {
     SparkSession spark = SparkTestSession.get("local[2]");
@@ -291,13 +302,7 @@ class PretrainTest {
     pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=4", "pretrain.arms=[baseline]",
         "pretrain.training_stats=true", "pretrain.averaging=dl4j");
     List<String> rows = Files.readAllLines(dir.resolve("run/baseline/spark-stats.csv"));
-    assertEquals(Pretrain.STATS_HEADER, rows.get(0));
-    assertEquals(3, rows.size(), "a row per chunk of val_every=2 rounds: " + rows);
-    String[] header = rows.get(0).split(",");
-    java.util.Map<String, Double> v = new java.util.HashMap<>();
-    String[] last = rows.get(2).split(",");
-    for (int i = 0; i < header.length; i++) v.put(header[i], Double.parseDouble(last[i]));
-    assertEquals(2, v.get("averaging_rounds"), "rounds in the chunk");
+    java.util.Map<String, Double> v = lastChunk(rows, Pretrain.STATS_HEADER);
     double fit = v.get("worker_fit_ms_per_worker");
     double task = v.get("worker_task_ms_per_worker");
     assertTrue(fit > 0, "workers fitted: " + rows.get(2));
@@ -314,13 +319,7 @@ class PretrainTest {
     pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=4", "pretrain.arms=[baseline]",
         "pretrain.training_stats=true", "pretrain.averaging=barrier");
     List<String> rows = Files.readAllLines(dir.resolve("run/baseline/spark-stats.csv"));
-    assertEquals(Pretrain.BARRIER_STATS_HEADER, rows.get(0));
-    assertEquals(3, rows.size(), "a row per chunk of val_every=2 rounds: " + rows);
-    String[] header = rows.get(0).split(",");
-    java.util.Map<String, Double> v = new java.util.HashMap<>();
-    String[] last = rows.get(2).split(",");
-    for (int i = 0; i < header.length; i++) v.put(header[i], Double.parseDouble(last[i]));
-    assertEquals(2, v.get("averaging_rounds"), "rounds in the chunk");
+    java.util.Map<String, Double> v = lastChunk(rows, Pretrain.BARRIER_STATS_HEADER);
     double fit = v.get("worker_fit_ms_per_worker");
     double parts = fit + v.get("worker_exchange_ms_per_worker") + v.get("worker_init_ms_per_worker")
         + v.get("worker_input_ms_per_worker");
