@@ -10,14 +10,17 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.HashPartitioner;
+import org.apache.spark.SparkContext;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.util.SerializableConfiguration;
-import org.charsight.common.UserError;
 import org.deeplearning4j.datasets.iterator.IteratorMultiDataSetIterator;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.graph.util.ComputationGraphUtil;
@@ -100,16 +103,26 @@ final class BarrierAveraging {
     Worker worker = new Worker(sent, new SerializableConfiguration(jsc.hadoopConfiguration()), job.toString(), s,
         splits, total > perSplit, splitSeed, net.getConfiguration().getIterationCount());
     List<Report> reports;
+    String group = "barrier-" + job.getName();
+    String description = jsc.getLocalProperty("spark.job.description");
+    SlotWatch watch = new SlotWatch(jsc, group, s.workers());
     try {
+      jsc.setJobGroup(group, description == null ? "barrier averaging" : description, false);
       reports = run(batches, worker);
     } catch (Throwable e) {
+      // Spark's failures are SparkExceptions, checked exceptions Scala throws undeclared: hence Throwable.
+      if (watch.failed != null) e.addSuppressed(watch.failed);
       try {
         delete(jsc, exchange);
       } catch (RuntimeException cleanup) {
         e.addSuppressed(cleanup);
       }
-      throw e;
+      if (e instanceof Error error) throw error;
+      String why = watch.cancelled != null ? watch.cancelled : String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+      throw new Unavailable(why, e);
     } finally {
+      watch.close();
+      jsc.clearJobGroup();
       sent.destroy();
     }
     delete(jsc, exchange);
@@ -154,36 +167,66 @@ final class BarrierAveraging {
     conf.setIterationCount(conf.getIterationCount() + frequency * first.rounds());
   }
 
+  /** Task slots the cluster has now: Spark's own count, the one its barrier scheduling goes by. */
+  static int slotsNow(JavaSparkContext jsc) {
+    SparkContext sc = jsc.sc();
+    return sc.maxNumConcurrentTasks(sc.resourceProfileManager().defaultResourceProfile());
+  }
+
   /**
-   * A barrier stage needs all its tasks running at once. Spark would otherwise retry it for minutes
-   * before failing; say at the start what is wrong.
+   * A chunk that a barrier stage could not train: its job failed or was cancelled for want of task
+   * slots. The driver's network is as it was before the chunk, so the caller can train the chunk another way.
    */
-  static void checkSlots(JavaSparkContext jsc, int workers) {
-    var conf = jsc.getConf();
-    if (conf.getBoolean("spark.dynamicAllocation.enabled", false)) {
-      throw new UserError("pretrain.averaging: barrier averaging cannot run with spark.dynamicAllocation.enabled = true "
-          + "(Spark runs barrier stages on a fixed set of executors); set pretrain.averaging = dl4j or turn it off");
-    }
-    // Without spark.executor.cores a standalone executor takes all its worker's cores: unknown here.
-    int perExecutor = conf.contains("spark.executor.cores")
-        ? conf.getInt("spark.executor.cores", 1) / conf.getInt("spark.task.cpus", 1) : 0;
-    int slots = slots(jsc.master(), perExecutor, jsc.sc().getExecutorIds().size());
-    if (slots > 0 && slots < workers) {
-      throw new UserError("pretrain.averaging: barrier averaging runs a task per worker at once: " + workers
-          + " workers (Spark's default parallelism) but " + slots + " task slots on " + jsc.master()
-          + "; set spark.default.parallelism to at most " + slots + ", or pretrain.averaging = dl4j");
+  static final class Unavailable extends RuntimeException {
+    Unavailable(String why, Throwable cause) {
+      super(why, cause);
     }
   }
 
-  /** Task slots of a master: local[N], local-cluster[executors, cores, memory], else executors x slots each. */
-  static int slots(String master, int perExecutor, int executors) {
-    if (master.equals("local")) return 1;
-    if (master.startsWith("local[") || master.startsWith("local-cluster[")) {
-      String[] p = master.substring(master.indexOf('[') + 1, master.indexOf(']')).split(",");
-      if (master.startsWith("local-cluster")) return Integer.parseInt(p[0].trim()) * Integer.parseInt(p[1].trim());
-      return p[0].trim().equals("*") ? Runtime.getRuntime().availableProcessors() : Integer.parseInt(p[0].trim());
+  /** How long the cluster may have fewer task slots than workers before a barrier job is given up. */
+  static final long SLOT_WAIT_NANOS = 30_000_000_000L;
+
+  /**
+   * Cancels a job group once the cluster has had fewer task slots than {@code workers} for
+   * {@link #SLOT_WAIT_NANOS}. A barrier stage whose executor is lost is retried whole, and its retry
+   * waits for as many free slots as it has tasks: with an executor gone for good, forever.
+   */
+  private static final class SlotWatch implements AutoCloseable {
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "barrier-slot-watch");
+      t.setDaemon(true);
+      return t;
+    });
+    private long shortSince = -1;
+    private volatile String cancelled;
+    private volatile RuntimeException failed;
+
+    SlotWatch(JavaSparkContext jsc, String group, int workers) {
+      timer.scheduleWithFixedDelay(() -> {
+        try {
+          int slots = slotsNow(jsc);
+          long now = System.nanoTime();
+          if (slots >= workers) {
+            shortSince = -1;
+          } else if (shortSince < 0) {
+            shortSince = now;
+          } else if (cancelled == null && now - shortSince >= SLOT_WAIT_NANOS) {
+            cancelled = "the cluster had " + slots + " task slot" + (slots == 1 ? "" : "s") + " for " + workers + " workers for "
+                + SLOT_WAIT_NANOS / 1_000_000_000L + " s";
+            jsc.cancelJobGroup(group);
+          }
+        } catch (RuntimeException e) {
+          // Kept for the caller; thrown here it would only end the timer's runs silently.
+          failed = e;
+          throw e;
+        }
+      }, 1, 1, TimeUnit.SECONDS);
     }
-    return executors * perExecutor;
+
+    @Override
+    public void close() {
+      timer.shutdownNow();
+    }
   }
 
   private static void delete(JavaSparkContext jsc, Path dir) {

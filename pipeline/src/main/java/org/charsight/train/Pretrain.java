@@ -142,6 +142,10 @@ public final class Pretrain {
     int epoch = -1;
     EpochOrder order;
     long seenBefore;
+    /** Whether chunks still try barrier averaging: until one of its jobs fails. */
+    boolean barrier;
+    /** Whether the last chunk found fewer task slots than workers (logged when that changes). */
+    boolean slotsShort;
 
     Training(SparkSession spark, ShardSet shards, FileSystem fs, Path out, Options o, long t0) {
       super(STAGE, spark, shards, fs, out, t0);
@@ -154,7 +158,7 @@ public final class Pretrain {
             + ") but " + o.shards() + " has " + available + " training windows");
       }
       this.val = Validation.lmBatches(STAGE, shards, o.valWindows());
-      if (o.barrier()) BarrierAveraging.checkSlots(jsc, workers);
+      this.barrier = o.barrier();
     }
 
     /** New models, or with --resume the checkpoint's; returns the round training starts after. */
@@ -220,7 +224,7 @@ public final class Pretrain {
       int done = round + chunkRounds;
       jsc.setJobDescription("train " + arch.confName + " rounds " + (round + 1) + "-" + done);
       // DL4J scores a minibatch as the loss summed over a sequence, averaged over sequences.
-      double train = (o.barrier() ? fitBarrier(arch, batches, windows, round, done) : fitDl4j(arch, batches, round, done)) / ctx;
+      double train = fitAveraged(arch, batches, windows, round, done) / ctx;
       LanguageModel m = models.get(arch);
       double valLoss = Validation.loss(m, val);
       if (!Double.isFinite(train) || !Double.isFinite(valLoss)) {
@@ -239,6 +243,38 @@ public final class Pretrain {
           progress(done, o.rounds(), chunkRounds),
           String.format("%.4f", train), String.format("%.4f", valLoss), String.format("%.1f", seconds),
           String.format("%.0f", windows * ctx / seconds));
+    }
+
+    /**
+     * Barrier averaging while the cluster allows it, else DL4J's master. Both do the same arithmetic,
+     * so a chunk gives the same models either way: a chunk short of task slots (an executor lost, or
+     * fewer slots than Spark's default parallelism) trains with DL4J's master, and a failed barrier
+     * job hands its chunk, from the chunk's start, to DL4J's master for the rest of the run.
+     */
+    private double fitAveraged(Arch arch, JavaRDD<DataSet> batches, long windows, int round, int done) {
+      if (barrier) {
+        int slots = BarrierAveraging.slotsNow(jsc);
+        if (slots < workers != slotsShort) {
+          slotsShort = slots < workers;
+          if (slotsShort) {
+            LOG.warn("{}: {} task slot{} for {} workers: DL4J's master trains from round {} until a slot per worker is back "
+                + "(barrier averaging runs every worker at once)", STAGE, slots, slots == 1 ? "" : "s", workers, round + 1);
+          } else {
+            LOG.info("{}: a task slot per worker again: barrier averaging from round {}", STAGE, round + 1);
+          }
+        }
+        if (!slotsShort) {
+          try {
+            return fitBarrier(arch, batches, windows, round, done);
+          } catch (BarrierAveraging.Unavailable e) {
+            barrier = false;
+            LOG.warn("{}: barrier averaging failed in rounds {}-{} ({}); DL4J's master trains them again from their start, "
+                + "and the rest of this run (the same arithmetic)", STAGE, round + 1, done, e.getMessage());
+            LOG.debug("{}: the barrier job's failure", STAGE, e);
+          }
+        }
+      }
+      return fitDl4j(arch, batches, round, done);
     }
 
     /** DL4J's master: Spark jobs for every averaging round. Returns the last round's mean minibatch score. */
@@ -300,6 +336,10 @@ public final class Pretrain {
     return o.maxSeconds() > 0 && (System.nanoTime() - startNanos) / 1e9 >= o.maxSeconds();
   }
 
+  /** Per arm, a row per chunk that DL4J's master trained, and one per chunk of barrier averaging. */
+  static final String STATS = "spark-stats.csv";
+  static final String BARRIER_STATS = "spark-stats-barrier.csv";
+
   static final String STATS_HEADER = "round,master_fit_ms,worker_fit_ms_per_worker,other_share,averaging_rounds,"
       + "aggregate_ms,broadcast_create_ms,worker_broadcast_get_ms_per_worker,worker_init_ms_per_worker,split_ms,"
       + "process_params_ms,worker_task_ms_per_worker,worker_next_minibatch_ms_per_worker";
@@ -317,7 +357,7 @@ public final class Pretrain {
     double perWorker = perWorker(nested, "ParameterAveragingWorkerFitTimesMs", workers);
     // One broadcast per averaging round (the fit time is one event per call, covering all rounds).
     List<EventStats> rounds = stats.getValue("ParameterAveragingMasterBroadcastCreateTimesMs");
-    statsRow(fs, armDir, STATS_HEADER, String.format(Locale.ROOT, "%d,%d,%.0f,%.4f,%d,%d,%d,%.0f,%.0f,%d,%d,%.0f,%.0f",
+    statsRow(fs, new Path(armDir, STATS), STATS_HEADER, String.format(Locale.ROOT, "%d,%d,%.0f,%.4f,%d,%d,%d,%.0f,%.0f,%d,%d,%.0f,%.0f",
         round, master, perWorker, master == 0 ? 0 : 1 - perWorker / master, rounds == null ? 0 : rounds.size(),
         sumMs(stats.getValue("ParameterAveragingMasterAggregateTimesMs")),
         sumMs(stats.getValue("ParameterAveragingMasterBroadcastCreateTimesMs")),
@@ -345,14 +385,13 @@ public final class Pretrain {
   private static void recordBarrierTimes(FileSystem fs, Path armDir, int round, BarrierAveraging.Outcome r, int workers) {
     BarrierAveraging.Timing t = r.timing();
     double fit = (double) t.fitMs() / workers;
-    statsRow(fs, armDir, BARRIER_STATS_HEADER, String.format(Locale.ROOT, "%d,%d,%.0f,%.4f,%d,%d,%d,%.0f,%.0f,%.0f,%.0f,%.0f",
+    statsRow(fs, new Path(armDir, BARRIER_STATS), BARRIER_STATS_HEADER, String.format(Locale.ROOT, "%d,%d,%.0f,%.4f,%d,%d,%d,%.0f,%.0f,%.0f,%.0f,%.0f",
         round, t.driverMs(), fit, t.driverMs() == 0 ? 0 : 1 - fit / t.driverMs(), r.rounds(), t.broadcastMs(), t.applyMs(),
         (double) t.inputMs() / workers, (double) t.buildMs() / workers, (double) t.exchangeMs() / workers,
         (double) t.waitMs() / workers, (double) t.taskMs() / workers));
   }
 
-  private static void statsRow(FileSystem fs, Path armDir, String header, String row) {
-    Path file = new Path(armDir, "spark-stats.csv");
+  private static void statsRow(FileSystem fs, Path file, String header, String row) {
     try {
       if (!fs.exists(file)) {
         try (OutputStream os = fs.create(file, false)) {

@@ -3,6 +3,7 @@ package org.charsight.testing;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
 import org.charsight.common.CharsightConfig;
@@ -14,19 +15,26 @@ import org.charsight.common.SparkSessions;
  */
 public final class SparkTestSession {
   private static SparkSession current;
-  private static String currentMaster;
+  private static String currentKey;
 
   private SparkTestSession() {}
 
   public static synchronized SparkSession get(String master) {
-    if (current != null && master.equals(currentMaster) && !current.sparkContext().isStopped()) return current;
+    return get(master, new String[0]);
+  }
+
+  /** A session on this master with these Spark settings ({@code key=value}) besides the tests' own. */
+  public static synchronized SparkSession get(String master, String... sparkConf) {
+    String key = master + " " + String.join(" ", sparkConf);
+    if (current != null && key.equals(currentKey) && !current.sparkContext().isStopped()) return current;
     if (current != null) current.stop();
-    CharsightConfig conf = CharsightConfig.load(null, List.of(
+    List<String> settings = new ArrayList<>(List.of(
         "spark.conf.spark.sql.shuffle.partitions=4",
         "spark.conf.spark.executor.extraJavaOptions=-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
         "progress.interval_ms=60000"));
-    current = SparkSessions.start("charsight-test", master, conf);
-    currentMaster = master;
+    for (String c : sparkConf) settings.add("spark.conf." + c);
+    current = SparkSessions.start("charsight-test", master, CharsightConfig.load(null, settings));
+    currentKey = key;
     if (master.startsWith("local-cluster[")) {
       int want = Integer.parseInt(master.substring("local-cluster[".length()).split(",")[0].trim());
       awaitExecutors(current, want);
@@ -52,6 +60,6 @@ public final class SparkTestSession {
   public static synchronized void stop() {
     if (current != null) current.stop();
     current = null;
-    currentMaster = null;
+    currentKey = null;
   }
 }

@@ -11,6 +11,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.charsight.common.CharsightConfig;
 import org.charsight.common.UserError;
@@ -275,13 +277,25 @@ class PretrainTest {
     }
   }
 
+  /**
+   * Barrier averaging runs every worker at once. With fewer task slots than workers (here one slot,
+   * two workers) each chunk trains with DL4J's master instead: the same models as asking for it.
+   */
   @Test
-  void barrierAveragingNeedsATaskSlotPerWorker() {
-    assertEquals(4, BarrierAveraging.slots("local[4]", 0, 0));
-    assertEquals(6, BarrierAveraging.slots("local-cluster[3,2,1024]", 0, 0));
-    assertEquals(1, BarrierAveraging.slots("local", 0, 0));
-    assertEquals(8, BarrierAveraging.slots("spark://host:7077", 2, 4));
-    assertEquals(0, BarrierAveraging.slots("yarn", 0, 4), "unknown without spark.executor.cores");
+  void chunksShortOfTaskSlotsTrainWithDl4jsMaster(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[1]", "spark.default.parallelism=2");
+    assertEquals(1, BarrierAveraging.slotsNow(JavaSparkContext.fromSparkContext(spark.sparkContext())));
+    Path shards = shards(spark, dir);
+    String[] run = {"pretrain.rounds=4", "pretrain.arms=[baseline]", "pretrain.training_stats=true"};
+    pretrain(spark, shards, dir.resolve("dl4j"), false, with(run, "pretrain.averaging=dl4j"));
+    pretrain(spark, shards, dir.resolve("barrier"), false, with(run, "pretrain.averaging=barrier"));
+    assertEquals(2, new ObjectMapper().readTree(dir.resolve("barrier/manifest.json").toFile()).path("workers").asInt());
+    LanguageModel a = LanguageModel.load(dir.resolve("dl4j/baseline/model.zip").toFile());
+    LanguageModel b = LanguageModel.load(dir.resolve("barrier/baseline/model.zip").toFile());
+    assertArrayEquals(a.graph().params().toFloatVector(), b.graph().params().toFloatVector());
+    assertEquals(3, Files.readAllLines(dir.resolve("barrier/baseline/" + Pretrain.STATS)).size(), "both chunks by DL4J's master");
+    assertFalse(Files.exists(dir.resolve("barrier/baseline/" + Pretrain.BARRIER_STATS)), "no barrier chunk");
+    SparkTestSession.stop();
   }
 
   /** The statistics file has the header given and a row per chunk of val_every=2 rounds; the last, by column. */
@@ -318,7 +332,7 @@ class PretrainTest {
     Path shards = shards(spark, dir);
     pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=4", "pretrain.arms=[baseline]",
         "pretrain.training_stats=true", "pretrain.averaging=barrier");
-    List<String> rows = Files.readAllLines(dir.resolve("run/baseline/spark-stats.csv"));
+    List<String> rows = Files.readAllLines(dir.resolve("run/baseline/" + Pretrain.BARRIER_STATS));
     java.util.Map<String, Double> v = lastChunk(rows, Pretrain.BARRIER_STATS_HEADER);
     double fit = v.get("worker_fit_ms_per_worker");
     double parts = fit + v.get("worker_exchange_ms_per_worker") + v.get("worker_init_ms_per_worker")
