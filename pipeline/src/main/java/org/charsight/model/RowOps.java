@@ -12,7 +12,9 @@ import org.nd4j.linalg.api.ops.impl.scalar.ScalarReverseSubtraction;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Sigmoid;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.BooleanIndexing;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.indexing.conditions.Conditions;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
@@ -137,12 +139,15 @@ final class RowOps {
   /**
    * y = (x - mean) / std * gain + bias per row, std with divisor d and no epsilon (ND4J's layer_norm,
    * which the SameDiff definitions and the weight export use). Keeps x-hat and 1/std for backward.
+   * A row without variance gives x-hat 0 (so y = bias), as ND4J's op does, and passes no gradient back.
    */
   static void layerNorm(INDArray x, INDArray gain, INDArray bias, INDArray xhat, INDArray rstd, INDArray y) {
     xhat.assign(x).subiColumnVector(x.mean(true, 1));
     y.assign(xhat).muli(xhat);
     rstd.assign(y.mean(true, 1));
     Transforms.pow(rstd, -0.5, false);
+    // 1/0 would make that row's x-hat 0 * inf = NaN, where ND4J's op gives 0.
+    BooleanIndexing.replaceWhere(rstd, 0.0, Conditions.isInfinite());
     xhat.muliColumnVector(rstd);
     y.assign(xhat).muliRowVector(gain).addiRowVector(bias);
   }

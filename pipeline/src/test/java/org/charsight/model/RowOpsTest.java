@@ -37,4 +37,26 @@ class RowOpsTest {
       assertTrue(out.equalsWithEps(m.sum(true, 0), 1e-12), rows + " rows: " + out + " vs " + m.sum(true, 0));
     }
   }
+
+  @Test
+  void aRowWithoutVarianceNormalisesToTheBiasAsNd4jsLayerNormDoes() {
+    RowOps ops = new RowOps(DataType.FLOAT);
+    INDArray x = Nd4j.createFromArray(new float[][] {{3f, 3f, 3f, 3f}, {1f, 2f, 3f, 4f}});
+    INDArray gain = Nd4j.createFromArray(new float[][] {{1f, 2f, 3f, 4f}});
+    INDArray bias = Nd4j.createFromArray(new float[][] {{0.5f, -1f, 0f, 2f}});
+    INDArray y = ops.array("y", 2, 4);
+    RowOps.layerNorm(x, gain, bias, ops.array("xhat", 2, 4), ops.array("rstd", 2, 1), y);
+    INDArray expected = Nd4j.create(DataType.FLOAT, 2, 4);
+    Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.custom.LayerNorm(x, gain.reshape(4), bias.reshape(4), expected, false, 1));
+    assertTrue(y.equalsWithEps(expected, 1e-5), y + " vs ND4J's " + expected);
+    assertEquals(bias.getRow(0), y.getRow(0), "the constant row gives the bias");
+
+    INDArray dx = Nd4j.zeros(DataType.FLOAT, 2, 4);
+    INDArray gGain = Nd4j.create(DataType.FLOAT, 1, 4);
+    INDArray gBias = Nd4j.create(DataType.FLOAT, 1, 4);
+    ops.layerNormBackward(Nd4j.ones(DataType.FLOAT, 2, 4), gain, ops.array("xhat", 2, 4), ops.array("rstd", 2, 1), gGain,
+        gBias, dx, ops.array("scratch", 2, 4));
+    assertEquals(Nd4j.zeros(DataType.FLOAT, 4), dx.getRow(0), "no gradient through the constant row");
+    assertTrue(Math.abs(dx.getRow(1).sumNumber().doubleValue()) < 1e-5 && !dx.isInfinite().any() && !dx.isNaN().any(), dx.toString());
+  }
 }
