@@ -123,6 +123,8 @@ final class BarrierAveraging {
     } finally {
       watch.close();
       jsc.clearJobGroup();
+      // clearJobGroup clears the description too; the caller's next jobs keep theirs.
+      if (description != null) jsc.setJobDescription(description);
       sent.destroy();
     }
     delete(jsc, exchange);
