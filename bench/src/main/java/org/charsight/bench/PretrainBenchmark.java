@@ -111,8 +111,8 @@ public final class PretrainBenchmark {
       }
       List<String> metrics = Files.readAllLines(out.resolve("baseline/metrics.csv"));
       String[] last = metrics.get(metrics.size() - 1).split(",");
-      List<String> stats = Files.readAllLines(out.resolve("baseline/spark-stats" + (averaging.equals("barrier") ? "-barrier" : "")
-          + ".csv"));
+      List<String> stats = Files.readAllLines(out.resolve("baseline").resolve(averaging.equals("barrier") ? Pretrain.BARRIER_STATS
+          : Pretrain.STATS));
       Map<String, Double> st = lastRow(stats);
       double outside = st.get("other_share");
       double n = st.get("averaging_rounds");

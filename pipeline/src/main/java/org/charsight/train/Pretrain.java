@@ -337,8 +337,8 @@ public final class Pretrain {
   }
 
   /** Per arm, a row per chunk that DL4J's master trained, and one per chunk of barrier averaging. */
-  static final String STATS = "spark-stats.csv";
-  static final String BARRIER_STATS = "spark-stats-barrier.csv";
+  public static final String STATS = "spark-stats.csv";
+  public static final String BARRIER_STATS = "spark-stats-barrier.csv";
 
   static final String STATS_HEADER = "round,master_fit_ms,worker_fit_ms_per_worker,other_share,averaging_rounds,"
       + "aggregate_ms,broadcast_create_ms,worker_broadcast_get_ms_per_worker,worker_init_ms_per_worker,split_ms,"

@@ -298,49 +298,52 @@ class PretrainTest {
     SparkTestSession.stop();
   }
 
-  /** The statistics file has the header given and a row per chunk of val_every=2 rounds; the last, by column. */
-  private static java.util.Map<String, Double> lastChunk(List<String> rows, String header) {
+  /** The last chunk's statistics, by column, and as written. */
+  private record Chunk(java.util.Map<String, Double> v, String row) {}
+
+  /**
+   * Four rounds of the baseline with statistics on under this averaging; the statistics file has the
+   * header given and a row per chunk of val_every=2 rounds. Returns the last.
+   */
+  private static Chunk lastChunk(Path dir, String averaging, String file, String header) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = shards(spark, dir);
+    pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=4", "pretrain.arms=[baseline]",
+        "pretrain.training_stats=true", "pretrain.averaging=" + averaging);
+    List<String> rows = Files.readAllLines(dir.resolve("run/baseline/" + file));
     assertEquals(header, rows.get(0));
     assertEquals(3, rows.size(), "a row per chunk of val_every=2 rounds: " + rows);
     String[] names = header.split(","), last = rows.get(2).split(",");
     java.util.Map<String, Double> v = new java.util.HashMap<>();
     for (int i = 0; i < names.length; i++) v.put(names[i], Double.parseDouble(last[i]));
     assertEquals(2, v.get("averaging_rounds"), "rounds in the chunk");
-    return v;
+    return new Chunk(v, rows.get(2));
   }
 
   @Test
   void trainingStatisticsSplitEachChunksTimeIntoItsParts(@TempDir Path dir) throws IOException {
-    SparkSession spark = SparkTestSession.get("local[2]");
-    Path shards = shards(spark, dir);
-    pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=4", "pretrain.arms=[baseline]",
-        "pretrain.training_stats=true", "pretrain.averaging=dl4j");
-    List<String> rows = Files.readAllLines(dir.resolve("run/baseline/spark-stats.csv"));
-    java.util.Map<String, Double> v = lastChunk(rows, Pretrain.STATS_HEADER);
+    Chunk c = lastChunk(dir, "dl4j", Pretrain.STATS, Pretrain.STATS_HEADER);
+    java.util.Map<String, Double> v = c.v();
     double fit = v.get("worker_fit_ms_per_worker");
     double task = v.get("worker_task_ms_per_worker");
-    assertTrue(fit > 0, "workers fitted: " + rows.get(2));
+    assertTrue(fit > 0, "workers fitted: " + c.row());
     // Each part holds the next: the master's fit >= the aggregate job >= a worker's task >= its fit calls.
-    assertTrue(task >= fit, "a worker's task holds its fit calls: " + rows.get(2));
-    assertTrue(v.get("aggregate_ms") >= task, "the aggregate job holds the workers' tasks: " + rows.get(2));
-    assertTrue(v.get("master_fit_ms") >= v.get("aggregate_ms"), "the master's fit holds the job: " + rows.get(2));
+    assertTrue(task >= fit, "a worker's task holds its fit calls: " + c.row());
+    assertTrue(v.get("aggregate_ms") >= task, "the aggregate job holds the workers' tasks: " + c.row());
+    assertTrue(v.get("master_fit_ms") >= v.get("aggregate_ms"), "the master's fit holds the job: " + c.row());
   }
 
   @Test
   void barrierStatisticsSplitEachChunksTimeIntoItsParts(@TempDir Path dir) throws IOException {
-    SparkSession spark = SparkTestSession.get("local[2]");
-    Path shards = shards(spark, dir);
-    pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=4", "pretrain.arms=[baseline]",
-        "pretrain.training_stats=true", "pretrain.averaging=barrier");
-    List<String> rows = Files.readAllLines(dir.resolve("run/baseline/" + Pretrain.BARRIER_STATS));
-    java.util.Map<String, Double> v = lastChunk(rows, Pretrain.BARRIER_STATS_HEADER);
+    Chunk c = lastChunk(dir, "barrier", Pretrain.BARRIER_STATS, Pretrain.BARRIER_STATS_HEADER);
+    java.util.Map<String, Double> v = c.v();
     double fit = v.get("worker_fit_ms_per_worker");
     double parts = fit + v.get("worker_exchange_ms_per_worker") + v.get("worker_init_ms_per_worker")
         + v.get("worker_input_ms_per_worker");
-    assertTrue(fit > 0, "workers fitted: " + rows.get(2));
+    assertTrue(fit > 0, "workers fitted: " + c.row());
     // Each part holds the next: the driver's call >= a worker's task >= its fit calls, exchanges, build and input.
-    assertTrue(v.get("worker_task_ms_per_worker") >= parts - 2, "a worker's task holds its parts: " + rows.get(2));
-    assertTrue(v.get("driver_ms") >= v.get("worker_task_ms_per_worker"), "the driver's call holds the tasks: " + rows.get(2));
+    assertTrue(v.get("worker_task_ms_per_worker") >= parts - 2, "a worker's task holds its parts: " + c.row());
+    assertTrue(v.get("driver_ms") >= v.get("worker_task_ms_per_worker"), "the driver's call holds the tasks: " + c.row());
   }
 
   @Test
