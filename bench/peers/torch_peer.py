@@ -24,6 +24,25 @@ run_dir, threads = sys.argv[1], int(sys.argv[2])
 cfg = json.load(open(os.path.join(run_dir, "config.json")))
 torch.set_num_threads(threads)
 torch.manual_seed(0)
+
+
+def blas_library():
+    """Which BLAS answers this process's libblas.so.3: Debian's python3-torch links the generic
+    library, and its alternatives point that at the reference BLAS (directory blas/) unless an
+    optimised one (openblas-pthread/, ...) is installed and chosen."""
+    torch.mm(torch.ones(2, 2), torch.ones(2, 2))
+    with open("/proc/self/maps") as maps:
+        libs = {line.split()[-1] for line in maps if line.rstrip().rsplit("/", 1)[-1].startswith("libblas.so")}
+    return sorted(os.path.basename(os.path.dirname(lib)) for lib in libs)
+
+
+blas = blas_library()
+# The reference BLAS made this peer's products 5-10x slower than OpenBLAS's (the quick study's model
+# step 5.4x), which would turn every ratio into a statement about Debian's alternatives.
+if blas != ["openblas-pthread"] and blas != ["openblas-openmp"]:
+    sys.exit(f"torch_peer: PyTorch's libblas.so.3 is {', '.join(b + '/' for b in blas) or 'not mapped'}, not OpenBLAS "
+             "(blas/ is the reference BLAS, Debian's choice when no other is installed); "
+             "install libopenblas0-pthread (bench/peers/compare does) so the peer is what a PyTorch user gets")
 B, T, V = cfg["batch"], cfg["context"], cfg["vocab"]
 windows = torch.from_numpy(np.fromfile(os.path.join(run_dir, "windows.bin"), dtype="<i4")
                            .reshape(-1, B, T + 1).astype(np.int64))
@@ -46,5 +65,5 @@ for i in range(steps):
     gpt_peer.step(cfg, model, opt, windows[2 + i])
 per_step = (time.time() - t0) / steps
 params = sum(p.numel() for p in model.parameters())
-print(f"torch {torch.__version__} threads={threads} arch={cfg['arch']} V={V} params={params} "
+print(f"torch {torch.__version__} threads={threads} blas={blas[0]} arch={cfg['arch']} V={V} params={params} "
       f"{per_step:.3f} s/step {B * T / per_step:.0f} tok/s")
