@@ -37,8 +37,8 @@ def blas_library():
 
 
 blas = blas_library()
-# The reference BLAS made this peer's products 5-10x slower than OpenBLAS's (the quick study's model
-# step 5.4x), which would turn every ratio into a statement about Debian's alternatives.
+# The reference BLAS made this peer's step 5.4x slower at the quick study's model than OpenBLAS did,
+# which would turn every ratio into a statement about Debian's alternatives.
 if blas != ["openblas-pthread"] and blas != ["openblas-openmp"]:
     sys.exit(f"torch_peer: PyTorch's libblas.so.3 is {', '.join(b + '/' for b in blas) or 'not mapped'}, not OpenBLAS "
              "(blas/ is the reference BLAS, Debian's choice when no other is installed); "
