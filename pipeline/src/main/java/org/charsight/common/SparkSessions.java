@@ -30,6 +30,8 @@ public final class SparkSessions {
    * its arrays through its own deallocator, and JavaCPP's own byte count still triggers collection.
    */
   static final String JAVACPP_MAX_PHYSICAL = "org.bytedeco.javacpp.maxPhysicalBytes";
+  /** The JDK's vector API (model.kernels = vector); not a dependency of common, only a JVM option to pass on. */
+  static final String VECTOR_MODULE = "jdk.incubator.vector";
 
   private SparkSessions() {}
 
@@ -105,6 +107,10 @@ public final class SparkSessions {
     System.setProperty(JAVACPP_MAX_PHYSICAL, System.getProperty(JAVACPP_MAX_PHYSICAL, "0"));
     String opts = executorOpts + " -D" + DL4J_TIME_SOURCE + "=" + SYSTEM_CLOCK;
     if (!executorOpts.contains(JAVACPP_MAX_PHYSICAL)) opts += " -D" + JAVACPP_MAX_PHYSICAL + "=0";
+    // A driver started with the vector API (model.kernels = vector) gives it to the executors, which train.
+    if (ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent() && !executorOpts.contains(VECTOR_MODULE)) {
+      opts += " --add-modules " + VECTOR_MODULE;
+    }
     return opts.trim();
   }
 

@@ -88,7 +88,7 @@ public final class GptBuilder {
       stream = "block" + i;
     }
     g.addLayer(FINAL_NORM, new FinalLayerNorm(c.dModel(), t), stream);
-    g.addLayer(OUTPUT, new SparseSoftmaxLoss(c.dModel(), c.vocab(), t, c.initStd()), FINAL_NORM);
+    g.addLayer(OUTPUT, new SparseSoftmaxLoss(c.dModel(), c.vocab(), t, c.initStd(), c.kernels()), FINAL_NORM);
     return g.setOutputs(OUTPUT).build();
   }
 

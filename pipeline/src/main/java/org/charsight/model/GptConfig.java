@@ -16,6 +16,7 @@ import org.nd4j.linalg.api.buffer.DataType;
  * @param byteEmbedding width of a byte's embedding in the char encoder
  * @param charHidden LSTM width of the char encoder
  * @param clipNorm per-layer gradient L2 norm limit (DL4J has no global-norm clipping); 0 = off
+ * @param kernels what computes the loss's softmax in training (ND4J's ops, or the JDK's vector API)
  */
 public record GptConfig(
     Arch arch,
@@ -38,7 +39,22 @@ public record GptConfig(
     double beta2,
     double clipNorm,
     long seed,
-    DataType dataType) {
+    DataType dataType,
+    Kernels kernels) {
+
+  public GptConfig {
+    // Models saved before model.kernels existed were trained with ND4J's.
+    if (kernels == null) kernels = Kernels.ND4J;
+  }
+
+  /** A configuration on ND4J's kernels. */
+  public GptConfig(Arch arch, int vocab, int context, int dModel, int layers, int heads, double dropout, double initStd,
+      int maxTokenBytes, int byteEmbedding, int charHidden, double learningRate, double minLearningRate, int warmupSteps,
+      int totalSteps, double weightDecay, double beta1, double beta2, double clipNorm, long seed, DataType dataType) {
+    this(arch, vocab, context, dModel, layers, heads, dropout, initStd, maxTokenBytes, byteEmbedding, charHidden,
+        learningRate, minLearningRate, warmupSteps, totalSteps, weightDecay, beta1, beta2, clipNorm, seed, dataType,
+        Kernels.ND4J);
+  }
 
   public static GptConfig from(CharsightConfig c, int vocab, int context) {
     Arch arch = Arch.parse("model.arch", c.string("model.arch"));
@@ -59,7 +75,7 @@ public record GptConfig(
         c.intAtLeast("model.char_hidden", 1), lr, minLr, c.intAtLeast("model.optim.warmup_steps", 0),
         c.intAtLeast("model.optim.total_steps", 1), atLeastZero(c, "model.optim.weight_decay"), beta(c, "model.optim.beta1"),
         beta(c, "model.optim.beta2"), atLeastZero(c, "model.optim.clip_norm"), c.longAtLeast("seed", Long.MIN_VALUE),
-        DataType.FLOAT);
+        DataType.FLOAT, Kernels.parseFor("model.kernels", c.string("model.kernels"), Kernels.vectorApiPresent()));
   }
 
   /**
@@ -91,7 +107,7 @@ public record GptConfig(
   public GptConfig withArch(Arch a) {
     return new GptConfig(a, vocab, context, dModel, layers, heads, dropout, initStd, maxTokenBytes, byteEmbedding,
         charHidden, learningRate, minLearningRate, warmupSteps, totalSteps, weightDecay, beta1, beta2, clipNorm, seed,
-        dataType);
+        dataType, kernels);
   }
 
   // ---- parameter counts in closed form (tests check them against the built network) ----

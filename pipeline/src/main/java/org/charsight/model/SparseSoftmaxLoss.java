@@ -44,14 +44,24 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
   public long vocab;
   public int seqLen;
   public double initStd;
+  /**
+   * Whether training computes the softmax over the logits with {@link VectorKernels} ({@code model.kernels =
+   * vector}); kept in the saved configuration, so a model says which it was trained with.
+   */
+  public boolean vectorKernels;
 
   protected SparseSoftmaxLoss() {}
 
   public SparseSoftmaxLoss(long d, long vocab, int seqLen, double initStd) {
+    this(d, vocab, seqLen, initStd, Kernels.ND4J);
+  }
+
+  public SparseSoftmaxLoss(long d, long vocab, int seqLen, double initStd, Kernels kernels) {
     this.d = d;
     this.vocab = vocab;
     this.seqLen = seqLen;
     this.initStd = initStd;
+    this.vectorKernels = kernels == Kernels.VECTOR;
   }
 
   @Override
@@ -209,6 +219,7 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
         }
         picked += weight[r] * z.getDouble(r, label[r]);
       }
+      if (c.vectorKernels && dataType == DataType.FLOAT) return vectorLoss(z, n, label, weight, allOnes, picked, gradient);
       // Shift by the row maximum so exp cannot overflow; logsumexp = max + log(sum exp(z - max)).
       INDArray max = z.max(1).reshape(n, 1);
       Transforms.exp(z.subiColumnVector(max), false);
@@ -221,6 +232,24 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
           if (weight[r] != 0) z.putScalar(r, label[r], z.getDouble(r, label[r]) - 1);
         }
         if (!allOnes) z.muliColumnVector(w);
+      }
+      return loss;
+    }
+
+    /** {@link #lossLeavingGradient}'s loss and gradient with the softmax from {@link VectorKernels}. */
+    private double vectorLoss(INDArray z, int n, int[] label, double[] weight, boolean allOnes, double picked,
+        boolean gradient) {
+      if (!Kernels.vectorApiPresent()) throw new IllegalStateException(Kernels.missingModule("a model trained with model.kernels = vector"));
+      float[] max = new float[n];
+      float[] sum = new float[n];
+      VectorKernels.softmaxRows(z, max, sum, gradient);
+      double loss = -picked;
+      for (int r = 0; r < n; r++) loss += weight[r] * (max[r] + Math.log(sum[r]));
+      if (gradient) {
+        for (int r = 0; r < n; r++) {
+          if (weight[r] != 0) z.putScalar(r, label[r], z.getDouble(r, label[r]) - 1);
+        }
+        if (!allOnes) z.muliColumnVector(Nd4j.createFromArray(weight).castTo(dataType).reshape(n, 1));
       }
       return loss;
     }
