@@ -10,7 +10,7 @@ public enum Kernels {
   /** ND4J's ops throughout: the numbers every published run of charsight was made with. */
   ND4J("nd4j"),
   /**
-   * The loss's softmax over the logits in Java with the JDK's vector API: ~5x ND4J's exp at vocabulary
+   * The loss's softmax over the logits in Java with the JDK's vector API: 4-6x ND4J's pass at vocabulary
    * 8,192 (docs/findings.md), values within a float ulp of ND4J's, so results differ in the last bits.
    */
   VECTOR("vector");

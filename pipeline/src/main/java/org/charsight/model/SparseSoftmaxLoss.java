@@ -2,6 +2,7 @@ package org.charsight.model;
 
 import java.util.Collection;
 import java.util.Map;
+import org.charsight.common.UserError;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -228,28 +229,32 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
       double loss = max.add(Transforms.log(sum, true)).muli(w).sumNumber().doubleValue() - picked;
       if (gradient) {
         z.diviColumnVector(sum);
-        for (int r = 0; r < n; r++) {
-          if (weight[r] != 0) z.putScalar(r, label[r], z.getDouble(r, label[r]) - 1);
-        }
-        if (!allOnes) z.muliColumnVector(w);
+        gradientFromSoftmax(z, label, weight, allOnes ? null : w);
       }
       return loss;
+    }
+
+    /** dLoss/dz = weight * (softmax(z) - onehot(label)), in place over the softmax in {@code z}. */
+    private static void gradientFromSoftmax(INDArray z, int[] label, double[] weight, INDArray weightColumn) {
+      for (int r = 0; r < label.length; r++) {
+        if (weight[r] != 0) z.putScalar(r, label[r], z.getDouble(r, label[r]) - 1);
+      }
+      if (weightColumn != null) z.muliColumnVector(weightColumn);
     }
 
     /** {@link #lossLeavingGradient}'s loss and gradient with the softmax from {@link VectorKernels}. */
     private double vectorLoss(INDArray z, int n, int[] label, double[] weight, boolean allOnes, double picked,
         boolean gradient) {
-      if (!Kernels.vectorApiPresent()) throw new IllegalStateException(Kernels.missingModule("a model trained with model.kernels = vector"));
+      if (!Kernels.vectorApiPresent()) {
+        throw new UserError(Kernels.missingModule("this model's loss (trained with model.kernels)"));
+      }
       float[] max = new float[n];
       float[] sum = new float[n];
       VectorKernels.softmaxRows(z, max, sum, gradient);
       double loss = -picked;
       for (int r = 0; r < n; r++) loss += weight[r] * (max[r] + Math.log(sum[r]));
       if (gradient) {
-        for (int r = 0; r < n; r++) {
-          if (weight[r] != 0) z.putScalar(r, label[r], z.getDouble(r, label[r]) - 1);
-        }
-        if (!allOnes) z.muliColumnVector(Nd4j.createFromArray(weight).castTo(dataType).reshape(n, 1));
+        gradientFromSoftmax(z, label, weight, allOnes ? null : Nd4j.createFromArray(weight).castTo(dataType).reshape(n, 1));
       }
       return loss;
     }

@@ -27,7 +27,8 @@ final class VectorKernels {
    */
   static void softmaxRows(INDArray z, float[] max, float[] sum, boolean normalise) {
     if (z.dataType() != DataType.FLOAT || z.rank() != 2 || z.ordering() != 'c' || z.elementWiseStride() != 1) {
-      throw new IllegalArgumentException("softmaxRows needs a contiguous float [n, V] array in 'c' order, got " + z.shapeInfoToString());
+      throw new IllegalArgumentException("softmaxRows needs a contiguous float [n, V] array in 'c' order, got "
+          + z.shapeInfoToString());
     }
     int rows = (int) z.size(0);
     int cols = (int) z.size(1);
