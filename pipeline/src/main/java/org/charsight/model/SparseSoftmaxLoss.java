@@ -220,12 +220,12 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
         }
         picked += weight[r] * z.getDouble(r, label[r]);
       }
-      if (c.vectorKernels && dataType == DataType.FLOAT) return vectorLoss(z, n, label, weight, allOnes, picked, gradient);
+      INDArray w = Nd4j.createFromArray(weight).castTo(dataType).reshape(n, 1);
+      if (c.vectorKernels && dataType == DataType.FLOAT) return vectorLoss(z, label, weight, allOnes ? null : w, picked, gradient);
       // Shift by the row maximum so exp cannot overflow; logsumexp = max + log(sum exp(z - max)).
       INDArray max = z.max(1).reshape(n, 1);
       Transforms.exp(z.subiColumnVector(max), false);
       INDArray sum = z.sum(1).reshape(n, 1);
-      INDArray w = Nd4j.createFromArray(weight).castTo(dataType).reshape(n, 1);
       double loss = max.add(Transforms.log(sum, true)).muli(w).sumNumber().doubleValue() - picked;
       if (gradient) {
         z.diviColumnVector(sum);
@@ -243,19 +243,17 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
     }
 
     /** {@link #lossLeavingGradient}'s loss and gradient with the softmax from {@link VectorKernels}. */
-    private double vectorLoss(INDArray z, int n, int[] label, double[] weight, boolean allOnes, double picked,
+    private double vectorLoss(INDArray z, int[] label, double[] weight, INDArray weightColumn, double picked,
         boolean gradient) {
       if (!Kernels.vectorApiPresent()) {
         throw new UserError(Kernels.missingModule("this model's loss (trained with model.kernels)"));
       }
-      float[] max = new float[n];
-      float[] sum = new float[n];
+      float[] max = new float[label.length];
+      float[] sum = new float[label.length];
       VectorKernels.softmaxRows(z, max, sum, gradient);
       double loss = -picked;
-      for (int r = 0; r < n; r++) loss += weight[r] * (max[r] + Math.log(sum[r]));
-      if (gradient) {
-        gradientFromSoftmax(z, label, weight, allOnes ? null : Nd4j.createFromArray(weight).castTo(dataType).reshape(n, 1));
-      }
+      for (int r = 0; r < label.length; r++) loss += weight[r] * (max[r] + Math.log(sum[r]));
+      if (gradient) gradientFromSoftmax(z, label, weight, weightColumn);
       return loss;
     }
   }
