@@ -189,7 +189,7 @@ public class CharEncoderLayer extends SameDiffLayerFix {
       long b = input.size(0);
       INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, new long[] {b, c.d, c.seqLen}, 'c');
       try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-        if (ops == null) ops = new RowOps(dataType);
+        if (ops == null) ops = new RowOps(dataType, c.vectorKernels);
         INDArray state = lstm();
         INDArray proj = ops.array("proj", distinctCount, c.d);
         RowOps.dense(state, paramTable.get("proj"), paramTable.get("projBias"), proj);
@@ -244,15 +244,23 @@ public class CharEncoderLayer extends SameDiffLayerFix {
         INDArray acts = ops.array("acts" + t, u, 4 * h).assign(perStep.get(NDArrayIndex.all(), NDArrayIndex.point(t),
             NDArrayIndex.all()));
         if (state != null) Nd4j.gemm(state, paramTable.get("lstmRecurrent"), acts, false, false, 1.0, 1.0);
-        Transforms.sigmoid(gate(acts, 0, h), false);
-        Transforms.sigmoid(gate(acts, 1, h), false);
-        Transforms.tanh(gate(acts, 2, h), false);
-        Transforms.sigmoid(gate(acts, 3, h), false);
-        INDArray newCell = ops.array("cell" + t, u, h).assign(gate(acts, 0, h)).muli(gate(acts, 2, h));
-        if (cell != null) newCell.addi(gate(acts, 1, h).mul(cell));
+        INDArray newCell = ops.array("cell" + t, u, h);
+        INDArray tanhCell = ops.array("tanhCell" + t, u, h);
+        INDArray newState = ops.array("state" + t, u, h);
+        if (ops.vector(acts, cell, newCell, tanhCell, newState)) {
+          VectorKernels.lstmStep(acts, cell, newCell, tanhCell, newState);
+        } else {
+          Transforms.sigmoid(gate(acts, 0, h), false);
+          Transforms.sigmoid(gate(acts, 1, h), false);
+          Transforms.tanh(gate(acts, 2, h), false);
+          Transforms.sigmoid(gate(acts, 3, h), false);
+          newCell.assign(gate(acts, 0, h)).muli(gate(acts, 2, h));
+          if (cell != null) newCell.addi(gate(acts, 1, h).mul(cell));
+          Transforms.tanh(tanhCell.assign(newCell), false);
+          newState.assign(tanhCell).muli(gate(acts, 3, h));
+        }
         cell = newCell;
-        INDArray tanhCell = Transforms.tanh(ops.array("tanhCell" + t, u, h).assign(cell), false);
-        state = ops.array("state" + t, u, h).assign(tanhCell).muli(gate(acts, 3, h));
+        state = newState;
       }
       return state;
     }
@@ -314,24 +322,30 @@ public class CharEncoderLayer extends SameDiffLayerFix {
       INDArray dGates = ops.array("dGates", u, 4 * h);
       for (int t = steps - 1; t >= 0; t--) {
         INDArray acts = ops.array("acts" + t, u, 4 * h);
-        INDArray in = gate(acts, 0, h);
-        INDArray forget = gate(acts, 1, h);
-        INDArray cand = gate(acts, 2, h);
-        INDArray outGate = gate(acts, 3, h);
         INDArray tanhCell = ops.array("tanhCell" + t, u, h);
-        // state = o * tanh(cell); cell = f * cell' + i * g
-        dCell.addi(dState.mul(outGate).muli(tanhCell.mul(tanhCell).rsubi(1.0)));
-        gate(dGates, 3, h).assign(dState.mul(tanhCell).muli(outGate.rsub(1.0).muli(outGate)));
-        gate(dGates, 0, h).assign(dCell.mul(cand).muli(in.rsub(1.0).muli(in)));
-        gate(dGates, 2, h).assign(dCell.mul(in).muli(cand.mul(cand).rsubi(1.0)));
-        if (t > 0) {
-          gate(dGates, 1, h).assign(dCell.mul(ops.array("cell" + (t - 1), u, h)).muli(forget.rsub(1.0).muli(forget)));
-          dCell.muli(forget);
-          INDArray prevState = ops.array("state" + (t - 1), u, h);
-          Nd4j.gemm(prevState, dGates, dRecurrent, true, false, 1.0, 1.0);
-          Nd4j.gemm(dGates, p.get("lstmRecurrent"), dState, false, true, 1.0, 0.0);
+        INDArray prevCell = t > 0 ? ops.array("cell" + (t - 1), u, h) : null;
+        if (ops.vector(acts, tanhCell, prevCell, dState, dCell, dGates)) {
+          VectorKernels.lstmStepBackward(acts, tanhCell, prevCell, dState, dCell, dGates);
         } else {
-          gate(dGates, 1, h).assign(0.0);
+          INDArray in = gate(acts, 0, h);
+          INDArray forget = gate(acts, 1, h);
+          INDArray cand = gate(acts, 2, h);
+          INDArray outGate = gate(acts, 3, h);
+          // state = o * tanh(cell); cell = f * cell' + i * g
+          dCell.addi(dState.mul(outGate).muli(tanhCell.mul(tanhCell).rsubi(1.0)));
+          gate(dGates, 3, h).assign(dState.mul(tanhCell).muli(outGate.rsub(1.0).muli(outGate)));
+          gate(dGates, 0, h).assign(dCell.mul(cand).muli(in.rsub(1.0).muli(in)));
+          gate(dGates, 2, h).assign(dCell.mul(in).muli(cand.mul(cand).rsubi(1.0)));
+          if (t > 0) {
+            gate(dGates, 1, h).assign(dCell.mul(prevCell).muli(forget.rsub(1.0).muli(forget)));
+            dCell.muli(forget);
+          } else {
+            gate(dGates, 1, h).assign(0.0);
+          }
+        }
+        if (t > 0) {
+          Nd4j.gemm(ops.array("state" + (t - 1), u, h), dGates, dRecurrent, true, false, 1.0, 1.0);
+          Nd4j.gemm(dGates, p.get("lstmRecurrent"), dState, false, true, 1.0, 0.0);
         }
         dPerStep.get(NDArrayIndex.all(), NDArrayIndex.point(t), NDArrayIndex.all()).assign(dGates);
       }

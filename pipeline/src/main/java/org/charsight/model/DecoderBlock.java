@@ -172,12 +172,12 @@ public class DecoderBlock extends SameDiffLayerFix {
     private INDArray forward(boolean training) {
       DecoderBlock c = c();
       dropped = training && c.dropout > 0;
-      if (ops == null) ops = new RowOps(dataType);
+      if (ops == null) ops = new RowOps(dataType, c.vectorKernels);
       sizes();
       Map<String, INDArray> p = paramTable;
       INDArray x = RowOps.rowsOf(input, ops.array("x", n, d));
       INDArray h = ops.array("h", n, d);
-      RowOps.layerNorm(x, p.get("ln1Gain"), p.get("ln1Bias"), ops.array("xhat1", n, d), ops.array("rstd1", n, 1), h);
+      ops.layerNorm(x, p.get("ln1Gain"), p.get("ln1Bias"), ops.array("xhat1", n, d), ops.array("rstd1", n, 1), h);
 
       INDArray[] qkv = new INDArray[3];
       String[] names = {"q", "k", "v"};
@@ -188,9 +188,13 @@ public class DecoderBlock extends SameDiffLayerFix {
       }
       INDArray attn = ops.array("attention", b, heads, t, t);                       // softmax(q k^T / sqrt(dh) + mask)
       Nd4j.matmul(qkv[0], qkv[1], attn, false, true, false);
-      INDArray scores = attn.reshape('c', b * heads, t, t);
-      scores.muli(1.0 / Math.sqrt(dh)).addi(causalMask());                          // broadcast over b*H
-      Nd4j.exec(new SoftMax(scores, scores, 2));
+      if (ops.vector(attn)) {
+        VectorKernels.causalSoftmax(attn, t, scale());
+      } else {
+        INDArray scores = attn.reshape('c', b * heads, t, t);
+        scores.muli(scale()).addi(causalMask());                                    // broadcast over b*H
+        Nd4j.exec(new SoftMax(scores, scores, 2));
+      }
       INDArray weights = dropped ? ops.array("droppedAttention", b, heads, t, t).assign(attn)
           .muli(mask("attentionMask", b, heads, t, t)) : attn;
       INDArray mixed = ops.array("mixed", b, heads, t, dh);
@@ -202,15 +206,20 @@ public class DecoderBlock extends SameDiffLayerFix {
       x1.addi(x);
 
       INDArray h2 = ops.array("h2", n, d);
-      RowOps.layerNorm(x1, p.get("ln2Gain"), p.get("ln2Bias"), ops.array("xhat2", n, d), ops.array("rstd2", n, 1), h2);
+      ops.layerNorm(x1, p.get("ln2Gain"), p.get("ln2Bias"), ops.array("xhat2", n, d), ops.array("rstd2", n, 1), h2);
       INDArray pre = ops.array("mlpPre", n, 4 * d);
       RowOps.dense(h2, p.get("mlpIn"), p.get("mlpInBias"), pre);
       INDArray act = ops.array("mlpAct", n, 4 * d);
-      RowOps.gelu(pre, ops.array("geluGate", n, 4 * d), act);
+      ops.gelu(pre, ops.array("geluGate", n, 4 * d), act);
       INDArray y = ops.array("y", n, d);
       RowOps.dense(act, p.get("mlpOut"), p.get("mlpOutBias"), y);
       if (dropped) y.muli(mask("mlpOutMask", n, d));
       return y.addi(x1);
+    }
+
+    /** The scores' scale, 1 / sqrt(dh), as the float both paths multiply by. */
+    private float scale() {
+      return (float) (1.0 / Math.sqrt(dh));
     }
 
     /** A fresh inverted-dropout mask under this name: 0, or 1 / keep with probability keep. */
@@ -242,8 +251,7 @@ public class DecoderBlock extends SameDiffLayerFix {
         INDArray dAct = ops.array("dAct", n, 4 * d);
         ops.denseBackward(ops.array("mlpAct", n, 4 * d), p.get("mlpOut"), undrop(dy, "mlpOutMask", "dyMasked"), g.get("mlpOut"),
             g.get("mlpOutBias"), dAct, false);
-        INDArray dPre = RowOps.geluBackward(ops.array("mlpPre", n, 4 * d), ops.array("geluGate", n, 4 * d),
-            ops.array("geluSlope", n, 4 * d), dAct);
+        INDArray dPre = ops.geluBackward(ops.array("mlpPre", n, 4 * d), ops.array("geluGate", n, 4 * d), dAct);
         INDArray dh2 = ops.array("dh2", n, d);
         ops.denseBackward(ops.array("h2", n, d), p.get("mlpIn"), dPre, g.get("mlpIn"), g.get("mlpInBias"), dh2, false);
         INDArray dx1 = ops.array("dx1", n, d).assign(dy);                                   // residual
@@ -281,9 +289,13 @@ public class DecoderBlock extends SameDiffLayerFix {
       INDArray dv = ops.array("dvHeads", b, heads, t, dh);
       Nd4j.matmul(weights, dMixed, dv, true, false, false);
       // Softmax backward per row: ds = a * (da - sum(da * a)); masked weights are 0, so are their gradients.
-      INDArray da = dAttn.reshape('c', b * heads * t, t);
-      INDArray a = attn.reshape('c', b * heads * t, t);
-      da.subiColumnVector(da.mul(a).sum(true, 1)).muli(a).muli(1.0 / Math.sqrt(dh));
+      if (ops.vector(dAttn, attn)) {
+        VectorKernels.causalSoftmaxBackward(dAttn, attn, t, scale());
+      } else {
+        INDArray da = dAttn.reshape('c', b * heads * t, t);
+        INDArray a = attn.reshape('c', b * heads * t, t);
+        da.subiColumnVector(da.mul(a).sum(true, 1)).muli(a).muli(scale());
+      }
       INDArray dq = ops.array("dqHeads", b, heads, t, dh);
       Nd4j.matmul(dAttn, ops.array("kHeads", b, heads, t, dh), dq, false, false, false);
       INDArray dk = ops.array("dkHeads", b, heads, t, dh);

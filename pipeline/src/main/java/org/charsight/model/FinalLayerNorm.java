@@ -65,11 +65,11 @@ public class FinalLayerNorm extends SameDiffLayerFix {
       assertInputSet(false);
       long d = ((FinalLayerNorm) layerConf()).d;
       long n = input.size(0) * input.size(2);
-      if (ops == null) ops = new RowOps(dataType);
+      if (ops == null) ops = new RowOps(dataType, ((FinalLayerNorm) layerConf()).vectorKernels);
       INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, input.shape(), 'c');
       try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
         INDArray y = ops.array("y", n, d);
-        RowOps.layerNorm(RowOps.rowsOf(input, ops.array("x", n, d)), paramTable.get("lnGain"), paramTable.get("lnBias"),
+        ops.layerNorm(RowOps.rowsOf(input, ops.array("x", n, d)), paramTable.get("lnGain"), paramTable.get("lnBias"),
             ops.array("xhat", n, d), ops.array("rstd", n, 1), y);
         RowOps.ncwOf(y, out);
       }

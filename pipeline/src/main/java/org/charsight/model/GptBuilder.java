@@ -66,8 +66,8 @@ public final class GptBuilder {
       case CHAR, CHAR_SHUFFLED -> {
         if (bytes == null) throw new IllegalArgumentException(c.arch() + " needs the token byte table");
         ByteTable table = c.arch() == Arch.CHAR_SHUFFLED ? bytes.shuffled(c.seed()) : bytes;
-        g.addLayer(CHAR_ENCODER, new CharEncoderLayer(c.dModel(), t, c.maxTokenBytes(), c.byteEmbedding(), c.charHidden(),
-            c.initStd(), table.rows()), "tokens");
+        g.addLayer(CHAR_ENCODER, kernels(c, new CharEncoderLayer(c.dModel(), t, c.maxTokenBytes(), c.byteEmbedding(),
+            c.charHidden(), c.initStd(), table.rows())), "tokens");
         g.addVertex("embeddings", new ElementWiseVertex(ElementWiseVertex.Op.Add), stream, CHAR_ENCODER);
         stream = "embeddings";
       }
@@ -84,12 +84,19 @@ public final class GptBuilder {
     double residualStd = c.initStd() / Math.sqrt(2.0 * c.layers());
     for (int i = 0; i < c.layers(); i++) {
       // Dropout where the published model has it: attention weights and both residual projections.
-      g.addLayer("block" + i, new DecoderBlock(c.dModel(), c.heads(), t, c.initStd(), residualStd, c.dropout()), stream);
+      g.addLayer("block" + i, kernels(c, new DecoderBlock(c.dModel(), c.heads(), t, c.initStd(), residualStd, c.dropout())),
+          stream);
       stream = "block" + i;
     }
-    g.addLayer(FINAL_NORM, new FinalLayerNorm(c.dModel(), t), stream);
+    g.addLayer(FINAL_NORM, kernels(c, new FinalLayerNorm(c.dModel(), t)), stream);
     g.addLayer(OUTPUT, new SparseSoftmaxLoss(c.dModel(), c.vocab(), t, c.initStd(), c.kernels()), FINAL_NORM);
     return g.setOutputs(OUTPUT).build();
+  }
+
+  /** The layer, set to run its elementwise work on the kernels model.kernels chose. */
+  private static <L extends SameDiffLayerFix> L kernels(GptConfig c, L layer) {
+    layer.vectorKernels = c.kernels() == Kernels.VECTOR;
+    return layer;
   }
 
   private static EmbeddingSequenceLayer embedding(int vocab, long width, int seqLen, double std) {

@@ -16,7 +16,7 @@ import org.nd4j.linalg.api.buffer.DataType;
  * @param byteEmbedding width of a byte's embedding in the char encoder
  * @param charHidden LSTM width of the char encoder
  * @param clipNorm per-layer gradient L2 norm limit (DL4J has no global-norm clipping); 0 = off
- * @param kernels what computes the loss's softmax in training (ND4J's ops, or the JDK's vector API)
+ * @param kernels what computes the elementwise work (ND4J's ops, or the JDK's vector API; {@link Kernels})
  */
 public record GptConfig(
     Arch arch,

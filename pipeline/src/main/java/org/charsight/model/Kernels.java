@@ -10,8 +10,9 @@ public enum Kernels {
   /** ND4J's ops throughout: the numbers every published run of charsight was made with. */
   ND4J("nd4j"),
   /**
-   * The loss's softmax over the logits in Java with the JDK's vector API: 4-6x ND4J's pass at vocabulary
-   * 8,192 (docs/findings.md), values within a float ulp of ND4J's, so results differ in the last bits.
+   * The elementwise chains in Java with the JDK's vector API, one pass each: the loss's softmax over the
+   * logits, attention's masked softmax, GELU, LayerNorm and the LSTM's gates, forward and backward. The
+   * products stay with ND4J. Values within float rounding of ND4J's, so results differ in the last bits.
    */
   VECTOR("vector");
 

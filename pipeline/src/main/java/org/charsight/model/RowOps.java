@@ -3,6 +3,7 @@ package org.charsight.model;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import org.charsight.common.UserError;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -27,11 +28,16 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * over dimension 0 (a bias gradient) is about ten times a matrix product by a ones vector, and
  * {@code layer_norm_bp} took ~6 ms per call on [2048, 128] (docs/findings.md). Gradient checks and the
  * comparison with the SameDiff definitions ({@code HandWrittenLayersTest}) hold these to the graphs.
+ *
+ * <p>With {@link Kernels#VECTOR} the elementwise chains (GELU, LayerNorm, and what layers ask through
+ * {@link #vector}) run as one pass each in {@link VectorKernels}; the products stay with ND4J's BLAS.
  */
 final class RowOps {
   /** GELU's sigmoid approximation: gelu(x) = x * sigmoid(1.702 x), with 1.702 as a float as in ND4J's op. */
   static final double GELU_SCALE = 1.702f;
   private final DataType dataType;
+  /** Whether {@link VectorKernels} computes what it can (model.kernels = vector). */
+  private final boolean vectorKernels;
   /** Per name: flat storage, grown when a larger shape is asked for, never shrunk. */
   private final Map<String, INDArray> storage = new HashMap<>();
   /** Per name: the array last handed out, a c-order view of the start of its storage. */
@@ -40,7 +46,24 @@ final class RowOps {
   private INDArray onesStorage;
 
   RowOps(DataType dataType) {
+    this(dataType, false);
+  }
+
+  /**
+   * @param vectorKernels the layer was configured with model.kernels = vector; refused with the one line
+   *     that says what to do when this JVM lacks the vector API's module (a model trained with it, loaded elsewhere)
+   */
+  RowOps(DataType dataType, boolean vectorKernels) {
+    if (vectorKernels && !Kernels.vectorApiPresent()) {
+      throw new UserError(Kernels.missingModule("this model (trained with model.kernels)"));
+    }
     this.dataType = dataType;
+    this.vectorKernels = vectorKernels;
+  }
+
+  /** Whether these arrays go through {@link VectorKernels}: asked for, and float, contiguous, under 2 GB. */
+  boolean vector(INDArray... arrays) {
+    return vectorKernels && VectorKernels.fit(arrays);
   }
 
   /**
@@ -114,7 +137,11 @@ final class RowOps {
   }
 
   /** ND4J's GELU, x * sigmoid(1.702 x), keeping the sigmoid in {@code gate} for {@link #geluBackward}. */
-  static void gelu(INDArray x, INDArray gate, INDArray y) {
+  void gelu(INDArray x, INDArray gate, INDArray y) {
+    if (vector(x, gate, y)) {
+      VectorKernels.gelu(x, gate, y);
+      return;
+    }
     // The same float operations as ND4J's gelu op, so the activations are bit-identical to it.
     Nd4j.exec(new ScalarMultiplication(x, null, gate, GELU_SCALE));
     Nd4j.exec(new Sigmoid(gate, gate));
@@ -126,7 +153,12 @@ final class RowOps {
    * sigmoid. Not ND4J's gelu_derivative: that computes e^(1.702 x) and its square, which overflow
    * float for x above ~26 and give NaN (docs/findings.md), and it is ~6x slower than these products.
    */
-  static INDArray geluBackward(INDArray x, INDArray gate, INDArray slope, INDArray dy) {
+  INDArray geluBackward(INDArray x, INDArray gate, INDArray dy) {
+    if (vector(x, gate, dy)) {
+      VectorKernels.geluBackward(x, gate, dy);
+      return dy;
+    }
+    INDArray slope = array("geluSlope", x.shape());
     Nd4j.exec(new ScalarReverseSubtraction(gate, null, slope, 1.0));                      // 1 - s
     Nd4j.exec(new MulOp(slope, x, slope));
     Nd4j.exec(new ScalarMultiplication(slope, null, slope, GELU_SCALE));
@@ -141,7 +173,11 @@ final class RowOps {
    * which the SameDiff definitions and the weight export use). Keeps x-hat and 1/std for backward.
    * A row without variance gives x-hat 0 (so y = bias), as ND4J's op does, and passes no gradient back.
    */
-  static void layerNorm(INDArray x, INDArray gain, INDArray bias, INDArray xhat, INDArray rstd, INDArray y) {
+  void layerNorm(INDArray x, INDArray gain, INDArray bias, INDArray xhat, INDArray rstd, INDArray y) {
+    if (vector(x, gain, bias, xhat, rstd, y)) {
+      VectorKernels.layerNorm(x, gain, bias, xhat, rstd, y);
+      return;
+    }
     xhat.assign(x).subiColumnVector(x.mean(true, 1));
     y.assign(xhat).muli(xhat);
     rstd.assign(y.mean(true, 1));
@@ -159,6 +195,10 @@ final class RowOps {
    */
   void layerNormBackward(INDArray dy, INDArray gain, INDArray xhat, INDArray rstd, INDArray gGain, INDArray gBias,
       INDArray dx, INDArray scratch) {
+    if (vector(dy, gain, xhat, rstd, gGain, gBias, dx)) {
+      VectorKernels.layerNormBackward(dy, gain, xhat, rstd, gGain, gBias, dx);
+      return;
+    }
     columnSums(scratch.assign(dy).muli(xhat), gGain);
     columnSums(dy, gBias);
     INDArray g = scratch.assign(dy).muliRowVector(gain);

@@ -37,6 +37,11 @@ public abstract class SameDiffLayerFix extends SameDiffLayer {
   public int seqLen;
   /** Run the SameDiff graph even where the layer has a hand-written runtime: a reference for tests. */
   public boolean sameDiffReference;
+  /**
+   * model.kernels = vector: the hand-written runtime's elementwise chains run in {@link VectorKernels}. Kept
+   * in the saved configuration (absent, in models saved before it existed, reads as false: ND4J's ops).
+   */
+  public boolean vectorKernels;
 
   protected SameDiffLayerFix() {}
 

@@ -2,7 +2,6 @@ package org.charsight.model;
 
 import java.util.Collection;
 import java.util.Map;
-import org.charsight.common.UserError;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -188,7 +187,7 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
     /** The input as rows [b*T, d], one per position. */
     private INDArray rows() {
       SparseSoftmaxLoss c = (SparseSoftmaxLoss) layerConf();
-      if (ops == null) ops = new RowOps(dataType);
+      if (ops == null) ops = new RowOps(dataType, ((SparseSoftmaxLoss) layerConf()).vectorKernels);
       return RowOps.rowsOf(input, ops.array("x", input.size(0) * c.seqLen, c.d));
     }
 
@@ -221,7 +220,7 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
         picked += weight[r] * z.getDouble(r, label[r]);
       }
       INDArray w = Nd4j.createFromArray(weight).castTo(dataType).reshape(n, 1);
-      if (c.vectorKernels && dataType == DataType.FLOAT) return vectorLoss(z, label, weight, allOnes ? null : w, picked, gradient);
+      if (ops.vector(z)) return vectorLoss(z, label, weight, allOnes ? null : w, picked, gradient);
       // Shift by the row maximum so exp cannot overflow; logsumexp = max + log(sum exp(z - max)).
       INDArray max = z.max(1).reshape(n, 1);
       Transforms.exp(z.subiColumnVector(max), false);
@@ -245,9 +244,6 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
     /** {@link #lossLeavingGradient}'s loss and gradient with the softmax from {@link VectorKernels}. */
     private double vectorLoss(INDArray z, int[] label, double[] weight, INDArray weightColumn, double picked,
         boolean gradient) {
-      if (!Kernels.vectorApiPresent()) {
-        throw new UserError(Kernels.missingModule("this model's loss (trained with model.kernels)"));
-      }
       float[] max = new float[label.length];
       float[] sum = new float[label.length];
       VectorKernels.softmaxRows(z, max, sum, gradient);

@@ -72,8 +72,9 @@ class HandWrittenLayersTest {
     INDArray x = Nd4j.createFromArray(new float[][] {xs});
     INDArray gate = x.like();
     INDArray y = x.like();
-    RowOps.gelu(x, gate, y);
-    INDArray dx = RowOps.geluBackward(x, gate, x.like(), Nd4j.ones(DataType.FLOAT, 1, xs.length));
+    RowOps ops = new RowOps(DataType.FLOAT);
+    ops.gelu(x, gate, y);
+    INDArray dx = ops.geluBackward(x, gate, Nd4j.ones(DataType.FLOAT, 1, xs.length));
     for (int i = 0; i < xs.length; i++) {
       double k = 1.702f;
       double s = 1 / (1 + Math.exp(-k * xs[i]));

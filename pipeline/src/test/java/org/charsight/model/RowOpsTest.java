@@ -45,7 +45,7 @@ class RowOpsTest {
     INDArray gain = Nd4j.createFromArray(new float[][] {{1f, 2f, 3f, 4f}});
     INDArray bias = Nd4j.createFromArray(new float[][] {{0.5f, -1f, 0f, 2f}});
     INDArray y = ops.array("y", 2, 4);
-    RowOps.layerNorm(x, gain, bias, ops.array("xhat", 2, 4), ops.array("rstd", 2, 1), y);
+    ops.layerNorm(x, gain, bias, ops.array("xhat", 2, 4), ops.array("rstd", 2, 1), y);
     INDArray expected = Nd4j.create(DataType.FLOAT, 2, 4);
     Nd4j.exec(new org.nd4j.linalg.api.ops.impl.transforms.custom.LayerNorm(x, gain.reshape(4), bias.reshape(4), expected, false, 1));
     assertTrue(y.equalsWithEps(expected, 1e-5), y + " vs ND4J's " + expected);

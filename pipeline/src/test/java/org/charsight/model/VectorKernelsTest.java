@@ -8,12 +8,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
 import org.charsight.common.UserError;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /** model.kernels = vector: the softmax kernel against ND4J's ops, and training with it against training without. */
@@ -106,6 +112,124 @@ class VectorKernelsTest {
     LanguageModel c = LanguageModel.create(vector, TinyModels.vocab(vocab, 3));
     for (int step = 0; step < 5; step++) c.fit(batch);
     assertArrayEquals(floats(b), floats(c), "reproducible");
+  }
+
+  /**
+   * Each layer with its elementwise work in the vector kernels against the same layer on ND4J's ops, in float:
+   * widths of two full vectors and a tail (40), attention rows from 1 to 21 keys, an LSTM of 20 per gate.
+   * Outputs, loss and every gradient agree to float rounding; the batch shrinks and grows as in decoding.
+   */
+  @Test
+  void everyLayerOnTheVectorKernelsGivesNd4jsOutputsAndGradients() {
+    int d = 40;
+    int t = 21;
+    int[][] table = ByteTable.of(TinyModels.vocab(50, 4), 9).rows();
+    assertAgree(() -> new DecoderBlock(d, 2, t, 0.3, 0.3), d, t, false, 31);
+    assertAgree(() -> new FinalLayerNorm(d, t), d, t, false, 32);
+    assertAgree(() -> new CharEncoderLayer(d, t, 9, 8, 20, 0.3, table), d, t, true, 33);
+  }
+
+  private static void assertAgree(java.util.function.Supplier<SameDiffLayerFix> make, int d, int t, boolean fromTokens,
+      long seed) {
+    SameDiffLayerFix vector = make.get();
+    vector.vectorKernels = true;
+    ComputationGraph a = floatGraph(make.get(), d, t, fromTokens);
+    ComputationGraph b = floatGraph(vector, d, t, fromTokens);
+    Nd4j.getRandom().setSeed(seed);
+    a.params().addi(Nd4j.randn(DataType.FLOAT, a.params().shape()).muli(0.3));
+    b.setParams(a.params().dup());
+    Random rnd = new Random(seed);
+    String what = vector.getClass().getSimpleName();
+    boolean bitsDiffer = false;
+    for (int rows : new int[] {4, 2, 3}) {
+      DataSet ds = Batch.of(TinyModels.randomWindows(rnd, rows, t + 1, 50), t, DataType.FLOAT);
+      INDArray outA = a.feedForward(ds.getFeatures(), false).get("layer");
+      INDArray outB = b.feedForward(ds.getFeatures(), false).get("layer");
+      assertClose(outA, outB, 2e-6, what + ", " + rows + " rows: outputs");
+      bitsDiffer |= !java.util.Arrays.equals(outA.dup().data().asFloat(), outB.dup().data().asFloat());
+      for (ComputationGraph g : new ComputationGraph[] {a, b}) {
+        g.setInputs(ds.getFeatures());
+        g.setLabels(ds.getLabels());
+        g.computeGradientAndScore();
+      }
+      assertEquals(a.score(), b.score(), 1e-6 * a.score(), what + ", " + rows + " rows: loss");
+      INDArray gradA = a.gradient().gradient();
+      assertTrue(gradA.amaxNumber().doubleValue() > 1e-3, "the layer has gradients");
+      assertClose(gradA, b.gradient().gradient(), 2e-5, what + ", " + rows + " rows: gradients");
+    }
+    assertTrue(bitsDiffer, what + ": the vector kernels ran (their last bits differ from ND4J's)");
+  }
+
+  /** Every element within {@code relative} of the larger array's largest magnitude. */
+  private static void assertClose(INDArray expected, INDArray actual, double relative, String what) {
+    double scale = expected.amaxNumber().doubleValue();
+    double off = expected.sub(actual).amaxNumber().doubleValue();
+    assertTrue(off <= relative * scale, what + " differ by " + off + " (largest " + scale + ")");
+  }
+
+  /** tokens -> embedding [b, d, T] (or the tokens themselves) -> layer -> ND4J's loss, in float. */
+  private static ComputationGraph floatGraph(SameDiffLayerFix layer, int d, int t, boolean fromTokens) {
+    var g = new NeuralNetConfiguration.Builder().seed(7).dataType(DataType.FLOAT).updater(new NoOp())
+        .graphBuilder().addInputs("tokens");
+    g.addLayer("emb", new EmbeddingSequenceLayer.Builder().nIn(50).nOut(d).inputLength(t).hasBias(false)
+        .outputDataFormat(RNNFormat.NCW).build(), "tokens");
+    String last = "layer";
+    if (fromTokens) {
+      g.addLayer("layer", layer, "tokens");
+      g.addVertex("sum", new ElementWiseVertex(ElementWiseVertex.Op.Add), "emb", "layer");
+      last = "sum";
+    } else {
+      g.addLayer("layer", layer, "emb");
+    }
+    g.addLayer("output", new SparseSoftmaxLoss(d, 50, t, 0.5), last);
+    ComputationGraph net = new ComputationGraph(g.setOutputs("output").build());
+    net.init();
+    return net;
+  }
+
+  /** GELU at inputs whose exp overflows float: finite values and the exact derivative, as ND4J's path gives. */
+  @Test
+  void theGeluKernelIsFiniteWhereExpOverflows() {
+    float[] xs = new float[37];
+    for (int i = 0; i < xs.length; i++) xs[i] = -90f + 5f * i;
+    INDArray x = Nd4j.createFromArray(new float[][] {xs});
+    RowOps vector = new RowOps(DataType.FLOAT, true);
+    RowOps nd4j = new RowOps(DataType.FLOAT, false);
+    INDArray gate = x.like();
+    INDArray y = x.like();
+    vector.gelu(x, gate, y);
+    INDArray dx = vector.geluBackward(x, gate, Nd4j.ones(DataType.FLOAT, 1, xs.length));
+    INDArray gate2 = x.like();
+    INDArray y2 = x.like();
+    nd4j.gelu(x, gate2, y2);
+    INDArray dx2 = nd4j.geluBackward(x, gate2, Nd4j.ones(DataType.FLOAT, 1, xs.length));
+    assertFalse(dx.isNaN().any() || dx.isInfinite().any() || y.isNaN().any(), dx.toString());
+    for (int i = 0; i < xs.length; i++) {
+      assertEquals(y2.getFloat(i), y.getFloat(i), 2 * Math.ulp(y2.getFloat(i)) + 1e-30f, "gelu(" + xs[i] + ")");
+      assertEquals(dx2.getFloat(i), dx.getFloat(i), 2 * Math.ulp(dx2.getFloat(i)) + 1e-30f, "gelu'(" + xs[i] + ")");
+    }
+  }
+
+  /** A row without variance: x-hat 0, output the bias, no gradient back, as on ND4J's path. */
+  @Test
+  void theLayerNormKernelGivesAConstantRowTheBias() {
+    float[][] rows = new float[2][37];
+    for (int c = 0; c < 37; c++) {
+      rows[0][c] = 3f;
+      rows[1][c] = (float) Math.sin(c);
+    }
+    INDArray x = Nd4j.createFromArray(rows);
+    INDArray gain = Nd4j.rand(DataType.FLOAT, 1, 37).addi(0.5);
+    INDArray bias = Nd4j.rand(DataType.FLOAT, 1, 37);
+    RowOps ops = new RowOps(DataType.FLOAT, true);
+    INDArray y = ops.array("y", 2, 37);
+    ops.layerNorm(x, gain, bias, ops.array("xhat", 2, 37), ops.array("rstd", 2, 1), y);
+    assertEquals(bias.getRow(0), y.getRow(0), "the constant row gives the bias");
+    INDArray dx = Nd4j.zeros(DataType.FLOAT, 2, 37);
+    ops.layerNormBackward(Nd4j.rand(DataType.FLOAT, 2, 37), gain, ops.array("xhat", 2, 37), ops.array("rstd", 2, 1),
+        Nd4j.create(DataType.FLOAT, 1, 37), Nd4j.create(DataType.FLOAT, 1, 37), dx, ops.array("scratch", 2, 37));
+    assertEquals(Nd4j.zeros(DataType.FLOAT, 37), dx.getRow(0), "no gradient through the constant row");
+    assertFalse(dx.isNaN().any() || dx.isInfinite().any(), dx.toString());
   }
 
   private static float[] floats(LanguageModel m) {
