@@ -315,6 +315,10 @@ public class DecoderBlock extends SameDiffLayerFix {
 
     /** rows [b*T, d] -> [b, H, T, dh], into {@code out}. */
     private INDArray splitHeads(INDArray rows, INDArray out) {
+      if (Layouts.contiguousFloat(rows, out)) {
+        Layouts.heads(rows, out, true);
+        return out;
+      }
       long[] s = out.shape();
       out.assign(rows.reshape('c', s[0], s[2], s[1], s[3]).permute(0, 2, 1, 3));
       return out;
@@ -322,6 +326,10 @@ public class DecoderBlock extends SameDiffLayerFix {
 
     /** [b, H, T, dh] -> rows [b*T, d], into {@code out}. */
     private static INDArray mergeHeads(INDArray heads, INDArray out) {
+      if (Layouts.contiguousFloat(heads, out)) {
+        Layouts.heads(out, heads, false);
+        return out;
+      }
       long[] s = heads.shape();
       out.reshape('c', s[0], s[2], s[1], s[3]).assign(heads.permute(0, 2, 1, 3));
       return out;

@@ -104,13 +104,21 @@ final class RowOps {
 
   /** [b, d, T] -> rows [b*T, d], into {@code out}. */
   static INDArray rowsOf(INDArray ncw, INDArray out) {
-    out.reshape('c', ncw.size(0), ncw.size(2), ncw.size(1)).assign(ncw.permute(0, 2, 1));
+    if (Layouts.contiguousFloat(ncw, out)) {
+      Layouts.transposeBatches(ncw, ncw.size(0), (int) ncw.size(1), (int) ncw.size(2), out);
+    } else {
+      out.reshape('c', ncw.size(0), ncw.size(2), ncw.size(1)).assign(ncw.permute(0, 2, 1));
+    }
     return out;
   }
 
   /** rows [b*T, d] -> [b, d, T], into {@code out}. */
   static INDArray ncwOf(INDArray rows, INDArray out) {
-    out.assign(rows.reshape('c', out.size(0), out.size(2), out.size(1)).permute(0, 2, 1));
+    if (Layouts.contiguousFloat(rows, out)) {
+      Layouts.transposeBatches(rows, out.size(0), (int) out.size(2), (int) out.size(1), out);
+    } else {
+      out.assign(rows.reshape('c', out.size(0), out.size(2), out.size(1)).permute(0, 2, 1));
+    }
     return out;
   }
 

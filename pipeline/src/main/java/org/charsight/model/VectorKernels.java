@@ -5,7 +5,6 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -30,38 +29,31 @@ final class VectorKernels {
 
   /** Whether every array can go through these kernels (the ND4J path takes the rest). */
   static boolean fit(INDArray... arrays) {
-    for (INDArray a : arrays) {
-      if (a == null) continue;
-      // DL4J's bias and gain views are rank 1 and say 'f': for a vector the order means nothing.
-      boolean rowMajor = a.ordering() == 'c' || a.isVectorOrScalar();
-      if (a.dataType() != DataType.FLOAT || !rowMajor || (a.length() > 1 && a.elementWiseStride() != 1)) return false;
-      if ((a.offset() + a.length()) * Float.BYTES > Integer.MAX_VALUE) return false;
-    }
-    return true;
+    return Layouts.contiguousFloat(arrays);
   }
 
-  /** A contiguous float array's memory: element i at byte {@code base + 4 i} of {@code b}. */
-  private record Mem(ByteBuffer b, int base) {
+  /** A contiguous float array's memory: element i at byte {@code 4 i} of {@code b}. */
+  private record Mem(ByteBuffer b) {
     static Mem of(INDArray a) {
       if (!fit(a)) throw new IllegalArgumentException("a vector kernel needs a contiguous float array in 'c' order"
           + " under 2 GB, got " + a.shapeInfoToString());
-      return new Mem(a.data().asNio(), Math.toIntExact(a.offset() * Float.BYTES));
+      return new Mem(Layouts.bytes(a));
     }
 
     FloatVector load(int i) {
-      return FloatVector.fromByteBuffer(S, b, base + i * Float.BYTES, ORDER);
+      return FloatVector.fromByteBuffer(S, b, i * Float.BYTES, ORDER);
     }
 
     void store(int i, FloatVector v) {
-      v.intoByteBuffer(b, base + i * Float.BYTES, ORDER);
+      v.intoByteBuffer(b, i * Float.BYTES, ORDER);
     }
 
     float get(int i) {
-      return b.getFloat(base + i * Float.BYTES);
+      return b.getFloat(i * Float.BYTES);
     }
 
     void set(int i, float v) {
-      b.putFloat(base + i * Float.BYTES, v);
+      b.putFloat(i * Float.BYTES, v);
     }
   }
 
