@@ -192,7 +192,7 @@ public class DecoderBlock extends SameDiffLayerFix {
         VectorKernels.causalSoftmax(attn, t, scale());
       } else {
         INDArray scores = attn.reshape('c', b * heads, t, t);
-        scores.muli(scale()).addi(causalMask());                                    // broadcast over b*H
+        scores.muli(1.0 / Math.sqrt(dh)).addi(causalMask());                        // broadcast over b*H
         Nd4j.exec(new SoftMax(scores, scores, 2));
       }
       INDArray weights = dropped ? ops.array("droppedAttention", b, heads, t, t).assign(attn)
@@ -217,7 +217,7 @@ public class DecoderBlock extends SameDiffLayerFix {
       return y.addi(x1);
     }
 
-    /** The scores' scale, 1 / sqrt(dh), as the float both paths multiply by. */
+    /** The scores' scale, 1 / sqrt(dh), as the float ND4J's path multiplies float arrays by. */
     private float scale() {
       return (float) (1.0 / Math.sqrt(dh));
     }
@@ -294,7 +294,7 @@ public class DecoderBlock extends SameDiffLayerFix {
       } else {
         INDArray da = dAttn.reshape('c', b * heads * t, t);
         INDArray a = attn.reshape('c', b * heads * t, t);
-        da.subiColumnVector(da.mul(a).sum(true, 1)).muli(a).muli(scale());
+        da.subiColumnVector(da.mul(a).sum(true, 1)).muli(a).muli(1.0 / Math.sqrt(dh));
       }
       INDArray dq = ops.array("dqHeads", b, heads, t, dh);
       Nd4j.matmul(dAttn, ops.array("kHeads", b, heads, t, dh), dq, false, false, false);
