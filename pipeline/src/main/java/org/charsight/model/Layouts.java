@@ -8,8 +8,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * Float arrays moved between the layouts a step uses: DL4J's [b, d, T] and the layers' rows [b*T, d],
  * rows and attention heads [b, H, T, dh]. Plain Java loops over ND4J's memory: ND4J M2.1 copies a permuted
- * view at 1.2-2.9 ns per element (76-185 µs for [16, 64, 64]), these in a fraction of that. A copy moves
- * bits, so the result is ND4J's exactly; arrays that are not float, contiguous and under 2 GB go to ND4J.
+ * view at 1.2-2.9 ns per element (76-185 µs for [16, 64, 64]); with these the small model's copy time in
+ * ND4J's op profiler halved (docs/findings.md). A copy moves bits, so the result is ND4J's exactly; arrays
+ * that are not float, contiguous and under 2 GB go to ND4J.
  */
 final class Layouts {
   private static final ByteOrder ORDER = ByteOrder.nativeOrder();
