@@ -198,11 +198,12 @@ public class CharEncoderLayer extends SameDiffLayerFix {
       return out;
     }
 
-    /** Runs the LSTM over the bytes of each distinct id; returns the final states [U, h]. */
-    private INDArray lstm() {
+    /**
+     * The input's distinct ids in order of first appearance (the first {@link #distinctCount} entries), with
+     * each position's row among them in {@link #positionRow}.
+     */
+    private int[] distinctIds() {
       CharEncoderLayer c = c();
-      int steps = c.maxBytes;
-      long h = c.hidden;
       double[] ids = input.reshape(input.length()).toDoubleVector();
       Map<Integer, Integer> rowOf = new HashMap<>();
       positionRow = new int[ids.length];
@@ -220,8 +221,17 @@ public class CharEncoderLayer extends SameDiffLayerFix {
         }
         positionRow[i] = row;
       }
-      int u = rowOf.size();
-      distinctCount = u;
+      distinctCount = rowOf.size();
+      return distinct;
+    }
+
+    /** Runs the LSTM over the bytes of each distinct id; returns the final states [U, h]. */
+    private INDArray lstm() {
+      CharEncoderLayer c = c();
+      int steps = c.maxBytes;
+      long h = c.hidden;
+      int[] distinct = distinctIds();
+      int u = distinctCount;
       byteIds = new int[u * steps];
       double[] close = new double[u * steps];
       for (int r = 0; r < u; r++) {
