@@ -18,6 +18,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <p>Every array is float, contiguous in 'c' order, and within the 2 GB a ByteBuffer can index: callers
  * ask {@link #fit} first and keep ND4J's path otherwise. Only load this class after
  * {@link Kernels#vectorApiPresent()}: it links against the incubator module.
+ *
+ * <p>A vector is only fast while C2 keeps it in registers, which needs every method it passes through
+ * inlined. The JDK's vector methods are always inlined; ours ({@link Mem#load}, {@link #sigmoid}) only
+ * while the compiled method is under C2's node budget. The LSTM kernels, with thirty vector operations
+ * a loop, went over it: their helper calls stayed calls, each vector boxed on the heap, and the two
+ * kernels took 18% of the small char model's step (JFR). Kernels that size call the JDK directly.
  */
 final class VectorKernels {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -317,49 +323,56 @@ final class VectorKernels {
    * tanh(cell), state = o * tanhCell. The ND4J path's eleven calls in one pass.
    */
   static void lstmStep(INDArray acts, INDArray prevCell, INDArray cell, INDArray tanhCell, INDArray state) {
-    Mem a = Mem.of(acts);
-    Mem pc = prevCell == null ? null : Mem.of(prevCell);
-    Mem mc = Mem.of(cell);
-    Mem tc = Mem.of(tanhCell);
-    Mem ms = Mem.of(state);
+    // The vector loop calls the JDK directly (see the class comment): as Mem.load/store and sigmoid
+    // calls it ran 10x slower, C2 having stopped inlining them.
+    ByteBuffer a = Mem.of(acts).b();
+    ByteBuffer pc = prevCell == null ? null : Mem.of(prevCell).b();
+    ByteBuffer mc = Mem.of(cell).b();
+    ByteBuffer tc = Mem.of(tanhCell).b();
+    ByteBuffer ms = Mem.of(state).b();
     int u = (int) acts.size(0);
     int h = (int) cell.size(1);
     int upper = S.loopBound(h);
+    FloatVector one = FloatVector.broadcast(S, 1f);
     for (int r = 0; r < u; r++) {
-      int gates = r * 4 * h;
-      int row = r * h;
+      int gates = 4 * r * 4 * h;                                        // byte offsets from here on
+      int row = 4 * r * h;
+      int hb = 4 * h;
       int j = 0;
-      for (; j < upper; j += L) {
-        FloatVector in = sigmoid(a.load(gates + j));
-        FloatVector forget = sigmoid(a.load(gates + h + j));
-        FloatVector cand = a.load(gates + 2 * h + j).lanewise(VectorOperators.TANH);
-        FloatVector out = sigmoid(a.load(gates + 3 * h + j));
-        a.store(gates + j, in);
-        a.store(gates + h + j, forget);
-        a.store(gates + 2 * h + j, cand);
-        a.store(gates + 3 * h + j, out);
+      for (; j < 4 * upper; j += 4 * L) {
+        FloatVector in = one.div(FloatVector.fromByteBuffer(S, a, gates + j, ORDER).neg()
+            .lanewise(VectorOperators.EXP).add(one));
+        FloatVector forget = one.div(FloatVector.fromByteBuffer(S, a, gates + hb + j, ORDER).neg()
+            .lanewise(VectorOperators.EXP).add(one));
+        FloatVector cand = FloatVector.fromByteBuffer(S, a, gates + 2 * hb + j, ORDER).lanewise(VectorOperators.TANH);
+        FloatVector out = one.div(FloatVector.fromByteBuffer(S, a, gates + 3 * hb + j, ORDER).neg()
+            .lanewise(VectorOperators.EXP).add(one));
+        in.intoByteBuffer(a, gates + j, ORDER);
+        forget.intoByteBuffer(a, gates + hb + j, ORDER);
+        cand.intoByteBuffer(a, gates + 2 * hb + j, ORDER);
+        out.intoByteBuffer(a, gates + 3 * hb + j, ORDER);
         FloatVector c = in.mul(cand);
-        if (pc != null) c = c.add(forget.mul(pc.load(row + j)));
+        if (pc != null) c = c.add(forget.mul(FloatVector.fromByteBuffer(S, pc, row + j, ORDER)));
         FloatVector t = c.lanewise(VectorOperators.TANH);
-        mc.store(row + j, c);
-        tc.store(row + j, t);
-        ms.store(row + j, t.mul(out));
+        c.intoByteBuffer(mc, row + j, ORDER);
+        t.intoByteBuffer(tc, row + j, ORDER);
+        t.mul(out).intoByteBuffer(ms, row + j, ORDER);
       }
-      for (; j < h; j++) {
-        float in = sigmoid(a.get(gates + j));
-        float forget = sigmoid(a.get(gates + h + j));
-        float cand = (float) Math.tanh(a.get(gates + 2 * h + j));
-        float out = sigmoid(a.get(gates + 3 * h + j));
-        a.set(gates + j, in);
-        a.set(gates + h + j, forget);
-        a.set(gates + 2 * h + j, cand);
-        a.set(gates + 3 * h + j, out);
+      for (; j < 4 * h; j += 4) {
+        float in = sigmoid(a.getFloat(gates + j));
+        float forget = sigmoid(a.getFloat(gates + hb + j));
+        float cand = (float) Math.tanh(a.getFloat(gates + 2 * hb + j));
+        float out = sigmoid(a.getFloat(gates + 3 * hb + j));
+        a.putFloat(gates + j, in);
+        a.putFloat(gates + hb + j, forget);
+        a.putFloat(gates + 2 * hb + j, cand);
+        a.putFloat(gates + 3 * hb + j, out);
         float c = in * cand;
-        if (pc != null) c += forget * pc.get(row + j);
+        if (pc != null) c += forget * pc.getFloat(row + j);
         float t = (float) Math.tanh(c);
-        mc.set(row + j, c);
-        tc.set(row + j, t);
-        ms.set(row + j, t * out);
+        mc.putFloat(row + j, c);
+        tc.putFloat(row + j, t);
+        ms.putFloat(row + j, t * out);
       }
     }
   }
@@ -371,57 +384,60 @@ final class VectorKernels {
    */
   static void lstmStepBackward(INDArray acts, INDArray tanhCell, INDArray prevCell, INDArray dState, INDArray dCell,
       INDArray dGates) {
-    Mem a = Mem.of(acts);
-    Mem tc = Mem.of(tanhCell);
-    Mem pc = prevCell == null ? null : Mem.of(prevCell);
-    Mem ds = Mem.of(dState);
-    Mem dc = Mem.of(dCell);
-    Mem dg = Mem.of(dGates);
+    // Direct JDK calls in the vector loop, as in lstmStep.
+    ByteBuffer a = Mem.of(acts).b();
+    ByteBuffer tc = Mem.of(tanhCell).b();
+    ByteBuffer pc = prevCell == null ? null : Mem.of(prevCell).b();
+    ByteBuffer ds = Mem.of(dState).b();
+    ByteBuffer dc = Mem.of(dCell).b();
+    ByteBuffer dg = Mem.of(dGates).b();
     int u = (int) acts.size(0);
     int h = (int) tanhCell.size(1);
     int upper = S.loopBound(h);
     FloatVector zero = FloatVector.zero(S);
     for (int r = 0; r < u; r++) {
-      int gates = r * 4 * h;
-      int row = r * h;
+      int gates = 4 * r * 4 * h;                                        // byte offsets from here on
+      int row = 4 * r * h;
+      int hb = 4 * h;
       int j = 0;
-      for (; j < upper; j += L) {
-        FloatVector in = a.load(gates + j);
-        FloatVector forget = a.load(gates + h + j);
-        FloatVector cand = a.load(gates + 2 * h + j);
-        FloatVector out = a.load(gates + 3 * h + j);
-        FloatVector t = tc.load(row + j);
-        FloatVector dsv = ds.load(row + j);
-        FloatVector dcv = dc.load(row + j).add(dsv.mul(out).mul(t.mul(t).neg().add(1f)));
-        dg.store(gates + 3 * h + j, dsv.mul(t).mul(out.neg().add(1f).mul(out)));
-        dg.store(gates + j, dcv.mul(cand).mul(in.neg().add(1f).mul(in)));
-        dg.store(gates + 2 * h + j, dcv.mul(in).mul(cand.mul(cand).neg().add(1f)));
+      for (; j < 4 * upper; j += 4 * L) {
+        FloatVector in = FloatVector.fromByteBuffer(S, a, gates + j, ORDER);
+        FloatVector forget = FloatVector.fromByteBuffer(S, a, gates + hb + j, ORDER);
+        FloatVector cand = FloatVector.fromByteBuffer(S, a, gates + 2 * hb + j, ORDER);
+        FloatVector out = FloatVector.fromByteBuffer(S, a, gates + 3 * hb + j, ORDER);
+        FloatVector t = FloatVector.fromByteBuffer(S, tc, row + j, ORDER);
+        FloatVector dsv = FloatVector.fromByteBuffer(S, ds, row + j, ORDER);
+        FloatVector dcv = FloatVector.fromByteBuffer(S, dc, row + j, ORDER).add(dsv.mul(out).mul(t.mul(t).neg().add(1f)));
+        dsv.mul(t).mul(out.neg().add(1f).mul(out)).intoByteBuffer(dg, gates + 3 * hb + j, ORDER);
+        dcv.mul(cand).mul(in.neg().add(1f).mul(in)).intoByteBuffer(dg, gates + j, ORDER);
+        dcv.mul(in).mul(cand.mul(cand).neg().add(1f)).intoByteBuffer(dg, gates + 2 * hb + j, ORDER);
         if (pc != null) {
-          dg.store(gates + h + j, dcv.mul(pc.load(row + j)).mul(forget.neg().add(1f).mul(forget)));
+          dcv.mul(FloatVector.fromByteBuffer(S, pc, row + j, ORDER)).mul(forget.neg().add(1f).mul(forget))
+              .intoByteBuffer(dg, gates + hb + j, ORDER);
           dcv = dcv.mul(forget);
         } else {
-          dg.store(gates + h + j, zero);
+          zero.intoByteBuffer(dg, gates + hb + j, ORDER);
         }
-        dc.store(row + j, dcv);
+        dcv.intoByteBuffer(dc, row + j, ORDER);
       }
-      for (; j < h; j++) {
-        float in = a.get(gates + j);
-        float forget = a.get(gates + h + j);
-        float cand = a.get(gates + 2 * h + j);
-        float out = a.get(gates + 3 * h + j);
-        float t = tc.get(row + j);
-        float dsv = ds.get(row + j);
-        float dcv = dc.get(row + j) + dsv * out * (1f - t * t);
-        dg.set(gates + 3 * h + j, dsv * t * ((1f - out) * out));
-        dg.set(gates + j, dcv * cand * ((1f - in) * in));
-        dg.set(gates + 2 * h + j, dcv * in * (1f - cand * cand));
+      for (; j < 4 * h; j += 4) {
+        float in = a.getFloat(gates + j);
+        float forget = a.getFloat(gates + hb + j);
+        float cand = a.getFloat(gates + 2 * hb + j);
+        float out = a.getFloat(gates + 3 * hb + j);
+        float t = tc.getFloat(row + j);
+        float dsv = ds.getFloat(row + j);
+        float dcv = dc.getFloat(row + j) + dsv * out * (1f - t * t);
+        dg.putFloat(gates + 3 * hb + j, dsv * t * ((1f - out) * out));
+        dg.putFloat(gates + j, dcv * cand * ((1f - in) * in));
+        dg.putFloat(gates + 2 * hb + j, dcv * in * (1f - cand * cand));
         if (pc != null) {
-          dg.set(gates + h + j, dcv * pc.get(row + j) * ((1f - forget) * forget));
+          dg.putFloat(gates + hb + j, dcv * pc.getFloat(row + j) * ((1f - forget) * forget));
           dcv *= forget;
         } else {
-          dg.set(gates + h + j, 0f);
+          dg.putFloat(gates + hb + j, 0f);
         }
-        dc.set(row + j, dcv);
+        dc.putFloat(row + j, dcv);
       }
     }
   }
