@@ -251,8 +251,12 @@ public class CharEncoderLayer extends SameDiffLayerFix {
       INDArray state = null;
       INDArray cell = null;
       for (int t = 0; t < steps; t++) {
-        INDArray acts = ops.array("acts" + t, u, 4 * h).assign(perStep.get(NDArrayIndex.all(), NDArrayIndex.point(t),
-            NDArrayIndex.all()));
+        INDArray acts = ops.array("acts" + t, u, 4 * h);
+        if (Layouts.contiguousFloat(xGates, acts)) {
+          Layouts.stepRows(xGates, steps, t, acts, true);
+        } else {
+          acts.assign(perStep.get(NDArrayIndex.all(), NDArrayIndex.point(t), NDArrayIndex.all()));
+        }
         if (state != null) Nd4j.gemm(state, paramTable.get("lstmRecurrent"), acts, false, false, 1.0, 1.0);
         INDArray newCell = ops.array("cell" + t, u, h);
         INDArray tanhCell = ops.array("tanhCell" + t, u, h);
@@ -357,7 +361,11 @@ public class CharEncoderLayer extends SameDiffLayerFix {
           Nd4j.gemm(ops.array("state" + (t - 1), u, h), dGates, dRecurrent, true, false, 1.0, 1.0);
           Nd4j.gemm(dGates, p.get("lstmRecurrent"), dState, false, true, 1.0, 0.0);
         }
-        dPerStep.get(NDArrayIndex.all(), NDArrayIndex.point(t), NDArrayIndex.all()).assign(dGates);
+        if (Layouts.contiguousFloat(dXGates, dGates)) {
+          Layouts.stepRows(dXGates, steps, t, dGates, false);
+        } else {
+          dPerStep.get(NDArrayIndex.all(), NDArrayIndex.point(t), NDArrayIndex.all()).assign(dGates);
+        }
       }
       gradTable.get("lstmRecurrent").assign(dRecurrent);
       return dXGates;

@@ -2,6 +2,7 @@ package org.charsight.model;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -40,20 +41,42 @@ final class Layouts {
 
   /** [b, p, q] -> [b, q, p] per batch: in = [b, d, T] gives rows [b*T, d], in = rows gives [b, d, T]. */
   static void transposeBatches(INDArray in, long batches, int p, int q, INDArray out) {
-    ByteBuffer src = bytes(in);
-    ByteBuffer dst = bytes(out);
+    // Each batch is copied out of ND4J's memory in bulk, transposed between heap arrays, where the JIT
+    // drops the bounds checks that a ByteBuffer's getFloat/putFloat keep per element, and copied back.
+    FloatBuffer src = bytes(in).asFloatBuffer();
+    FloatBuffer dst = bytes(out).asFloatBuffer();
+    float[] a = new float[p * q];
+    float[] t = new float[p * q];
     for (int b = 0; b < batches; b++) {
       int base = b * p * q;
+      src.get(base, a);
       for (int i0 = 0; i0 < p; i0 += TILE) {
         int i1 = Math.min(p, i0 + TILE);
         for (int j0 = 0; j0 < q; j0 += TILE) {
           int j1 = Math.min(q, j0 + TILE);
           for (int i = i0; i < i1; i++) {
-            for (int j = j0; j < j1; j++) {
-              dst.putFloat((base + j * p + i) * Float.BYTES, src.getFloat((base + i * q + j) * Float.BYTES));
-            }
+            for (int j = j0; j < j1; j++) t[j * p + i] = a[i * q + j];
           }
         }
+      }
+      dst.put(base, t);
+    }
+  }
+
+  /**
+   * Row r of {@code step} [u, w] is row r * steps + t of {@code all} [u * steps, w]: the LSTM's gate rows of
+   * byte step t. {@code gather} copies them into {@code step}, otherwise back into {@code all}.
+   */
+  static void stepRows(INDArray all, int steps, int t, INDArray step, boolean gather) {
+    int u = (int) step.size(0);
+    int row = (int) step.size(1) * Float.BYTES;
+    ByteBuffer a = bytes(all);
+    ByteBuffer s = bytes(step);
+    for (int r = 0; r < u; r++) {
+      if (gather) {
+        s.put(r * row, a, (r * steps + t) * row, row);
+      } else {
+        a.put((r * steps + t) * row, s, r * row, row);
       }
     }
   }

@@ -20,7 +20,6 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
@@ -201,17 +200,17 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
       logits = ops.array("logits", n, c.vocab);
       INDArray z = logits;
       RowOps.dense(x, paramTable.get("unembed"), paramTable.get("unembedBias"), z);
-      // Labels [b, 2, T] -> per row b*T + t, the order of x's rows.
-      float[][] ids = labels.get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all()).toFloatMatrix();
-      float[][] weights = labels.get(NDArrayIndex.all(), NDArrayIndex.point(1), NDArrayIndex.all()).toFloatMatrix();
+      // Labels [b, 2, T] -> per row b*T + t, the order of x's rows. One copy out of ND4J: reading the
+      // two [b, T] slices as matrices took an ND4J call per row (32 a step at batch 16).
       int t = c.seqLen;
+      float[] pairs = labels.dup('c').data().asFloat();
       int[] label = new int[n];
       double[] weight = new double[n];
       boolean allOnes = true;
       double picked = 0;
       for (int r = 0; r < n; r++) {
-        weight[r] = weights[r / t][r % t];
-        label[r] = (int) ids[r / t][r % t];
+        weight[r] = pairs[(r / t * 2 + 1) * t + r % t];
+        label[r] = (int) pairs[r / t * 2 * t + r % t];
         if (weight[r] != 1) allOnes = false;
         if (weight[r] == 0) continue;
         if (label[r] < 0 || label[r] >= c.vocab) {

@@ -48,6 +48,23 @@ class LayoutsTest {
   }
 
   @Test
+  void stepRowsAreNd4jsStridedViewsExactly() {
+    int u = 5;
+    int steps = 3;
+    int w = 11;
+    INDArray all = Nd4j.randn(DataType.FLOAT, (long) u * steps, w);
+    INDArray perStep = all.reshape('c', u, steps, w);
+    INDArray back = Nd4j.create(DataType.FLOAT, (long) u * steps, w);
+    for (int t = 0; t < steps; t++) {
+      INDArray step = Nd4j.create(DataType.FLOAT, u, w);
+      Layouts.stepRows(all, steps, t, step, true);
+      assertBits(perStep.get(NDArrayIndex.all(), NDArrayIndex.point(t), NDArrayIndex.all()).dup('c'), step);
+      Layouts.stepRows(back, steps, t, step, false);
+    }
+    assertBits(all, back);
+  }
+
+  @Test
   void onlyContiguousFloatArraysQualify() {
     assertFalse(Layouts.contiguousFloat(Nd4j.rand(DataType.DOUBLE, 4, 4)), "double");
     assertFalse(Layouts.contiguousFloat(Nd4j.rand(DataType.FLOAT, 4, 5).transpose()), "a transposed view");
