@@ -192,7 +192,7 @@ public class CharEncoderLayer extends SameDiffLayerFix {
         if (ops == null) ops = new RowOps(dataType, c.vectorKernels);
         INDArray state = lstm();
         INDArray proj = ops.array("proj", distinctCount, c.d);
-        RowOps.dense(state, paramTable.get("proj"), paramTable.get("projBias"), proj);
+        ops.dense(state, paramTable.get("proj"), paramTable.get("projBias"), proj);
         RowOps.ncwOf(Nd4j.pullRows(proj, 1, positionRow), out);
       }
       return out;
@@ -244,7 +244,7 @@ public class CharEncoderLayer extends SameDiffLayerFix {
       INDArray embedded = ops.array("embedded", (long) u * steps, c.byteEmbedding).assign(
           Nd4j.pullRows(paramTable.get("byteEmbedding"), 1, byteIds));
       INDArray xGates = ops.array("xGates", (long) u * steps, 4 * h);
-      RowOps.dense(embedded, paramTable.get("lstmInput"), paramTable.get("lstmBias"), xGates);
+      ops.dense(embedded, paramTable.get("lstmInput"), paramTable.get("lstmBias"), xGates);
       gate(xGates, 0, h).addiColumnVector(Nd4j.createFromArray(close).castTo(dataType).reshape(-1, 1));
       INDArray perStep = xGates.reshape('c', u, steps, 4 * h);
 

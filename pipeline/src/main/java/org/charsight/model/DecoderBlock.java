@@ -183,7 +183,7 @@ public class DecoderBlock extends SameDiffLayerFix {
       String[] names = {"q", "k", "v"};
       INDArray rows = ops.array("rows", n, d);
       for (int i = 0; i < 3; i++) {
-        RowOps.dense(h, p.get(names[i]), p.get(names[i] + "Bias"), rows);
+        ops.dense(h, p.get(names[i]), p.get(names[i] + "Bias"), rows);
         qkv[i] = splitHeads(rows, ops.array(names[i] + "Heads", b, heads, t, dh));
       }
       INDArray attn = ops.array("attention", b, heads, t, t);                       // softmax(q k^T / sqrt(dh) + mask)
@@ -201,18 +201,18 @@ public class DecoderBlock extends SameDiffLayerFix {
       Nd4j.matmul(weights, qkv[2], mixed, false, false, false);
       INDArray merged = mergeHeads(mixed, ops.array("merged", n, d));
       INDArray x1 = ops.array("x1", n, d);
-      RowOps.dense(merged, p.get("o"), p.get("oBias"), x1);
+      ops.dense(merged, p.get("o"), p.get("oBias"), x1);
       if (dropped) x1.muli(mask("attentionOutMask", n, d));
       x1.addi(x);
 
       INDArray h2 = ops.array("h2", n, d);
       ops.layerNorm(x1, p.get("ln2Gain"), p.get("ln2Bias"), ops.array("xhat2", n, d), ops.array("rstd2", n, 1), h2);
       INDArray pre = ops.array("mlpPre", n, 4 * d);
-      RowOps.dense(h2, p.get("mlpIn"), p.get("mlpInBias"), pre);
+      ops.dense(h2, p.get("mlpIn"), p.get("mlpInBias"), pre);
       INDArray act = ops.array("mlpAct", n, 4 * d);
       ops.gelu(pre, ops.array("geluGate", n, 4 * d), act);
       INDArray y = ops.array("y", n, d);
-      RowOps.dense(act, p.get("mlpOut"), p.get("mlpOutBias"), y);
+      ops.dense(act, p.get("mlpOut"), p.get("mlpOutBias"), y);
       if (dropped) y.muli(mask("mlpOutMask", n, d));
       return y.addi(x1);
     }

@@ -123,9 +123,14 @@ final class RowOps {
   }
 
   /** y = x W + b. */
-  static void dense(INDArray x, INDArray w, INDArray b, INDArray y) {
+  void dense(INDArray x, INDArray w, INDArray b, INDArray y) {
     Nd4j.gemm(x, w, y, false, false, 1.0, 0.0);
-    y.addiRowVector(b);
+    // One float addition per element either way, so the same bits; the vector pass saves ND4J's call.
+    if (vector(y, b)) {
+      VectorKernels.addRow(y, b);
+    } else {
+      y.addiRowVector(b);
+    }
   }
 
   /**
@@ -141,6 +146,10 @@ final class RowOps {
 
   /** Column sums of [N, k] into [1, k], as a product with a ones row: see the class comment. */
   void columnSums(INDArray m, INDArray out) {
+    if (vector(m, out)) {
+      VectorKernels.columnSums(m, out);                                  // rows summed in order: other bits
+      return;
+    }
     out.assign(Nd4j.gemm(ones(m.size(0)), m, array("columnSums" + m.size(1), 1, m.size(1)), false, false, 1.0, 0.0).reshape(out.shape()));
   }
 

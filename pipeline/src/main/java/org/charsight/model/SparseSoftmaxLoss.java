@@ -199,7 +199,7 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
       int n = (int) x.size(0);
       logits = ops.array("logits", n, c.vocab);
       INDArray z = logits;
-      RowOps.dense(x, paramTable.get("unembed"), paramTable.get("unembedBias"), z);
+      ops.dense(x, paramTable.get("unembed"), paramTable.get("unembedBias"), z);
       // Labels [b, 2, T] -> per row b*T + t, the order of x's rows. One copy out of ND4J: reading the
       // two [b, T] slices as matrices took an ND4J call per row (32 a step at batch 16).
       int t = c.seqLen;

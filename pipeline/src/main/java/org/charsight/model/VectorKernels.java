@@ -125,6 +125,43 @@ final class VectorKernels {
     for (; c < cols; c++) z.set(row + c, z.get(row + c) / by);
   }
 
+  /** y[r] += b for every row of {@code y} [n, k]. */
+  static void addRow(INDArray y, INDArray b) {
+    ByteBuffer my = Mem.of(y).b();
+    ByteBuffer mb = Mem.of(b).b();
+    int k = (int) b.length();
+    int n = (int) (y.length() / k);
+    int upper = S.loopBound(k);
+    for (int r = 0; r < n; r++) {
+      int row = 4 * r * k;
+      int c = 0;
+      for (; c < 4 * upper; c += 4 * L) {
+        FloatVector.fromByteBuffer(S, my, row + c, ORDER).add(FloatVector.fromByteBuffer(S, mb, c, ORDER))
+            .intoByteBuffer(my, row + c, ORDER);
+      }
+      for (; c < 4 * k; c += 4) my.putFloat(row + c, my.getFloat(row + c) + mb.getFloat(c));
+    }
+  }
+
+  /** out[c] = the sum of column c of {@code m} [n, k], rows added in order. */
+  static void columnSums(INDArray m, INDArray out) {
+    ByteBuffer mm = Mem.of(m).b();
+    int k = (int) out.length();
+    int n = (int) (m.length() / k);
+    float[] sum = new float[k];
+    int upper = S.loopBound(k);
+    for (int r = 0; r < n; r++) {
+      int row = 4 * r * k;
+      int c = 0;
+      for (; c < upper; c += L) {
+        FloatVector.fromArray(S, sum, c).add(FloatVector.fromByteBuffer(S, mm, row + 4 * c, ORDER)).intoArray(sum, c);
+      }
+      for (; c < k; c++) sum[c] += mm.getFloat(row + 4 * c);
+    }
+    ByteBuffer mo = Mem.of(out).b();
+    for (int c = 0; c < k; c++) mo.putFloat(4 * c, sum[c]);
+  }
+
   /**
    * Attention weights in place: per row of {@code scores} [rows, T], row r the query at position
    * r mod T, softmax(scale * s) over keys 0..position, and 0 after it (the causal mask). ND4J's path
