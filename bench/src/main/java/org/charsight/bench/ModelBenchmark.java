@@ -4,7 +4,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.charsight.common.CharsightConfig;
 import org.charsight.model.Arch;
 import org.charsight.model.Batch;
@@ -28,6 +30,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code BENCH_CONTEXT} and {@code BENCH_BATCH} (default 128 and 16); {@code BENCH_EXPORT=<dir>}
  * also writes the model's settings, the windows and the byte table there, for the PyTorch peer
  * ({@code bench/peers/torch_peer.py}) to train the same model on the same minibatches.
+ * {@code BENCH_PROFILE=1} prints ND4J's op profiler over the timed steps, {@code BENCH_OP_SITES=1} the ND4J
+ * calls per step other than products, by op and the line that made them.
  */
 public final class ModelBenchmark {
   public static void main(String[] args) throws Exception {
@@ -70,14 +74,23 @@ public final class ModelBenchmark {
     long w0 = System.nanoTime();
     for (int i = 0; i < 2 || System.nanoTime() - w0 < warmupS * 1e9; i++) m.fit(batches.get(i % 2));
     // BENCH_PROFILE=1: ND4J's op profiler over the timed steps (time per op type; it slows every op a little).
-    boolean profile = "1".equals(System.getenv("BENCH_PROFILE"));
+    // BENCH_OP_SITES=1: instead, ND4J's non-product calls per step by op and calling line (a stack walk per call).
+    boolean sites = "1".equals(System.getenv("BENCH_OP_SITES"));
+    boolean profile = sites || "1".equals(System.getenv("BENCH_PROFILE"));
+    Map<String, Integer> perSite = new HashMap<>();
+    if (sites) org.nd4j.linalg.profiler.OpProfiler.getInstance().addListener(op -> perSite.merge(op.opName() + " @ " + callSite(), 1, Integer::sum));
     if (profile) Nd4j.getExecutioner().setProfilingMode(org.nd4j.linalg.api.ops.executioner.OpExecutioner.ProfilingMode.OPERATIONS);
     long t0 = System.nanoTime();
     for (int i = 0; i < steps; i++) m.fit(batches.get(2 + i));
     double perStep = (System.nanoTime() - t0) / 1e9 / steps;
     if (profile) {
       Nd4j.getExecutioner().setProfilingMode(org.nd4j.linalg.api.ops.executioner.OpExecutioner.ProfilingMode.DISABLED);
-      org.nd4j.linalg.profiler.OpProfiler.getInstance().printOutDashboard();
+      if (!sites) org.nd4j.linalg.profiler.OpProfiler.getInstance().printOutDashboard();
+    }
+    if (sites) {
+      System.out.printf("ND4J calls per step other than products (%d steps), by op and call site:%n", steps);
+      perSite.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed())
+          .forEach(e -> System.out.printf("%7.1f  %s%n", e.getValue() / (double) steps, e.getKey()));
     }
     double tokensPerS = batch * context / perStep;
     System.out.printf("| %s | %d | %,d | %.2f | %.0f | %.2f | %.0f of %d |%n", arch.confName, vocab, m.graph().numParams(),
@@ -87,6 +100,17 @@ public final class ModelBenchmark {
         c.byteEmbedding(), c.charHidden(), tok.name(), distinct, batch * context);
     System.out.printf("backend: %s, threads %s%n", Nd4j.getExecutioner().getClass().getSimpleName(),
         System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
+  }
+
+  /** The first charsight or DL4J frame below ND4J: the line that asked for an op. */
+  private static String callSite() {
+    for (StackTraceElement e : new Throwable().getStackTrace()) {
+      String c = e.getClassName();
+      if (c.startsWith("org.charsight.model") || (c.startsWith("org.deeplearning4j") && !c.contains("Workspace"))) {
+        return c.substring(c.lastIndexOf('.') + 1) + "." + e.getMethodName() + ":" + e.getLineNumber();
+      }
+    }
+    return "?";
   }
 
   /** The token windows of the batches back as ids: [batches][batch][context + 1]. */
