@@ -246,17 +246,12 @@ public class CharEncoderLayer extends SameDiffLayerFix {
       INDArray xGates = ops.array("xGates", (long) u * steps, 4 * h);
       ops.dense(embedded, paramTable.get("lstmInput"), paramTable.get("lstmBias"), xGates);
       gate(xGates, 0, h).addiColumnVector(Nd4j.createFromArray(close).castTo(dataType).reshape(-1, 1));
-      INDArray perStep = xGates.reshape('c', u, steps, 4 * h);
 
       INDArray state = null;
       INDArray cell = null;
       for (int t = 0; t < steps; t++) {
         INDArray acts = ops.array("acts" + t, u, 4 * h);
-        if (Layouts.contiguousFloat(xGates, acts)) {
-          Layouts.stepRows(xGates, steps, t, acts, true);
-        } else {
-          acts.assign(perStep.get(NDArrayIndex.all(), NDArrayIndex.point(t), NDArrayIndex.all()));
-        }
+        Layouts.stepRows(xGates, steps, t, acts, true);
         if (state != null) Nd4j.gemm(state, paramTable.get("lstmRecurrent"), acts, false, false, 1.0, 1.0);
         INDArray newCell = ops.array("cell" + t, u, h);
         INDArray tanhCell = ops.array("tanhCell" + t, u, h);
@@ -330,7 +325,6 @@ public class CharEncoderLayer extends SameDiffLayerFix {
       int u = distinctCount;
       Map<String, INDArray> p = paramTable;
       INDArray dXGates = ops.array("dXGates", (long) u * steps, 4 * h);
-      INDArray dPerStep = dXGates.reshape('c', u, steps, 4 * h);
       INDArray dCell = ops.array("dCell", u, h).assign(0.0);
       INDArray dRecurrent = ops.array("dRecurrent", h, 4 * h).assign(0.0);
       INDArray dGates = ops.array("dGates", u, 4 * h);
@@ -361,11 +355,7 @@ public class CharEncoderLayer extends SameDiffLayerFix {
           Nd4j.gemm(ops.array("state" + (t - 1), u, h), dGates, dRecurrent, true, false, 1.0, 1.0);
           Nd4j.gemm(dGates, p.get("lstmRecurrent"), dState, false, true, 1.0, 0.0);
         }
-        if (Layouts.contiguousFloat(dXGates, dGates)) {
-          Layouts.stepRows(dXGates, steps, t, dGates, false);
-        } else {
-          dPerStep.get(NDArrayIndex.all(), NDArrayIndex.point(t), NDArrayIndex.all()).assign(dGates);
-        }
+        Layouts.stepRows(dXGates, steps, t, dGates, false);
       }
       gradTable.get("lstmRecurrent").assign(dRecurrent);
       return dXGates;

@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Float arrays moved between the layouts a step uses: DL4J's [b, d, T] and the layers' rows [b*T, d],
@@ -68,6 +69,16 @@ final class Layouts {
    * byte step t. {@code gather} copies them into {@code step}, otherwise back into {@code all}.
    */
   static void stepRows(INDArray all, int steps, int t, INDArray step, boolean gather) {
+    if (!contiguousFloat(all, step)) {
+      INDArray rows = all.reshape('c', step.size(0), steps, step.size(1))
+          .get(NDArrayIndex.all(), NDArrayIndex.point(t), NDArrayIndex.all());
+      if (gather) {
+        step.assign(rows);
+      } else {
+        rows.assign(step);
+      }
+      return;
+    }
     int u = (int) step.size(0);
     int row = (int) step.size(1) * Float.BYTES;
     ByteBuffer a = bytes(all);

@@ -23,7 +23,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * inlined. The JDK's vector methods are always inlined; ours ({@link Mem#load}, {@link #sigmoid}) only
  * while the compiled method is under C2's node budget. The LSTM kernels, with thirty vector operations
  * a loop, went over it: their helper calls stayed calls, each vector boxed on the heap, and the two
- * kernels took 18% of the small char model's step (JFR). Kernels that size call the JDK directly.
+ * kernels ran 2-4x slower than they do calling the JDK directly (timed alone on the small char model's
+ * shapes; docs/findings.md). Kernels that size call the JDK directly.
  */
 final class VectorKernels {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -360,8 +361,8 @@ final class VectorKernels {
    * tanh(cell), state = o * tanhCell. The ND4J path's eleven calls in one pass.
    */
   static void lstmStep(INDArray acts, INDArray prevCell, INDArray cell, INDArray tanhCell, INDArray state) {
-    // The vector loop calls the JDK directly (see the class comment): as Mem.load/store and sigmoid
-    // calls it ran 10x slower, C2 having stopped inlining them.
+    // The vector loop calls the JDK directly (see the class comment): C2 stopped inlining Mem.load/store
+    // and sigmoid here.
     ByteBuffer a = Mem.of(acts).b();
     ByteBuffer pc = prevCell == null ? null : Mem.of(prevCell).b();
     ByteBuffer mc = Mem.of(cell).b();
