@@ -124,11 +124,15 @@ public class DecoderBlock extends SameDiffLayerFix {
    * input and pre-activation), so a training step runs it once.
    */
   public static class Impl extends org.deeplearning4j.nn.layers.samediff.SameDiffLayer {
+    private static final String[] QKV = {"q", "k", "v"};
     private RowOps ops;
     /** Whether the last forward pass drew dropout masks (kept for backward). */
     private boolean dropped;
     /** [T, T]: 0 on and below the diagonal, -1e9 above. */
     private INDArray causal;
+    /** Attention in Java (model.kernels = vector), and whether the last forward pass used it. */
+    private VectorAttention fused;
+    private boolean fusedLast;
 
     /** Sizes of the current input: b sequences of t positions, n = b*t rows of width d; heads of width dh. */
     private long b;
@@ -179,27 +183,14 @@ public class DecoderBlock extends SameDiffLayerFix {
       INDArray h = ops.array("h", n, d);
       ops.layerNorm(x, p.get("ln1Gain"), p.get("ln1Bias"), ops.array("xhat1", n, d), ops.array("rstd1", n, 1), h);
 
-      INDArray[] qkv = new INDArray[3];
-      String[] names = {"q", "k", "v"};
-      INDArray rows = ops.array("rows", n, d);
-      for (int i = 0; i < 3; i++) {
-        ops.dense(h, p.get(names[i]), p.get(names[i] + "Bias"), rows);
-        qkv[i] = splitHeads(rows, ops.array(names[i] + "Heads", b, heads, t, dh));
-      }
-      INDArray attn = ops.array("attention", b, heads, t, t);                       // softmax(q k^T / sqrt(dh) + mask)
-      Nd4j.matmul(qkv[0], qkv[1], attn, false, true, false);
-      if (ops.vector(attn)) {
-        VectorKernels.causalSoftmax(attn, t, scale());
+      INDArray merged = ops.array("merged", n, d);
+      if (fusedAttention(h)) {
+        INDArray[] qkv = {ops.array("qRows", n, d), ops.array("kRows", n, d), ops.array("vRows", n, d)};
+        for (int i = 0; i < 3; i++) ops.dense(h, p.get(QKV[i]), p.get(QKV[i] + "Bias"), qkv[i]);
+        fused.forward(qkv[0], qkv[1], qkv[2], (int) b, t, training, merged);
       } else {
-        INDArray scores = attn.reshape('c', b * heads, t, t);
-        scores.muli(1.0 / Math.sqrt(dh)).addi(causalMask());                        // broadcast over b*H
-        Nd4j.exec(new SoftMax(scores, scores, 2));
+        attention(h, merged);
       }
-      INDArray weights = dropped ? ops.array("droppedAttention", b, heads, t, t).assign(attn)
-          .muli(mask("attentionMask", b, heads, t, t)) : attn;
-      INDArray mixed = ops.array("mixed", b, heads, t, dh);
-      Nd4j.matmul(weights, qkv[2], mixed, false, false, false);
-      INDArray merged = mergeHeads(mixed, ops.array("merged", n, d));
       INDArray x1 = ops.array("x1", n, d);
       ops.dense(merged, p.get("o"), p.get("oBias"), x1);
       if (dropped) x1.muli(mask("attentionOutMask", n, d));
@@ -215,6 +206,44 @@ public class DecoderBlock extends SameDiffLayerFix {
       ops.dense(act, p.get("mlpOut"), p.get("mlpOutBias"), y);
       if (dropped) y.muli(mask("mlpOutMask", n, d));
       return y.addi(x1);
+    }
+
+    /**
+     * ND4J's path: merged = the heads' softmax(q k^T / sqrt(dh) + mask) v side by side, h = LN1(x), through
+     * per-head arrays [b, H, T, dh] and batched products; dropout on the weights when the pass drops.
+     */
+    private void attention(INDArray h, INDArray merged) {
+      Map<String, INDArray> p = paramTable;
+      INDArray[] qkv = new INDArray[3];
+      INDArray rows = ops.array("rows", n, d);
+      for (int i = 0; i < 3; i++) {
+        ops.dense(h, p.get(QKV[i]), p.get(QKV[i] + "Bias"), rows);
+        qkv[i] = splitHeads(rows, ops.array(QKV[i] + "Heads", b, heads, t, dh));
+      }
+      INDArray attn = ops.array("attention", b, heads, t, t);                       // softmax(q k^T / sqrt(dh) + mask)
+      Nd4j.matmul(qkv[0], qkv[1], attn, false, true, false);
+      if (ops.vector(attn)) {
+        VectorKernels.causalSoftmax(attn, t, scale());
+      } else {
+        INDArray scores = attn.reshape('c', b * heads, t, t);
+        scores.muli(1.0 / Math.sqrt(dh)).addi(causalMask());                        // broadcast over b*H
+        Nd4j.exec(new SoftMax(scores, scores, 2));
+      }
+      INDArray weights = dropped ? ops.array("droppedAttention", b, heads, t, t).assign(attn)
+          .muli(mask("attentionMask", b, heads, t, t)) : attn;
+      INDArray mixed = ops.array("mixed", b, heads, t, dh);
+      Nd4j.matmul(weights, qkv[2], mixed, false, false, false);
+      mergeHeads(mixed, merged);
+    }
+
+    /**
+     * Whether attention runs in {@link VectorAttention}: vector kernels on float rows, and no dropout on its
+     * weights (their masks are ND4J's path's). Remembered for the backward pass.
+     */
+    private boolean fusedAttention(INDArray h) {
+      fusedLast = !dropped && ops.vector(h);
+      if (fusedLast && fused == null) fused = new VectorAttention(heads, (int) dh, scale());
+      return fusedLast;
     }
 
     /** The scores' scale, 1 / sqrt(dh), as the float ND4J's path multiplies float arrays by. */
@@ -280,6 +309,14 @@ public class DecoderBlock extends SameDiffLayerFix {
       Map<String, INDArray> g = gradTable;
       INDArray dMerged = ops.array("dMerged", n, d);
       ops.denseBackward(ops.array("merged", n, d), p.get("o"), dOut, g.get("o"), g.get("oBias"), dMerged, false);
+      INDArray h = ops.array("h", n, d);
+      INDArray dH = ops.array("dh", n, d);
+      if (fusedLast) {
+        INDArray[] dRows = {ops.array("dqRows", n, d), ops.array("dkRows", n, d), ops.array("dvRows", n, d)};
+        fused.backward(dMerged, dRows[0], dRows[1], dRows[2]);
+        for (int i = 0; i < 3; i++) ops.denseBackward(h, p.get(QKV[i]), dRows[i], g.get(QKV[i]), g.get(QKV[i] + "Bias"), dH, i > 0);
+        return dH;
+      }
       INDArray dMixed = splitHeads(dMerged, ops.array("dMixed", b, heads, t, dh));
       INDArray attn = ops.array("attention", b, heads, t, t);
       INDArray weights = dropped ? ops.array("droppedAttention", b, heads, t, t) : attn;
@@ -301,14 +338,10 @@ public class DecoderBlock extends SameDiffLayerFix {
       INDArray dk = ops.array("dkHeads", b, heads, t, dh);
       Nd4j.matmul(dAttn, ops.array("qHeads", b, heads, t, dh), dk, true, false, false);
 
-      INDArray h = ops.array("h", n, d);
-      INDArray dH = ops.array("dh", n, d);
       INDArray dRows = ops.array("rows", n, d);
       INDArray[] dHeads = {dq, dk, dv};
-      String[] names = {"q", "k", "v"};
       for (int i = 0; i < 3; i++) {
-        ops.denseBackward(h, p.get(names[i]), mergeHeads(dHeads[i], dRows), g.get(names[i]), g.get(names[i] + "Bias"), dH,
-            i > 0);
+        ops.denseBackward(h, p.get(QKV[i]), mergeHeads(dHeads[i], dRows), g.get(QKV[i]), g.get(QKV[i] + "Bias"), dH, i > 0);
       }
       return dH;
     }
