@@ -155,8 +155,9 @@ final class VectorAttention {
       for (int c = 0; c < dh; c++) {
         acc = FloatVector.fromArray(S, transposed, c * tp + jb).fma(FloatVector.broadcast(S, q[at + c]), acc);
       }
-      FloatVector s = acc.mul(scale);
-      if (jb + L > keys) s = ninf.blend(s, S.indexInRange(jb, keys));
+      // Masked on every vector, not only the last: a softmax that reassigned a vector under a branch made
+      // JDK 17.0.15's C2 compiler crash the JVM (SIGSEGV in GraphKit::unbox_vector; docs/findings.md).
+      FloatVector s = ninf.blend(acc.mul(scale), S.indexInRange(jb, keys));
       s.intoArray(row, jb);
       mv = mv.max(s);
     }
