@@ -168,6 +168,9 @@ public class CharEncoderLayer extends SameDiffLayerFix {
     private int[] positionRow;
     private int[] byteIds;
     private int distinctCount;
+    /** Kept between steps: the position and byte-row gradients as doubles, summed per id in backward. */
+    private double[] dRowValues;
+    private double[] dEmbeddedValues;
 
     public Impl(NeuralNetConfiguration conf, DataType dataType) {
       super(conf, dataType);
@@ -286,7 +289,8 @@ public class CharEncoderLayer extends SameDiffLayerFix {
       try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
         // Positions back to distinct ids: each id's gradient is the sum over the positions holding it.
         INDArray dRows = RowOps.rowsOf(epsilon, ops.array("dRows", positionRow.length, c.d));
-        double[] dr = dRows.reshape(dRows.length()).toDoubleVector();
+        double[] dr = Layouts.doubles(dRows, dRowValues);
+        dRowValues = dr;
         double[] dp = new double[(int) (u * c.d)];
         for (int i = 0; i < positionRow.length; i++) {
           int base = (int) (positionRow[i] * c.d);
@@ -302,7 +306,8 @@ public class CharEncoderLayer extends SameDiffLayerFix {
         ops.denseBackward(ops.array("embedded", (long) u * steps, c.byteEmbedding), p.get("lstmInput"), dXGates,
             g.get("lstmInput"), g.get("lstmBias"), dEmbedded, false);
         // Byte rows back to the byte table, summed per byte id.
-        double[] de = dEmbedded.reshape(dEmbedded.length()).toDoubleVector();
+        double[] de = Layouts.doubles(dEmbedded, dEmbeddedValues);
+        dEmbeddedValues = de;
         double[] dTable = new double[(PAD + 1) * c.byteEmbedding];
         for (int r = 0; r < byteIds.length; r++) {
           int base = byteIds[r] * c.byteEmbedding;

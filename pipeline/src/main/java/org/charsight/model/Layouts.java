@@ -18,6 +18,8 @@ final class Layouts {
   private static final ByteOrder ORDER = ByteOrder.nativeOrder();
   /** Square tiles for the transposes: 16 x 16 floats, 1 KB, so both sides stay in cache. */
   private static final int TILE = 16;
+  /** Per thread, the two heap arrays {@link #transposeBatches} copies through (a step calls it ~14 times). */
+  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][0]);
 
   private Layouts() {}
 
@@ -33,6 +35,22 @@ final class Layouts {
     return true;
   }
 
+  /**
+   * The array's values widened to double, into {@code into} when it is long enough: what {@code toDoubleVector}
+   * gives, without a new array per call for a contiguous float array.
+   */
+  static double[] doubles(INDArray a, double[] into) {
+    int n = Math.toIntExact(a.length());
+    if (!contiguousFloat(a)) return a.reshape(a.length()).toDoubleVector();
+    double[] out = into != null && into.length >= n ? into : new double[n];
+    float[][] scratch = SCRATCH.get();
+    if (scratch[0].length < n) scratch[0] = new float[n];
+    float[] f = scratch[0];
+    bytes(a).asFloatBuffer().get(0, f, 0, n);
+    for (int i = 0; i < n; i++) out[i] = f[i];
+    return out;
+  }
+
   /** The array's memory, as a buffer whose byte 0 is element 0 of the array. */
   static ByteBuffer bytes(INDArray a) {
     // A duplicate: positioning ND4J's own buffer object would move it for everyone else holding it.
@@ -46,11 +64,13 @@ final class Layouts {
     // drops the bounds checks that a ByteBuffer's getFloat/putFloat keep per element, and copied back.
     FloatBuffer src = bytes(in).asFloatBuffer();
     FloatBuffer dst = bytes(out).asFloatBuffer();
-    float[] a = new float[p * q];
-    float[] t = new float[p * q];
+    float[][] scratch = SCRATCH.get();
+    for (int i = 0; i < 2; i++) if (scratch[i].length < p * q) scratch[i] = new float[p * q];
+    float[] a = scratch[0];
+    float[] t = scratch[1];
     for (int b = 0; b < batches; b++) {
       int base = b * p * q;
-      src.get(base, a);
+      src.get(base, a, 0, p * q);
       for (int i0 = 0; i0 < p; i0 += TILE) {
         int i1 = Math.min(p, i0 + TILE);
         for (int j0 = 0; j0 < q; j0 += TILE) {
@@ -60,7 +80,7 @@ final class Layouts {
           }
         }
       }
-      dst.put(base, t);
+      dst.put(base, t, 0, p * q);
     }
   }
 

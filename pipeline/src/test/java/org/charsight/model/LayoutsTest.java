@@ -1,5 +1,6 @@
 package org.charsight.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,6 +15,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 class LayoutsTest {
   @Test
   void rowsAndNcwAreNd4jsPermutesExactly() {
+    // A larger copy first: the thread's scratch arrays are then longer than this test's batches.
+    RowOps.rowsOf(Nd4j.randn(DataType.FLOAT, 2, 64, 50), Nd4j.create(DataType.FLOAT, 100, 64));
     int b = 3;
     int d = 37;
     int t = 21;
@@ -65,6 +68,19 @@ class LayoutsTest {
       assertEquals(all, back, type.name());
       if (type == DataType.FLOAT) assertBits(all, back);
     }
+  }
+
+  @Test
+  void doublesAreToDoubleVectorsValues() {
+    INDArray big = Nd4j.randn(DataType.FLOAT, 50, 40);
+    assertArrayEquals(big.reshape(big.length()).toDoubleVector(), Layouts.doubles(big, null));
+    INDArray rows = big.get(NDArrayIndex.interval(3, 9), NDArrayIndex.all());
+    double[] kept = new double[2000];
+    double[] got = Layouts.doubles(rows, kept);
+    assertTrue(got == kept, "the array passed in is filled");
+    assertArrayEquals(rows.reshape(rows.length()).toDoubleVector(), java.util.Arrays.copyOf(got, (int) rows.length()));
+    INDArray strided = big.transpose();
+    assertArrayEquals(strided.reshape(strided.length()).toDoubleVector(), Layouts.doubles(strided, kept));
   }
 
   @Test
