@@ -44,6 +44,7 @@ public final class LanguageModel {
     this.config = config;
     this.vocabBytes = List.copyOf(vocabBytes);
     this.graph = graph;
+    FlatGradientUpdater.install(graph);
   }
 
   /** A freshly initialised model (seeded by the config). */

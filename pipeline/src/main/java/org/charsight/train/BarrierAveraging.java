@@ -13,6 +13,7 @@ import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.charsight.model.FlatGradientUpdater;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.HashPartitioner;
 import org.apache.spark.SparkContext;
@@ -24,7 +25,6 @@ import org.apache.spark.util.SerializableConfiguration;
 import org.deeplearning4j.datasets.iterator.IteratorMultiDataSetIterator;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.graph.util.ComputationGraphUtil;
-import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
 import org.deeplearning4j.spark.api.worker.NetBroadcastTuple;
 import org.deeplearning4j.spark.impl.common.SplitPartitionsFunction;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -339,7 +339,8 @@ final class BarrierAveraging {
       ComputationGraph net = new ComputationGraph(tuple.getGraphConfiguration().clone());
       net.init(tuple.getParameters().dup(), false);
       INDArray initialState = tuple.getUpdaterState();
-      if (initialState != null) net.setUpdater(new ComputationGraphUpdater(net, initialState.dup()));
+      // DL4J's worker sets a ComputationGraphUpdater; this one does the same arithmetic (its class comment).
+      net.setUpdater(new FlatGradientUpdater(net, initialState == null ? null : initialState.dup()));
       net.getConfiguration().setEpochCount(tuple.getGraphConfiguration().getEpochCount());
       return net;
     }
