@@ -314,7 +314,9 @@ public class DecoderBlock extends SameDiffLayerFix {
       if (fusedLast) {
         INDArray[] dRows = {ops.array("dqRows", n, d), ops.array("dkRows", n, d), ops.array("dvRows", n, d)};
         fused.backward(dMerged, dRows[0], dRows[1], dRows[2]);
-        for (int i = 0; i < 3; i++) ops.denseBackward(h, p.get(QKV[i]), dRows[i], g.get(QKV[i]), g.get(QKV[i] + "Bias"), dH, i > 0);
+        for (int i = 0; i < 3; i++) {
+          ops.denseBackward(h, p.get(QKV[i]), dRows[i], g.get(QKV[i]), g.get(QKV[i] + "Bias"), dH, i > 0);
+        }
         return dH;
       }
       INDArray dMixed = splitHeads(dMerged, ops.array("dMixed", b, heads, t, dh));
@@ -341,7 +343,8 @@ public class DecoderBlock extends SameDiffLayerFix {
       INDArray dRows = ops.array("rows", n, d);
       INDArray[] dHeads = {dq, dk, dv};
       for (int i = 0; i < 3; i++) {
-        ops.denseBackward(h, p.get(QKV[i]), mergeHeads(dHeads[i], dRows), g.get(QKV[i]), g.get(QKV[i] + "Bias"), dH, i > 0);
+        INDArray rows = mergeHeads(dHeads[i], dRows);
+        ops.denseBackward(h, p.get(QKV[i]), rows, g.get(QKV[i]), g.get(QKV[i] + "Bias"), dH, i > 0);
       }
       return dH;
     }

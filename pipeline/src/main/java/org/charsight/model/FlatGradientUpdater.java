@@ -43,8 +43,9 @@ public final class FlatGradientUpdater extends ComputationGraphUpdater {
   static boolean isOwn(Gradient gradient, INDArray own) {
     INDArray flat = gradient.gradient();
     // The reshaped view wraps the memory in a DataBuffer object of its own: compare addresses.
-    return own != null && flat != null && flat.dataType() == own.dataType() && flat.data().address() == own.data().address()
-        && flat.offset() == own.offset() && flat.length() == own.length();
+    return own != null && flat != null && flat.dataType() == own.dataType()
+        && flat.data().address() == own.data().address() && flat.offset() == own.offset()
+        && flat.length() == own.length();
   }
 
   /** The network's gradient, whose flattened form is the network's view object. */

@@ -17,7 +17,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * [b*T, d], head h in columns h*dh..), and it skips the masked half of the scores that ND4J computes
  * and then zeroes.
  *
- * <p>The arithmetic is ND4J path's (scores scaled by 1 / sqrt(dh) before the softmax, which subtracts
+ * <p>The arithmetic is ND4J's path's (scores scaled by 1 / sqrt(dh) before the softmax, which subtracts
  * the row's maximum and divides by the sum; its backward ds = scale * a * (da - sum(da * a))), with sums
  * in another order: results agree with it to float rounding. Only load this class after
  * {@link Kernels#vectorApiPresent()}: it links against the incubator module.
