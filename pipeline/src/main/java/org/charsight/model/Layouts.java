@@ -44,11 +44,26 @@ final class Layouts {
     if (!contiguousFloat(a)) return a.reshape(a.length()).toDoubleVector();
     double[] out = into != null && into.length >= n ? into : new double[n];
     float[][] scratch = SCRATCH.get();
-    if (scratch[0].length < n) scratch[0] = new float[n];
-    float[] f = scratch[0];
-    bytes(a).asFloatBuffer().get(0, f, 0, n);
+    float[] f = scratch[0] = readFloats(a, scratch[0], n);
     for (int i = 0; i < n; i++) out[i] = f[i];
     return out;
+  }
+
+  /** The first n floats of a contiguous float array in one bulk copy, into {@code into} (grown when short). */
+  static float[] readFloats(INDArray a, float[] into, int n) {
+    float[] r = grow(into, n);
+    bytes(a).asFloatBuffer().get(0, r, 0, n);
+    return r;
+  }
+
+  /** The first n floats of {@code from} into a contiguous float array, in one bulk copy. */
+  static void writeFloats(float[] from, INDArray a, int n) {
+    bytes(a).asFloatBuffer().put(0, from, 0, n);
+  }
+
+  /** {@code a} when it holds n floats, else a new array that does. */
+  static float[] grow(float[] a, int n) {
+    return a.length >= n ? a : new float[n];
   }
 
   /** The array's memory, as a buffer whose byte 0 is element 0 of the array. */
@@ -65,7 +80,7 @@ final class Layouts {
     FloatBuffer src = bytes(in).asFloatBuffer();
     FloatBuffer dst = bytes(out).asFloatBuffer();
     float[][] scratch = SCRATCH.get();
-    for (int i = 0; i < 2; i++) if (scratch[i].length < p * q) scratch[i] = new float[p * q];
+    for (int i = 0; i < 2; i++) scratch[i] = grow(scratch[i], p * q);
     float[] a = scratch[0];
     float[] t = scratch[1];
     for (int b = 0; b < batches; b++) {

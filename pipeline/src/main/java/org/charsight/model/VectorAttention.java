@@ -1,6 +1,5 @@
 package org.charsight.model;
 
-import java.nio.FloatBuffer;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -67,11 +66,6 @@ final class VectorAttention {
     this.scale = scale;
   }
 
-  /** Whether every array can go through this path (ND4J's takes the rest). */
-  static boolean fit(INDArray... arrays) {
-    return Layouts.contiguousFloat(arrays);
-  }
-
   /**
    * {@code merged} [b*T, d] = the heads' softmax(q k^T * scale + causal mask) v side by side, from q, k, v
    * rows [b*T, d]. With {@code training} the weights are kept for {@link #backward}.
@@ -81,15 +75,15 @@ final class VectorAttention {
     this.t = t;
     this.tp = (t + L - 1) / L * L;
     int n = b * t * d;
-    q = read(qRows, q, n);
-    k = read(kRows, k, n);
-    v = read(vRows, v, n);
-    out = grow(out, n);
-    row = grow(row, tp);
-    rowWeights = grow(rowWeights, tp);
-    transposed = grow(transposed, dh * tp);
+    q = Layouts.readFloats(qRows, q, n);
+    k = Layouts.readFloats(kRows, k, n);
+    v = Layouts.readFloats(vRows, v, n);
+    out = Layouts.grow(out, n);
+    row = Layouts.grow(row, tp);
+    rowWeights = Layouts.grow(rowWeights, tp);
+    transposed = Layouts.grow(transposed, dh * tp);
     kept = training;
-    if (training) weights = grow(weights, b * heads * t * tp);
+    if (training) weights = Layouts.grow(weights, b * heads * t * tp);
     for (int bi = 0; bi < b; bi++) {
       for (int h = 0; h < heads; h++) {
         transposeHead(k, bi, h);
@@ -102,7 +96,7 @@ final class VectorAttention {
         }
       }
     }
-    write(out, merged, n);
+    Layouts.writeFloats(out, merged, n);
   }
 
   /**
@@ -112,10 +106,10 @@ final class VectorAttention {
   void backward(INDArray dMerged, INDArray dqRows, INDArray dkRows, INDArray dvRows) {
     if (!kept) throw new IllegalStateException("attention backward without a training forward pass");
     int n = b * t * d;
-    dOut = read(dMerged, dOut, n);
-    dq = grow(dq, n);
-    dk = grow(dk, n);
-    dv = grow(dv, n);
+    dOut = Layouts.readFloats(dMerged, dOut, n);
+    dq = Layouts.grow(dq, n);
+    dk = Layouts.grow(dk, n);
+    dv = Layouts.grow(dv, n);
     Arrays.fill(dk, 0, n, 0f);
     Arrays.fill(dv, 0, n, 0f);
     for (int bi = 0; bi < b; bi++) {
@@ -129,9 +123,9 @@ final class VectorAttention {
         }
       }
     }
-    write(dq, dqRows, n);
-    write(dk, dkRows, n);
-    write(dv, dvRows, n);
+    Layouts.writeFloats(dq, dqRows, n);
+    Layouts.writeFloats(dk, dkRows, n);
+    Layouts.writeFloats(dv, dvRows, n);
   }
 
   /** {@link #transposed}[c, j] = head h's column c of rows (bi, j); 0 for j >= T. */
@@ -242,21 +236,5 @@ final class VectorAttention {
       }
       dq[at + c] = acc;
     }
-  }
-
-  private static float[] grow(float[] a, int n) {
-    return a.length >= n ? a : new float[n];
-  }
-
-  /** The first n floats of a contiguous float array, into {@code into} (grown when short). */
-  private static float[] read(INDArray a, float[] into, int n) {
-    float[] r = grow(into, n);
-    FloatBuffer src = Layouts.bytes(a).asFloatBuffer();
-    src.get(0, r, 0, n);
-    return r;
-  }
-
-  private static void write(float[] from, INDArray a, int n) {
-    Layouts.bytes(a).asFloatBuffer().put(0, from, 0, n);
   }
 }
