@@ -158,11 +158,11 @@ final class VectorAttention {
     float max = mv.reduceLanes(VectorOperators.MAX);
     FloatVector sv = FloatVector.zero(S);
     for (int jb = 0; jb < end; jb += L) {
-      FloatVector e = FloatVector.fromArray(S, row, jb).sub(max).lanewise(VectorOperators.EXP);   // exp(-inf) = 0
+      FloatVector e = VectorMath.exp(FloatVector.fromArray(S, row, jb).sub(max));                 // exp(-inf) = 0
       e.intoArray(row, jb);
       sv = sv.add(e);
     }
-    float sum = sv.reduceLanes(VectorOperators.ADD);
+    float sum = VectorMath.sum(sv);
     for (int jb = 0; jb < end; jb += L) FloatVector.fromArray(S, row, jb).div(sum).intoArray(w, wAt + jb);
   }
 
@@ -199,7 +199,7 @@ final class VectorAttention {
       acc.intoArray(row, jb);
       dot = acc.fma(FloatVector.fromArray(S, weights, wAt + jb), dot);
     }
-    float sum = dot.reduceLanes(VectorOperators.ADD);
+    float sum = VectorMath.sum(dot);
     for (int jb = 0; jb < end; jb += L) {
       FloatVector.fromArray(S, row, jb).sub(sum).mul(FloatVector.fromArray(S, weights, wAt + jb)).mul(scale)
           .intoArray(row, jb);

@@ -9,22 +9,24 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Kernels over ND4J's memory with the JDK's vector API, for {@link Kernels#VECTOR}. ND4J M2.1's exp,
- * sigmoid and tanh are scalar libm calls per element (~2 ns); the vector API's are SIMD (16 floats at a
+ * sigmoid and tanh are scalar libm calls per element (~2 ns); {@link VectorMath}'s are SIMD (16 floats at a
  * time with AVX-512). And each ND4J call costs 7-25 µs around its work, so where the ND4J path chains
  * five or ten elementwise calls these do the same arithmetic in one pass, in the same order, so results
  * differ from ND4J's in the last bits only (exp and friends are not bit-identical; sums run in another
- * order).
+ * order). They are the same bits from run to run: every operation here is one IEEE 754 rounds exactly, sums
+ * run in a fixed order, and never the vector API's EXP, TANH or ADD reduction, whose compiled and interpreted
+ * forms may differ ({@link VectorMath}).
  *
  * <p>Every array is float, contiguous in 'c' order, and within the 2 GB a ByteBuffer can index: callers
  * ask {@link #fit} first and keep ND4J's path otherwise. Only load this class after
  * {@link Kernels#vectorApiPresent()}: it links against the incubator module.
  *
  * <p>A vector is only fast while C2 keeps it in registers, which needs every method it passes through
- * inlined. The JDK's vector methods are always inlined; ours ({@link Mem#load}, {@link #sigmoid}) only
+ * inlined. The JDK's vector methods are always inlined; ours ({@link Mem#load}, {@link VectorMath}) only
  * while the compiled method is under C2's node budget. The LSTM kernels, with thirty vector operations
  * a loop, went over it: their helper calls stayed calls, each vector boxed on the heap, and the two
  * kernels ran 2-4x slower than they do calling the JDK directly (timed alone on the small char model's
- * shapes; docs/findings.md). Kernels that size call the JDK directly.
+ * shapes; docs/findings.md). Kernels that size call the JDK directly, or split their passes into methods.
  */
 final class VectorKernels {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -64,14 +66,6 @@ final class VectorKernels {
     }
   }
 
-  private static FloatVector sigmoid(FloatVector x) {
-    return FloatVector.broadcast(S, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
-  }
-
-  private static float sigmoid(float x) {
-    return 1f / (1f + (float) Math.exp(-x));
-  }
-
   /**
    * Per row of {@code z} [n, V]: {@code max[r]} = the row's maximum, the row replaced by exp(z - max)
    * (divided by its sum when {@code normalise}, i.e. the softmax), {@code sum[r]} = the sum of those
@@ -106,13 +100,13 @@ final class VectorKernels {
     FloatVector sv = FloatVector.zero(S);
     int c = 0;
     for (int upper = S.loopBound(cols); c < upper; c += L) {
-      FloatVector e = z.load(row + c).mul(scale).sub(max).lanewise(VectorOperators.EXP);
+      FloatVector e = VectorMath.exp(z.load(row + c).mul(scale).sub(max));
       z.store(row + c, e);
       sv = sv.add(e);
     }
-    float s = sv.reduceLanes(VectorOperators.ADD);
+    float s = VectorMath.sum(sv);
     for (; c < cols; c++) {
-      float e = (float) Math.exp(z.get(row + c) * scale - max);
+      float e = VectorMath.exp(z.get(row + c) * scale - max);
       z.set(row + c, e);
       s += e;
     }
@@ -196,7 +190,7 @@ final class VectorKernels {
       FloatVector dv = FloatVector.zero(S);
       int c = 0;
       for (; c < upper; c += L) dv = g.load(row + c).fma(w.load(row + c), dv);
-      float dot = dv.reduceLanes(VectorOperators.ADD);
+      float dot = VectorMath.sum(dv);
       for (; c < keys; c++) dot += g.get(row + c) * w.get(row + c);
       for (c = 0; c < upper; c += L) g.store(row + c, g.load(row + c).sub(dot).mul(w.load(row + c)).mul(scale));
       for (; c < keys; c++) g.set(row + c, (g.get(row + c) - dot) * w.get(row + c) * scale);
@@ -213,13 +207,13 @@ final class VectorKernels {
     int i = 0;
     for (int upper = S.loopBound(n); i < upper; i += L) {
       FloatVector v = mx.load(i);
-      FloatVector s = sigmoid(v.mul(GELU));
+      FloatVector s = VectorMath.sigmoid(v.mul(GELU));
       mg.store(i, s);
       my.store(i, v.mul(s));
     }
     for (; i < n; i++) {
       float v = mx.get(i);
-      float s = sigmoid(v * GELU);
+      float s = VectorMath.sigmoid(v * GELU);
       mg.set(i, s);
       my.set(i, v * s);
     }
@@ -262,7 +256,7 @@ final class VectorKernels {
       FloatVector sv = FloatVector.zero(S);
       int c = 0;
       for (; c < upper; c += L) sv = sv.add(mx.load(row + c));
-      float sum = sv.reduceLanes(VectorOperators.ADD);
+      float sum = VectorMath.sum(sv);
       for (; c < d; c++) sum += mx.get(row + c);
       float mean = sum / d;
       FloatVector qv = FloatVector.zero(S);
@@ -271,14 +265,14 @@ final class VectorKernels {
         mh.store(row + c, centred);
         qv = centred.fma(centred, qv);
       }
-      float squares = qv.reduceLanes(VectorOperators.ADD);
+      float squares = VectorMath.sum(qv);
       for (; c < d; c++) {
         float centred = mx.get(row + c) - mean;
         mh.set(row + c, centred);
         squares += centred * centred;
       }
       float variance = squares / d;
-      float inv = variance == 0f ? 0f : (float) Math.pow(variance, -0.5);
+      float inv = variance == 0f ? 0f : (float) (1.0 / Math.sqrt(variance));       // exact ops: see VectorMath
       mr.set(r, inv);
       for (c = 0; c < upper; c += L) {
         FloatVector h = mh.load(row + c).mul(inv);
@@ -323,8 +317,8 @@ final class VectorKernels {
         dyv.fma(h, FloatVector.fromArray(S, sumGain, c)).intoArray(sumGain, c);
         dyv.add(FloatVector.fromArray(S, sumBias, c)).intoArray(sumBias, c);
       }
-      float sg = gv.reduceLanes(VectorOperators.ADD);
-      float sgx = gxv.reduceLanes(VectorOperators.ADD);
+      float sg = VectorMath.sum(gv);
+      float sgx = VectorMath.sum(gxv);
       for (; c < d; c++) {
         float dyc = md.get(row + c);
         float h = mh.get(row + c);
@@ -358,11 +352,9 @@ final class VectorKernels {
   /**
    * One LSTM step in place over {@code acts} [u, 4h] (gate pre-activations i, f, g, o in, activations
    * out): cell = i * g + f * prevCell (no forget term when {@code prevCell} is null), tanhCell =
-   * tanh(cell), state = o * tanhCell. The ND4J path's eleven calls in one pass.
+   * tanh(cell), state = o * tanhCell. The ND4J path's eleven calls in four passes over each row, in cache.
    */
   static void lstmStep(INDArray acts, INDArray prevCell, INDArray cell, INDArray tanhCell, INDArray state) {
-    // The vector loop calls the JDK directly (see the class comment): C2 stopped inlining Mem.load/store
-    // and sigmoid here.
     ByteBuffer a = Mem.of(acts).b();
     ByteBuffer pc = prevCell == null ? null : Mem.of(prevCell).b();
     ByteBuffer mc = Mem.of(cell).b();
@@ -370,48 +362,62 @@ final class VectorKernels {
     ByteBuffer ms = Mem.of(state).b();
     int u = (int) acts.size(0);
     int h = (int) cell.size(1);
-    int upper = S.loopBound(h);
-    FloatVector one = FloatVector.broadcast(S, 1f);
+    // One method per pass, each with one VectorMath call in its loop: in one loop the five calls took C2 past
+    // its node budget, and it stopped inlining them (each vector then boxed on the heap; class comment).
     for (int r = 0; r < u; r++) {
-      int gates = 4 * r * 4 * h;                                        // byte offsets from here on
-      int row = 4 * r * h;
-      int hb = 4 * h;
-      int j = 0;
-      for (; j < 4 * upper; j += 4 * L) {
-        FloatVector in = one.div(FloatVector.fromByteBuffer(S, a, gates + j, ORDER).neg()
-            .lanewise(VectorOperators.EXP).add(one));
-        FloatVector forget = one.div(FloatVector.fromByteBuffer(S, a, gates + hb + j, ORDER).neg()
-            .lanewise(VectorOperators.EXP).add(one));
-        FloatVector cand = FloatVector.fromByteBuffer(S, a, gates + 2 * hb + j, ORDER).lanewise(VectorOperators.TANH);
-        FloatVector out = one.div(FloatVector.fromByteBuffer(S, a, gates + 3 * hb + j, ORDER).neg()
-            .lanewise(VectorOperators.EXP).add(one));
-        in.intoByteBuffer(a, gates + j, ORDER);
-        forget.intoByteBuffer(a, gates + hb + j, ORDER);
-        cand.intoByteBuffer(a, gates + 2 * hb + j, ORDER);
-        out.intoByteBuffer(a, gates + 3 * hb + j, ORDER);
-        FloatVector c = in.mul(cand);
-        if (pc != null) c = c.add(forget.mul(FloatVector.fromByteBuffer(S, pc, row + j, ORDER)));
-        FloatVector t = c.lanewise(VectorOperators.TANH);
-        c.intoByteBuffer(mc, row + j, ORDER);
-        t.intoByteBuffer(tc, row + j, ORDER);
-        t.mul(out).intoByteBuffer(ms, row + j, ORDER);
+      int gates = 4 * r * 4 * h;                                        // byte offsets
+      sigmoidInPlace(a, gates, 2 * h);                                  // input and forget gates
+      tanhInPlace(a, gates + 2 * 4 * h, h);                             // candidate
+      sigmoidInPlace(a, gates + 3 * 4 * h, h);                          // output gate
+      lstmCell(a, gates, pc, mc, tc, ms, 4 * r * h, h);
+    }
+  }
+
+  /** {@code n} floats from byte {@code at} of {@code b} replaced by their sigmoid. */
+  private static void sigmoidInPlace(ByteBuffer b, int at, int n) {
+    int i = 0;
+    for (int end = at + 4 * S.loopBound(n); at + i < end; i += 4 * L) {
+      VectorMath.sigmoid(FloatVector.fromByteBuffer(S, b, at + i, ORDER)).intoByteBuffer(b, at + i, ORDER);
+    }
+    for (; i < 4 * n; i += 4) b.putFloat(at + i, VectorMath.sigmoid(b.getFloat(at + i)));
+  }
+
+  /** {@code n} floats from byte {@code at} of {@code b} replaced by their tanh. */
+  private static void tanhInPlace(ByteBuffer b, int at, int n) {
+    int i = 0;
+    for (int end = at + 4 * S.loopBound(n); at + i < end; i += 4 * L) {
+      VectorMath.tanh(FloatVector.fromByteBuffer(S, b, at + i, ORDER)).intoByteBuffer(b, at + i, ORDER);
+    }
+    for (; i < 4 * n; i += 4) b.putFloat(at + i, VectorMath.tanh(b.getFloat(at + i)));
+  }
+
+  /**
+   * One row of the LSTM's cell from its gate activations (at byte {@code gates} of {@code a}): cell = i * g + f *
+   * prevCell, tanhCell = tanh(cell), state = o * tanhCell, each at byte {@code row} of its buffer.
+   */
+  private static void lstmCell(ByteBuffer a, int gates, ByteBuffer pc, ByteBuffer mc, ByteBuffer tc, ByteBuffer ms,
+      int row, int h) {
+    int hb = 4 * h;
+    int j = 0;
+    for (int upper = 4 * S.loopBound(h); j < upper; j += 4 * L) {
+      FloatVector c = FloatVector.fromByteBuffer(S, a, gates + j, ORDER)
+          .mul(FloatVector.fromByteBuffer(S, a, gates + 2 * hb + j, ORDER));
+      if (pc != null) {
+        c = c.add(FloatVector.fromByteBuffer(S, a, gates + hb + j, ORDER).mul(FloatVector.fromByteBuffer(S, pc, row + j,
+            ORDER)));
       }
-      for (; j < 4 * h; j += 4) {
-        float in = sigmoid(a.getFloat(gates + j));
-        float forget = sigmoid(a.getFloat(gates + hb + j));
-        float cand = (float) Math.tanh(a.getFloat(gates + 2 * hb + j));
-        float out = sigmoid(a.getFloat(gates + 3 * hb + j));
-        a.putFloat(gates + j, in);
-        a.putFloat(gates + hb + j, forget);
-        a.putFloat(gates + 2 * hb + j, cand);
-        a.putFloat(gates + 3 * hb + j, out);
-        float c = in * cand;
-        if (pc != null) c += forget * pc.getFloat(row + j);
-        float t = (float) Math.tanh(c);
-        mc.putFloat(row + j, c);
-        tc.putFloat(row + j, t);
-        ms.putFloat(row + j, t * out);
-      }
+      FloatVector t = VectorMath.tanh(c);
+      c.intoByteBuffer(mc, row + j, ORDER);
+      t.intoByteBuffer(tc, row + j, ORDER);
+      t.mul(FloatVector.fromByteBuffer(S, a, gates + 3 * hb + j, ORDER)).intoByteBuffer(ms, row + j, ORDER);
+    }
+    for (; j < hb; j += 4) {
+      float c = a.getFloat(gates + j) * a.getFloat(gates + 2 * hb + j);
+      if (pc != null) c += a.getFloat(gates + hb + j) * pc.getFloat(row + j);
+      float t = VectorMath.tanh(c);
+      mc.putFloat(row + j, c);
+      tc.putFloat(row + j, t);
+      ms.putFloat(row + j, t * a.getFloat(gates + 3 * hb + j));
     }
   }
 
