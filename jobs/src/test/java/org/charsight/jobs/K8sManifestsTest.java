@@ -84,8 +84,18 @@ class K8sManifestsTest {
       assertTrue(dockerfile(overlay).contains("/opt/charsight/charsight-app.jar"), "the image has the jar at that path");
       assertEquals("charsight:" + overlay, spec.get("image"), name);
       assertTrue(String.valueOf(spec.get("sparkVersion")).startsWith("3.5."), name);
-      commands.add(checkArguments(name, (List<?>) spec.get("arguments")));
+      Invocation run = checkArguments(name, (List<?>) spec.get("arguments"));
+      commands.add(run.command());
       Map<?, ?> conf = (Map<?, ?>) spec.get("sparkConf");
+      if (run.command().equals("pretrain")) {
+        // A model on the JDK's vector API needs its module on the driver; GPU executors need ND4J's kernels.
+        String kernels = run.conf().string("model.kernels");
+        assertEquals(overlay.equals("gpu") ? "nd4j" : "vector", kernels, name + ": model.kernels");
+        if (kernels.equals("vector")) {
+          assertTrue(String.valueOf(conf.get("spark.driver.extraJavaOptions")).contains("--add-modules jdk.incubator.vector"),
+              name + ": the driver's Java options give it the vector API");
+        }
+      }
       for (Map.Entry<?, ?> e : conf.entrySet()) {
         assertTrue(String.valueOf(e.getKey()).startsWith("spark."), name + ": " + e.getKey());
         assertTrue(e.getValue() instanceof String, name + ": Spark conf values are strings: " + e.getKey());
@@ -110,8 +120,11 @@ class K8sManifestsTest {
     assertEquals(List.of("prepare", "pretrain"), commands.stream().sorted().toList());
   }
 
+  /** A SparkApplication's command and the conf its overrides make. */
+  private record Invocation(String command, CharsightConfig conf) {}
+
   /** The arguments as bin/charsight would take them: a command picocli accepts, then known conf keys. */
-  private static String checkArguments(String app, List<?> arguments) {
+  private static Invocation checkArguments(String app, List<?> arguments) {
     List<String> options = new ArrayList<>();
     List<String> overrides = new ArrayList<>();
     for (Object a : arguments) {
@@ -123,8 +136,8 @@ class K8sManifestsTest {
     assertTrue(parsed.hasSubcommand(), app + ": a command");
     String command = parsed.subcommand().commandSpec().name();
     assertTrue(parsed.subcommand().unmatched().isEmpty(), app + ": unmatched " + parsed.subcommand().unmatched());
-    CharsightConfig.load(null, overrides); // unknown keys or bad syntax throw, naming the key
-    return command;
+    // Unknown keys or bad syntax throw, naming the key.
+    return new Invocation(command, CharsightConfig.load(null, overrides));
   }
 
   private static String render(String overlay) throws IOException, InterruptedException {

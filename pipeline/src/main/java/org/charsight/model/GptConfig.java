@@ -75,7 +75,8 @@ public record GptConfig(
         c.intAtLeast("model.char_hidden", 1), lr, minLr, c.intAtLeast("model.optim.warmup_steps", 0),
         c.intAtLeast("model.optim.total_steps", 1), atLeastZero(c, "model.optim.weight_decay"), beta(c, "model.optim.beta1"),
         beta(c, "model.optim.beta2"), atLeastZero(c, "model.optim.clip_norm"), c.longAtLeast("seed", Long.MIN_VALUE),
-        DataType.FLOAT, Kernels.parseFor("model.kernels", c.string("model.kernels"), Kernels.vectorApiPresent()));
+        DataType.FLOAT, Kernels.parseFor("model.kernels", c.string("model.kernels"), Kernels.vectorApiPresent(),
+            Kernels.cpuBackend()));
   }
 
   /**

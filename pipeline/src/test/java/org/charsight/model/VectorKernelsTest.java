@@ -63,11 +63,16 @@ class VectorKernelsTest {
 
   @Test
   void theKeyNamesWhatIsMissing() {
-    assertEquals(Kernels.VECTOR, Kernels.parseFor("model.kernels", "vector", true));
-    assertEquals(Kernels.ND4J, Kernels.parseFor("model.kernels", "nd4j", false));
-    UserError e = assertThrows(UserError.class, () -> Kernels.parseFor("model.kernels", "vector", false));
+    assertEquals(Kernels.VECTOR, Kernels.parseFor("model.kernels", "vector", true, true));
+    assertEquals(Kernels.ND4J, Kernels.parseFor("model.kernels", "nd4j", false, false));
+    UserError e = assertThrows(UserError.class, () -> Kernels.parseFor("model.kernels", "vector", false, true));
     assertTrue(e.getMessage().startsWith("model.kernels: vector needs the JVM option --add-modules jdk.incubator.vector"),
         e.getMessage());
+    assertTrue(e.getMessage().endsWith("or set model.kernels=nd4j)"), e.getMessage());
+    UserError gpu = assertThrows(UserError.class, () -> Kernels.parseFor("model.kernels", "vector", true, false));
+    assertEquals("model.kernels: vector runs on ND4J's CPU backend only; set model.kernels=nd4j for a GPU backend",
+        gpu.getMessage());
+    assertTrue(Kernels.cpuBackend(), "the tests run on nd4j-native");
     UserError bad = assertThrows(UserError.class, () -> Kernels.parse("model.kernels", "simd"));
     assertEquals("model.kernels: expected nd4j or vector, got 'simd'", bad.getMessage());
   }
