@@ -98,7 +98,9 @@ class FinetuneKillResumeTest {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      if (a.startsWith("--add-opens") || a.startsWith("-XX:") || a.startsWith("-Djdk.reflect")) cmd.add(a);
+      boolean keep = a.startsWith("--add-opens") || a.startsWith("--add-modules") || a.startsWith("-XX:")
+          || a.startsWith("-Djdk.reflect");
+      if (keep) cmd.add(a);
     }
     cmd.addAll(List.of("-Xmx2g", "-Djava.awt.headless=true", "-cp", System.getProperty("java.class.path"),
         "org.charsight.jobs.Cli"));
