@@ -92,7 +92,8 @@ class K8sManifestsTest {
         String kernels = run.conf().string("model.kernels");
         assertEquals(overlay.equals("gpu") ? "nd4j" : "vector", kernels, name + ": model.kernels");
         if (kernels.equals("vector")) {
-          assertTrue(String.valueOf(conf.get("spark.driver.extraJavaOptions")).contains("--add-modules jdk.incubator.vector"),
+          String driverOptions = String.valueOf(conf.get("spark.driver.extraJavaOptions"));
+          assertTrue(driverOptions.contains("--add-modules jdk.incubator.vector"),
               name + ": the driver's Java options give it the vector API");
         }
       }

@@ -54,7 +54,7 @@ final class VectorMath {
     FloatVector shifted = x.fma(LOG2E, ROUNDER);
     FloatVector n = shifted.sub(ROUNDER);                              // round(x / ln 2)
     FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_HI), x);
-    r = n.fma(FloatVector.broadcast(S, -LN2_LO), r);                                           // x - n ln 2, |r| <= ln 2 / 2
+    r = n.fma(FloatVector.broadcast(S, -LN2_LO), r);                   // x - n ln 2, |r| <= ln 2 / 2
     FloatVector p = r.fma(P0, P1);
     p = p.fma(r, FloatVector.broadcast(S, P2));
     p = p.fma(r, FloatVector.broadcast(S, P3));

@@ -66,7 +66,8 @@ class VectorKernelsTest {
     assertEquals(Kernels.VECTOR, Kernels.parseFor("model.kernels", "vector", true, true));
     assertEquals(Kernels.ND4J, Kernels.parseFor("model.kernels", "nd4j", false, false));
     UserError e = assertThrows(UserError.class, () -> Kernels.parseFor("model.kernels", "vector", false, true));
-    assertTrue(e.getMessage().startsWith("model.kernels: vector needs the JVM option --add-modules jdk.incubator.vector"),
+    assertTrue(e.getMessage().startsWith(
+        "model.kernels: vector needs the JVM option --add-modules jdk.incubator.vector"),
         e.getMessage());
     assertTrue(e.getMessage().endsWith("or set model.kernels=nd4j)"), e.getMessage());
     UserError gpu = assertThrows(UserError.class, () -> Kernels.parseFor("model.kernels", "vector", true, false));

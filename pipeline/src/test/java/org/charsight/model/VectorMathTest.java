@@ -23,7 +23,8 @@ class VectorMathTest {
   private static float[] inputs() {
     Random rnd = new Random(11);
     List<Float> xs = new ArrayList<>(List.of(Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, Float.NaN, 0f, -0f,
-        -87.3f, -87.29f, 88.3f, 88.29f, -100f, 100f, 0.625f, -0.625f, 0.6249f, 1e-30f, -1e-30f, Float.MIN_VALUE, 9f, -9f));
+        -87.3f, -87.29f, 88.3f, 88.29f, -100f, 100f, 0.625f, -0.625f, 0.6249f, 1e-30f, -1e-30f, Float.MIN_VALUE, 9f,
+        -9f));
     for (int i = 0; i < 20_000; i++) xs.add((float) (rnd.nextDouble() * 180 - 90));
     for (int i = 0; i < 20_000; i++) xs.add((float) rnd.nextGaussian() * 2);
     while (xs.size() % S.length() != 0) xs.add(0.5f);
@@ -56,12 +57,14 @@ class VectorMathTest {
       }
       float e = (float) Math.exp(x);
       if (x >= -87.3f && x <= 88.3f) {
-        assertTrue(Math.abs(VectorMath.exp(x) - e) <= 2 * Math.ulp(e), "exp(" + x + ") = " + VectorMath.exp(x) + ", not " + e);
+        assertTrue(Math.abs(VectorMath.exp(x) - e) <= 2 * Math.ulp(e),
+            "exp(" + x + ") = " + VectorMath.exp(x) + ", not " + e);
       } else {
         assertEquals(x < 0 ? 0f : Float.POSITIVE_INFINITY, VectorMath.exp(x), "exp(" + x + ") past the range");
       }
       float t = (float) Math.tanh(x);
-      assertTrue(Math.abs(VectorMath.tanh(x) - t) <= 2 * Math.ulp(t), "tanh(" + x + ") = " + VectorMath.tanh(x) + ", not " + t);
+      assertTrue(Math.abs(VectorMath.tanh(x) - t) <= 2 * Math.ulp(t),
+          "tanh(" + x + ") = " + VectorMath.tanh(x) + ", not " + t);
       if (x != 0) assertEquals(Math.signum(x), Math.signum(VectorMath.tanh(x)), "tanh keeps the sign of " + x);
       float s = (float) (1 / (1 + Math.exp(-x)));
       assertTrue(Math.abs(VectorMath.sigmoid(x) - s) <= 3 * Math.ulp(s) + Float.MIN_NORMAL,
@@ -89,7 +92,8 @@ class VectorMathTest {
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(300, TimeUnit.SECONDS), "the probe finished");
     assertEquals(0, p.exitValue(), out);
-    String line = out.lines().filter(l -> l.startsWith("probe ")).findFirst().orElseThrow(() -> new AssertionError(out));
+    String line = out.lines().filter(l -> l.startsWith("probe ")).findFirst()
+        .orElseThrow(() -> new AssertionError(out));
     String[] parts = line.split(" ");
     assertEquals(parts[1], parts[2], "the first pass's bits against the 3,001st's: " + line);
   }
