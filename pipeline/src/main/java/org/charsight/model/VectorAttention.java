@@ -49,6 +49,8 @@ final class VectorAttention {
   // Scratch: one head's keys (values in backward) transposed [dh, tp], zero past T; one row of scores.
   private float[] transposed = new float[0];
   private float[] row = new float[0];
+  /** A vector's lanes, for {@link VectorMath#sum}. */
+  private final float[] lanes = new float[L];
   private float[] rowWeights = new float[0];
   private float[] out = new float[0];
   private float[] dOut = new float[0];
@@ -162,7 +164,8 @@ final class VectorAttention {
       e.intoArray(row, jb);
       sv = sv.add(e);
     }
-    float sum = VectorMath.sum(sv);
+    sv.intoArray(lanes, 0);
+    float sum = VectorMath.sum(lanes);
     for (int jb = 0; jb < end; jb += L) FloatVector.fromArray(S, row, jb).div(sum).intoArray(w, wAt + jb);
   }
 
@@ -199,7 +202,8 @@ final class VectorAttention {
       acc.intoArray(row, jb);
       dot = acc.fma(FloatVector.fromArray(S, weights, wAt + jb), dot);
     }
-    float sum = VectorMath.sum(dot);
+    dot.intoArray(lanes, 0);
+    float sum = VectorMath.sum(lanes);
     for (int jb = 0; jb < end; jb += L) {
       FloatVector.fromArray(S, row, jb).sub(sum).mul(FloatVector.fromArray(S, weights, wAt + jb)).mul(scale)
           .intoArray(row, jb);

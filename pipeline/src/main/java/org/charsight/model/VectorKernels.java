@@ -77,10 +77,11 @@ final class VectorKernels {
     Mem m = Mem.of(z);
     int rows = (int) z.size(0);
     int cols = (int) z.size(1);
+    float[] lanes = new float[L];
     for (int r = 0; r < rows; r++) {
       int row = r * cols;
       max[r] = rowMax(m, row, cols, 1f);
-      sum[r] = expRow(m, row, cols, 1f, max[r]);
+      sum[r] = expRow(m, row, cols, 1f, max[r], lanes);
       if (normalise) divideRow(m, row, cols, sum[r]);
     }
   }
@@ -96,7 +97,7 @@ final class VectorKernels {
   }
 
   /** z = exp(scale * z - max) over {@code [row, row+cols)}; returns their sum. */
-  private static float expRow(Mem z, int row, int cols, float scale, float max) {
+  private static float expRow(Mem z, int row, int cols, float scale, float max, float[] lanes) {
     FloatVector sv = FloatVector.zero(S);
     int c = 0;
     for (int upper = S.loopBound(cols); c < upper; c += L) {
@@ -104,7 +105,8 @@ final class VectorKernels {
       z.store(row + c, e);
       sv = sv.add(e);
     }
-    float s = VectorMath.sum(sv);
+    sv.intoArray(lanes, 0);
+    float s = VectorMath.sum(lanes);
     for (; c < cols; c++) {
       float e = VectorMath.exp(z.get(row + c) * scale - max);
       z.set(row + c, e);
@@ -165,11 +167,12 @@ final class VectorKernels {
   static void causalSoftmax(INDArray scores, int t, float scale) {
     Mem m = Mem.of(scores);
     int rows = (int) (scores.length() / t);
+    float[] lanes = new float[L];
     for (int r = 0; r < rows; r++) {
       int row = r * t;
       int keys = r % t + 1;
       float max = rowMax(m, row, keys, scale);
-      float sum = expRow(m, row, keys, scale, max);
+      float sum = expRow(m, row, keys, scale, max, lanes);
       divideRow(m, row, keys, sum);
       for (int c = keys; c < t; c++) m.set(row + c, 0f);
     }
@@ -183,6 +186,7 @@ final class VectorKernels {
     Mem g = Mem.of(da);
     Mem w = Mem.of(a);
     int rows = (int) (da.length() / t);
+    float[] lanes = new float[L];
     for (int r = 0; r < rows; r++) {
       int row = r * t;
       int keys = r % t + 1;
@@ -190,7 +194,8 @@ final class VectorKernels {
       FloatVector dv = FloatVector.zero(S);
       int c = 0;
       for (; c < upper; c += L) dv = g.load(row + c).fma(w.load(row + c), dv);
-      float dot = VectorMath.sum(dv);
+      dv.intoArray(lanes, 0);
+      float dot = VectorMath.sum(lanes);
       for (; c < keys; c++) dot += g.get(row + c) * w.get(row + c);
       for (c = 0; c < upper; c += L) g.store(row + c, g.load(row + c).sub(dot).mul(w.load(row + c)).mul(scale));
       for (; c < keys; c++) g.set(row + c, (g.get(row + c) - dot) * w.get(row + c) * scale);
@@ -251,12 +256,14 @@ final class VectorKernels {
     int n = (int) x.size(0);
     int d = (int) x.size(1);
     int upper = S.loopBound(d);
+    float[] lanes = new float[L];
     for (int r = 0; r < n; r++) {
       int row = r * d;
       FloatVector sv = FloatVector.zero(S);
       int c = 0;
       for (; c < upper; c += L) sv = sv.add(mx.load(row + c));
-      float sum = VectorMath.sum(sv);
+      sv.intoArray(lanes, 0);
+      float sum = VectorMath.sum(lanes);
       for (; c < d; c++) sum += mx.get(row + c);
       float mean = sum / d;
       FloatVector qv = FloatVector.zero(S);
@@ -265,7 +272,8 @@ final class VectorKernels {
         mh.store(row + c, centred);
         qv = centred.fma(centred, qv);
       }
-      float squares = VectorMath.sum(qv);
+      qv.intoArray(lanes, 0);
+      float squares = VectorMath.sum(lanes);
       for (; c < d; c++) {
         float centred = mx.get(row + c) - mean;
         mh.set(row + c, centred);
@@ -303,6 +311,7 @@ final class VectorKernels {
     int upper = S.loopBound(d);
     float[] sumGain = new float[d];
     float[] sumBias = new float[d];
+    float[] lanes = new float[L];
     for (int r = 0; r < n; r++) {
       int row = r * d;
       FloatVector gv = FloatVector.zero(S);
@@ -317,8 +326,10 @@ final class VectorKernels {
         dyv.fma(h, FloatVector.fromArray(S, sumGain, c)).intoArray(sumGain, c);
         dyv.add(FloatVector.fromArray(S, sumBias, c)).intoArray(sumBias, c);
       }
-      float sg = VectorMath.sum(gv);
-      float sgx = VectorMath.sum(gxv);
+      gv.intoArray(lanes, 0);
+      float sg = VectorMath.sum(lanes);
+      gxv.intoArray(lanes, 0);
+      float sgx = VectorMath.sum(lanes);
       for (; c < d; c++) {
         float dyc = md.get(row + c);
         float h = mh.get(row + c);

@@ -86,12 +86,14 @@ final class VectorMath {
   }
 
   /**
-   * The lanes' sum, lane 0 first. The vector API leaves the order of its ADD reduction to the implementation
-   * (JDK 17's C2 happens to keep lane order; later compilers may not): this fixes it.
+   * The sum of a vector's lanes, stored in {@code lanes} by the caller ({@code v.intoArray(lanes, 0)}), lane 0
+   * first. The vector API leaves the order of its ADD reduction to the implementation (JDK 17's C2 happens to
+   * keep lane order; later compilers may not): this fixes it. The caller stores the vector because a vector
+   * passed to a call C2 does not inline is boxed on the heap, and calls in long loops are not inlined.
    */
-  static float sum(FloatVector v) {
-    float s = v.lane(0);
-    for (int i = 1; i < S.length(); i++) s += v.lane(i);
+  static float sum(float[] lanes) {
+    float s = lanes[0];
+    for (int i = 1; i < S.length(); i++) s += lanes[i];
     return s;
   }
 
