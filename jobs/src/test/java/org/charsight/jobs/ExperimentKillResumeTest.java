@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.File;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -105,15 +104,8 @@ class ExperimentKillResumeTest {
 
   /** The CLI in a JVM of its own, with this JVM's classpath and Java 17 module flags. */
   private static Process start(Path conf, Path out, Path log) throws IOException {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      boolean keep = a.startsWith("--add-opens") || a.startsWith("--add-modules") || a.startsWith("-XX:")
-          || a.startsWith("-Djdk.reflect");
-      if (keep) cmd.add(a);
-    }
-    cmd.addAll(List.of("-Xmx2g", "-Djava.awt.headless=true", "-cp", System.getProperty("java.class.path"),
-        "org.charsight.jobs.Cli", "experiment", "--conf", conf.toString(), "--out", out.toString(), "--master", "local[2]"));
+    List<String> cmd = CliJvm.command(List.of("experiment", "--conf", conf.toString(), "--out", out.toString(),
+        "--master", "local[2]"));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     return pb.start();
   }

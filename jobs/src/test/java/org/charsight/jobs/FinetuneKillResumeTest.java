@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -95,16 +94,7 @@ class FinetuneKillResumeTest {
 
   /** The CLI in a JVM of its own, with this JVM's classpath and Java 17 module flags. */
   private static Process start(Path log, String... args) throws IOException {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      boolean keep = a.startsWith("--add-opens") || a.startsWith("--add-modules") || a.startsWith("-XX:")
-          || a.startsWith("-Djdk.reflect");
-      if (keep) cmd.add(a);
-    }
-    cmd.addAll(List.of("-Xmx2g", "-Djava.awt.headless=true", "-cp", System.getProperty("java.class.path"),
-        "org.charsight.jobs.Cli"));
-    cmd.addAll(List.of(args));
+    List<String> cmd = CliJvm.command(List.of(args));
     cmd.addAll(List.of("--master", "local[2]"));
     cmd.addAll(CONF);
     return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
