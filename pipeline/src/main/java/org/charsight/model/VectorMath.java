@@ -61,7 +61,7 @@ final class VectorMath {
     p = p.fma(r, FloatVector.broadcast(S, P4));
     p = p.fma(r, FloatVector.broadcast(S, P5));
     FloatVector y = p.fma(r.mul(r), r).add(1f);                        // exp(r)
-    IntVector twoToN = ((IntVector) shifted.reinterpretAsInts()).sub(ROUNDER_BITS_MINUS_BIAS)
+    IntVector twoToN = shifted.reinterpretAsInts().sub(ROUNDER_BITS_MINUS_BIAS)
         .lanewise(VectorOperators.LSHL, 23);
     y = y.mul(twoToN.reinterpretAsFloats());
     // Outside the range n fits an exponent; -infinity (a masked score) gives 0, NaN stays NaN.
