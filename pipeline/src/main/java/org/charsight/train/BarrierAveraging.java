@@ -17,6 +17,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.HashPartitioner;
 import org.apache.spark.SparkContext;
 import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -26,7 +27,6 @@ import org.deeplearning4j.datasets.iterator.IteratorMultiDataSetIterator;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.graph.util.ComputationGraphUtil;
 import org.deeplearning4j.spark.api.worker.NetBroadcastTuple;
-import org.deeplearning4j.spark.impl.common.SplitPartitionsFunction;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -49,18 +49,27 @@ import scala.runtime.AbstractFunction1;
  * are the tasks of one barrier stage: they average among themselves through files
  * ({@link FileAverage}) and go on, and only the chunk's end comes back to the driver.
  *
- * <p>The arithmetic is DL4J's: the same split of the chunk into rounds (DL4J's own
- * {@link SplitPartitionsFunction}, seeded as the master seeds it), the same minibatches in the same
- * order, the mean of the contributing workers' parameters and Adam state, the workers' step count
- * set to the driver's at each round. With two workers the models are bit for bit those of DL4J's
- * master with {@code Repartition.Never} (PretrainTest compares them).
+ * <p>The arithmetic is DL4J's: the same split of the chunk into rounds and the same minibatches for
+ * each worker in the same order ({@link RoundPlan}: DL4J's own split, seeded as the master seeds it, and
+ * with {@code Repartition.Always} its rebalancing, laid out by one shuffle per chunk), the mean of the
+ * contributing workers' parameters and Adam state, the workers' step count set to the driver's at each
+ * round. With two workers the models are bit for bit those of DL4J's master with {@code Repartition.Never}
+ * (PretrainTest compares them) and with {@code Always} (FinetuneTest).
  */
 final class BarrierAveraging {
 
   private BarrierAveraging() {}
 
-  /** How the chunk is cut into rounds and averaged. */
-  record Settings(int workers, int frequency, int batchSize, boolean averageUpdaters, long rngSeed) implements Serializable {}
+  /** Where barrier workers exchange parameters, under the stage's output; removed after every chunk. */
+  static final String EXCHANGE = "_averaging";
+
+  /**
+   * How the chunk is cut into rounds and averaged. {@code rebalance}: DL4J's {@code Repartition.Always}, a
+   * round's minibatches spread over the workers again wherever they are not {@code frequency} per worker
+   * ({@link RoundPlan}); otherwise {@code Repartition.Never}, each partition's share of a round its worker's.
+   */
+  record Settings(int workers, int frequency, int batchSize, boolean averageUpdaters, long rngSeed, boolean rebalance)
+      implements Serializable {}
 
   /**
    * The chunk's outcome on the driver: the workers' mean loss on their last minibatch (DL4J's score),
@@ -84,15 +93,22 @@ final class BarrierAveraging {
   static Outcome fit(JavaSparkContext jsc, ComputationGraph net, JavaRDD<DataSet> batches, long total, Settings s,
       Path exchange) {
     long t0 = System.nanoTime();
-    if (batches.getNumPartitions() != s.workers()) {
+    if (!s.rebalance() && batches.getNumPartitions() != s.workers()) {
       throw new IllegalStateException("barrier averaging needs one partition per worker: " + batches.getNumPartitions()
           + " partitions for " + s.workers() + " workers");
     }
-    // DL4J's master (which counts them in a job of its own): objects per split = frequency x workers
-    // (one minibatch per object), rounded down.
-    long perSplit = (long) s.frequency() * s.workers();
-    int splits = total <= perSplit ? 1 : (int) (total / perSplit);
+    // As DL4J's master, which counts the minibatches in a job of its own and seeds its split so.
+    int splits = RoundPlan.splits(total, s.frequency(), s.workers());
     long splitSeed = new Random(s.rngSeed()).nextLong();
+    JavaRDD<Tuple2<Long, DataSet>> laidOut = s.rebalance() ? rebalanced(batches, splits, splitSeed, s)
+        : batches.mapPartitionsWithIndex((p, rows) -> {
+          List<DataSet> mine = new ArrayList<>();
+          rows.forEachRemaining(mine::add);
+          int[] round = RoundPlan.rounds(p, mine.size(), splits, splitSeed);
+          List<Tuple2<Long, DataSet>> tagged = new ArrayList<>(mine.size());
+          for (int i = 0; i < round.length; i++) tagged.add(new Tuple2<>(RoundPlan.key(p, round[i], i), mine.get(i)));
+          return tagged.iterator();
+        }, true);
     INDArray state = net.getUpdater().getStateViewArray();
     long b0 = System.nanoTime();
     Broadcast<NetBroadcastTuple> sent = jsc.broadcast(new NetBroadcastTuple(net.getConfiguration(), net.params(), state));
@@ -101,14 +117,14 @@ final class BarrierAveraging {
     delete(jsc, exchange);
     Path job = new Path(exchange, UUID.randomUUID().toString());
     Worker worker = new Worker(sent, new SerializableConfiguration(jsc.hadoopConfiguration()), job.toString(), s,
-        splits, total > perSplit, splitSeed, net.getConfiguration().getIterationCount());
+        splits, net.getConfiguration().getIterationCount());
     List<Report> reports;
     String group = "barrier-" + job.getName();
     String description = jsc.getLocalProperty("spark.job.description");
     SlotWatch watch = new SlotWatch(jsc, group, s.workers());
     try {
       jsc.setJobGroup(group, description == null ? "barrier averaging" : description, false);
-      reports = run(batches, worker);
+      reports = run(laidOut, worker);
     } catch (Throwable e) {
       // Spark's failures are SparkExceptions, checked exceptions Scala throws undeclared: hence Throwable.
       if (watch.failed != null) e.addSuppressed(watch.failed);
@@ -145,12 +161,39 @@ final class BarrierAveraging {
         applyMs, fit, exch, wait, build, input, task));
   }
 
+  /**
+   * The chunk's minibatches laid out as DL4J's master with {@code Repartition.Always} hands them to the
+   * workers: one shuffle for the chunk where DL4J spends a count, an index and a shuffle job on every round.
+   * A chunk that needs no move (every round already frequency minibatches per partition) is not shuffled.
+   */
+  private static JavaRDD<Tuple2<Long, DataSet>> rebalanced(JavaRDD<DataSet> batches, int splits, long splitSeed,
+      Settings s) {
+    int[] sizes = batches.mapPartitions(rows -> {
+      int n = 0;
+      for (; rows.hasNext(); rows.next()) n++;
+      return List.of(n).iterator();
+    }).collect().stream().mapToInt(Integer::intValue).toArray();
+    long[][] keys = RoundPlan.rebalanced(sizes, splits, splitSeed, s.workers(), s.frequency());
+    boolean stay = sizes.length == s.workers();
+    for (int p = 0; p < keys.length && stay; p++) {
+      for (long k : keys[p]) stay &= RoundPlan.worker(k) == p;
+    }
+    JavaRDD<Tuple2<Long, DataSet>> keyed = batches.mapPartitionsWithIndex((p, rows) -> {
+      List<Tuple2<Long, DataSet>> out = new ArrayList<>(keys[p].length);
+      for (int i = 0; rows.hasNext(); i++) out.add(new Tuple2<>(keys[p][i], rows.next()));
+      return out.iterator();
+    }, true);
+    if (stay) return keyed;
+    return JavaPairRDD.fromJavaRDD(keyed).repartitionAndSortWithinPartitions(new RoundPlan.ByWorker(s.workers()))
+        .map(t -> t);
+  }
+
   /** The one job: the workers as a barrier stage. */
-  private static List<Report> run(JavaRDD<DataSet> batches, Worker worker) {
+  private static List<Report> run(JavaRDD<Tuple2<Long, DataSet>> input, Worker worker) {
     ClassTag<Report> tag = ClassTag$.MODULE$.apply(Report.class);
     // Spark retries a failed barrier stage whole only when it ends in a shuffle (a result stage is
     // not retried: its tasks may have committed output), so the reports cross one on their way.
-    return new JavaRDD<>(batches.rdd().barrier().mapPartitions(worker, false, tag), tag)
+    return new JavaRDD<>(input.rdd().barrier().mapPartitions(worker, false, tag), tag)
         .mapToPair(r -> new Tuple2<>(r.task(), r)).partitionBy(new HashPartitioner(1)).values().collect();
   }
 
@@ -243,38 +286,38 @@ final class BarrierAveraging {
   static final long HELLO_LIMIT_NANOS = 60_000_000_000L;
 
   /** One barrier task: a worker that trains its share of every round of the chunk and averages with the others. */
-  static final class Worker extends AbstractFunction1<scala.collection.Iterator<DataSet>, scala.collection.Iterator<Report>>
+  static final class Worker
+      extends AbstractFunction1<scala.collection.Iterator<Tuple2<Long, DataSet>>, scala.collection.Iterator<Report>>
       implements Serializable {
     private final Broadcast<NetBroadcastTuple> sent;
     private final SerializableConfiguration hadoop;
     private final String exchange;
     private final Settings s;
     private final int splits;
-    private final boolean split;
-    private final long splitSeed;
     private final int firstStep;
 
     Worker(Broadcast<NetBroadcastTuple> sent, SerializableConfiguration hadoop, String exchange, Settings s, int splits,
-        boolean split, long splitSeed, int firstStep) {
+        int firstStep) {
       this.sent = sent;
       this.hadoop = hadoop;
       this.exchange = exchange;
       this.s = s;
       this.splits = splits;
-      this.split = split;
-      this.splitSeed = splitSeed;
       this.firstStep = firstStep;
     }
 
     @Override
-    public scala.collection.Iterator<Report> apply(scala.collection.Iterator<DataSet> rows) {
+    public scala.collection.Iterator<Report> apply(scala.collection.Iterator<Tuple2<Long, DataSet>> rows) {
       long t0 = System.nanoTime();
       // TaskContext, not BarrierTaskContext: the latter's first use starts a timer thread that is not a
       // daemon (Spark 3.5), which kept a local-mode JVM alive after its main method ended.
       TaskContext ctx = TaskContext.get();
       int me = ctx.partitionId();
-      List<MultiDataSet> mine = new ArrayList<>();
-      JavaConverters.asJavaIterator(rows).forEachRemaining(d -> mine.add(ComputationGraphUtil.toMultiDataSet(d)));
+      // Each round's minibatches in the order this worker fits them (their keys' order).
+      List<List<MultiDataSet>> byRound = new ArrayList<>(splits);
+      for (int r = 0; r < splits; r++) byRound.add(new ArrayList<>());
+      JavaConverters.asJavaIterator(rows).forEachRemaining(
+          t -> byRound.get(RoundPlan.round(t._1())).add(ComputationGraphUtil.toMultiDataSet(t._2())));
       long inputMs = (System.nanoTime() - t0) / 1_000_000;
 
       long b0 = System.nanoTime();
@@ -293,7 +336,7 @@ final class BarrierAveraging {
         // Each round starts at the driver's step count, as a DL4J worker rebuilt from the broadcast does.
         net.getConfiguration().setIterationCount(firstStep + s.frequency() * rounds);
         long f0 = System.nanoTime();
-        boolean fitted = fitRound(net, roundOf(mine, me, r));
+        boolean fitted = fitRound(net, byRound.get(r).iterator());
         long e0 = System.nanoTime();
         fitMs += (e0 - f0) / 1_000_000;
         if (s.workers() == 1) { // the mean of one network is itself
@@ -322,14 +365,18 @@ final class BarrierAveraging {
       return JavaConverters.asScalaIterator(List.of(report).iterator());
     }
 
-    /** Fits a round's minibatches (batched as DL4J's worker batches them); false if there were none. */
+    /**
+     * Fits a round's minibatches as DL4J's worker does: batched to the worker's batch size, and at most
+     * frequency of them (a worker dealt more in a rebalanced round leaves the rest). False if there were none.
+     */
     private boolean fitRound(ComputationGraph net, Iterator<MultiDataSet> round) {
-      boolean fitted = false;
+      int fits = 0;
       var batches = new IteratorMultiDataSetIterator(round, s.batchSize());
-      while (batches.hasNext()) {
+      while (batches.hasNext() && fits < s.frequency()) {
         net.fit(batches.next());
-        fitted = true;
+        fits++;
       }
+      boolean fitted = fits > 0;
       Nd4j.getExecutioner().commit();
       return fitted;
     }
@@ -343,16 +390,6 @@ final class BarrierAveraging {
       net.setUpdater(new FlatGradientUpdater(net, initialState == null ? null : initialState.dup()));
       net.getConfiguration().setEpochCount(tuple.getGraphConfiguration().getEpochCount());
       return net;
-    }
-
-    /** DL4J's split of the chunk: round {@code r} takes one of every {@code splits} consecutive minibatches. */
-    private Iterator<MultiDataSet> roundOf(List<MultiDataSet> mine, int me, int r) {
-      if (!split) return mine.iterator();
-      try {
-        return new SplitPartitionsFunction<MultiDataSet>(r, splits, splitSeed).call(me, mine.iterator());
-      } catch (Exception e) {
-        throw new IllegalStateException("parameter averaging: splitting round " + r, e);
-      }
     }
 
     /** Parameters and (with averaged updaters) Adam state as the driver wants them: one float vector. */

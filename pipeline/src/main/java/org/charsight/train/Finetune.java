@@ -49,8 +49,8 @@ public final class Finetune {
 
   /** @param phases fine-tuning's phases, in order ({@link Phase}); one unless {@code finetune.phases} lists more */
   public record Options(String pretrained, String tasks, String out, boolean overwrite, boolean resume, List<Phase> phases,
-      int batchPerWorker, int averagingFrequency, int aggregationDepth, int valEvery, int checkpointEvery, int valExamples,
-      long seed) {
+      int batchPerWorker, int averagingFrequency, int aggregationDepth, boolean barrier, int valEvery, int checkpointEvery,
+      int valExamples, long seed) {
 
     public static Options from(CharsightConfig c, String pretrained, String tasks, String out, boolean overwrite) {
       return from(c, pretrained, tasks, out, overwrite, false);
@@ -63,7 +63,7 @@ public final class Finetune {
       }
       return new Options(pretrained, tasks, out, overwrite, resume, Phase.from(c), c.intAtLeast("finetune.batch_per_worker", 1),
           c.intAtLeast("finetune.averaging_frequency", 1), c.intAtLeast("finetune.aggregation_depth", 1),
-          c.intAtLeast("finetune.val_every", 1),
+          c.oneOf("finetune.averaging", "barrier", "dl4j").equals("barrier"), c.intAtLeast("finetune.val_every", 1),
           c.intAtLeast("finetune.checkpoint_every", 1), c.intAtLeast("finetune.val_examples", 1),
           c.longAtLeast("seed", Long.MIN_VALUE));
     }
@@ -133,7 +133,7 @@ public final class Finetune {
     int[] steps;
 
     Training(SparkSession spark, ShardSet shards, FileSystem fs, Path out, Options o, long t0) {
-      super(STAGE, spark, shards, fs, out, t0);
+      super(STAGE, spark, shards, fs, out, t0, o.barrier());
       this.o = o;
       this.examples = new Path(o.tasks(), "examples").toString();
       readData();
@@ -210,17 +210,19 @@ public final class Finetune {
       double pTask = (1 - phase.lmFraction()) * want / Math.max(1, taskCount);
       JavaRDD<Tuple2<Integer, Tuple2<int[], float[]>>> mix = sample(lm, pLm, seed).union(sample(task, pTask, seed + 1));
       JavaRDD<DataSet> batches = batches(mix, seed, o.batchPerWorker(), ctx, workers, phase.lmWeight()).cache();
+      long total = batches.count();
       int done = round + chunkRounds;
-      for (Map.Entry<String, LanguageModel> e : models.entrySet()) e.setValue(fit(e.getKey(), e.getValue(), batches, seed, round, done));
+      for (Map.Entry<String, LanguageModel> e : models.entrySet()) {
+        e.setValue(fit(e.getKey(), e.getValue(), batches, total, seed, round, done));
+      }
       batches.unpersist(false);
       return done;
     }
 
-    private LanguageModel fit(String arm, LanguageModel model, JavaRDD<DataSet> batches, long seed, int round, int done) {
+    private LanguageModel fit(String arm, LanguageModel model, JavaRDD<DataSet> batches, long total, long seed, int round,
+        int done) {
       jsc.setJobDescription("finetune " + arm + " rounds " + (round + 1) + "-" + done);
-      SparkComputationGraph net = new SparkComputationGraph(jsc, model.graph(), trainingMaster(o, seed));
-      net.fit(batches);
-      LanguageModel m = LanguageModel.wrap(model, net.getNetwork());
+      LanguageModel m = averaged(round, done, () -> fitBarrier(model, batches, total, seed), () -> fitDl4j(model, batches, seed));
       double lmLoss = Validation.loss(m, lmVal);
       double taskLoss = Validation.loss(m, taskVal);
       TrainingOutputs.appendMetrics(STAGE, fs, new Path(new Path(out, arm), "metrics.csv"), String.format(Locale.ROOT,
@@ -228,6 +230,20 @@ public final class Finetune {
       LOG.info("{}: {} {}: LM val {} task val {}", STAGE, arm, progress(done, o.rounds(), done - round),
           String.format("%.4f", lmLoss), String.format("%.4f", taskLoss));
       return m;
+    }
+
+    /** DL4J's master: Spark jobs for every averaging round, each round's minibatches spread over the workers again. */
+    private LanguageModel fitDl4j(LanguageModel model, JavaRDD<DataSet> batches, long seed) {
+      SparkComputationGraph net = new SparkComputationGraph(jsc, model.graph(), trainingMaster(o, seed));
+      net.fit(batches);
+      return LanguageModel.wrap(model, net.getNetwork());
+    }
+
+    /** One barrier job for the chunk, DL4J's arithmetic with Repartition.Always (see {@link BarrierAveraging}). */
+    private LanguageModel fitBarrier(LanguageModel model, JavaRDD<DataSet> batches, long total, long seed) {
+      BarrierAveraging.fit(jsc, model.graph(), batches, total, new BarrierAveraging.Settings(workers, o.averagingFrequency(),
+          o.batchPerWorker(), true, seed, true), new Path(out, BarrierAveraging.EXCHANGE));
+      return model;
     }
 
     /** The final models, then the manifest: its presence says the stage finished. */
@@ -290,10 +306,10 @@ public final class Finetune {
   }
 
   /**
-   * DL4J reshuffles each round's minibatches over the workers (Repartition.Always). Without it
-   * ({@link #batches} lays a chunk out as one contiguous run per worker, as pretraining now relies on)
-   * the quick study's fine-tuning gave other numbers and was not faster in one alternated pair of runs
-   * (docs/findings.md, 2026-12-02), so fine-tuning keeps it.
+   * DL4J reshuffles each round's minibatches over the workers (Repartition.Always), and barrier
+   * averaging deals them out the same way. Without it ({@link #batches} lays a chunk out as one
+   * contiguous run per worker, as pretraining relies on) the quick study's fine-tuning gave other
+   * numbers (docs/findings.md, 2026-12-02), so fine-tuning keeps it.
    */
   static ParameterAveragingTrainingMaster trainingMaster(Options o, long seed) {
     return new StepKeepingTrainingMaster(new ParameterAveragingTrainingMaster.Builder(o.batchPerWorker())

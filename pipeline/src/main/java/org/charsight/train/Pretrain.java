@@ -77,10 +77,6 @@ public final class Pretrain {
       };
       // Barrier workers keep their minibatches for the whole chunk and hold them in memory.
       boolean barrier = c.oneOf("pretrain.averaging", "barrier", "dl4j").equals("barrier");
-      if (barrier && repartition != Repartition.Never) {
-        throw new UserError("pretrain.repartition: expected never with pretrain.averaging = barrier, got '"
-            + c.string("pretrain.repartition") + "' (set pretrain.averaging = dl4j to spread minibatches again every round)");
-      }
       if (barrier && approach != RDDTrainingApproach.Direct) {
         throw new UserError("pretrain.rdd_training_approach: expected direct with pretrain.averaging = barrier, got '"
             + c.string("pretrain.rdd_training_approach") + "' (set pretrain.averaging = dl4j to export minibatches)");
@@ -142,13 +138,9 @@ public final class Pretrain {
     int epoch = -1;
     EpochOrder order;
     long seenBefore;
-    /** Whether chunks still try barrier averaging: until one of its jobs fails. */
-    boolean barrier;
-    /** Whether the last chunk found fewer task slots than workers (logged when that changes). */
-    boolean slotsShort;
 
     Training(SparkSession spark, ShardSet shards, FileSystem fs, Path out, Options o, long t0) {
-      super(STAGE, spark, shards, fs, out, t0);
+      super(STAGE, spark, shards, fs, out, t0, o.barrier());
       this.o = o;
       this.perRound = (long) workers * o.batchPerWorker() * o.averagingFrequency();
       this.available = shards.windows("train");
@@ -158,7 +150,6 @@ public final class Pretrain {
             + ") but " + o.shards() + " has " + available + " training windows");
       }
       this.val = Validation.lmBatches(STAGE, shards, o.valWindows());
-      this.barrier = o.barrier();
     }
 
     /** New models, or with --resume the checkpoint's; returns the round training starts after. */
@@ -245,36 +236,9 @@ public final class Pretrain {
           String.format("%.0f", windows * ctx / seconds));
     }
 
-    /**
-     * Barrier averaging while the cluster allows it, else DL4J's master. Both do the same arithmetic,
-     * so a chunk gives the same models either way: a chunk short of task slots (an executor lost, or
-     * fewer slots than Spark's default parallelism) trains with DL4J's master, and a failed barrier
-     * job hands its chunk, from the chunk's start, to DL4J's master for the rest of the run.
-     */
+    /** Barrier averaging while the cluster allows it, else DL4J's master ({@link TrainingRun#averaged}). */
     private double fitAveraged(Arch arch, JavaRDD<DataSet> batches, long windows, int round, int done) {
-      if (barrier) {
-        int slots = BarrierAveraging.slotsNow(jsc);
-        if (slots < workers != slotsShort) {
-          slotsShort = slots < workers;
-          if (slotsShort) {
-            LOG.warn("{}: {} task slot{} for {} workers: DL4J's master trains from round {} until a slot per worker is back "
-                + "(barrier averaging runs every worker at once)", STAGE, slots, slots == 1 ? "" : "s", workers, round + 1);
-          } else {
-            LOG.info("{}: a task slot per worker again: barrier averaging from round {}", STAGE, round + 1);
-          }
-        }
-        if (!slotsShort) {
-          try {
-            return fitBarrier(arch, batches, windows, round, done);
-          } catch (BarrierAveraging.Unavailable e) {
-            barrier = false;
-            LOG.warn("{}: barrier averaging failed in rounds {}-{} ({}); DL4J's master trains them again from their start, "
-                + "and the rest of this run (the same arithmetic)", STAGE, round + 1, done, e.getMessage());
-            LOG.debug("{}: the barrier job's failure", STAGE, e);
-          }
-        }
-      }
-      return fitDl4j(arch, batches, round, done);
+      return averaged(round, done, () -> fitBarrier(arch, batches, windows, round, done), () -> fitDl4j(arch, batches, round, done));
     }
 
     /** DL4J's master: Spark jobs for every averaging round. Returns the last round's mean minibatch score. */
@@ -294,7 +258,8 @@ public final class Pretrain {
       BarrierAveraging.Outcome r = BarrierAveraging.fit(jsc, models.get(arch).graph(), batches,
           EpochOrder.minibatches(windows, o.batchPerWorker()),
           new BarrierAveraging.Settings(workers, o.averagingFrequency(), o.batchPerWorker(), o.averageUpdaters(),
-              StableHash.mix(o.seed() + round)), new Path(out, EXCHANGE));
+              StableHash.mix(o.seed() + round), o.repartition() == Repartition.Always),
+          new Path(out, BarrierAveraging.EXCHANGE));
       if (o.trainingStats()) recordBarrierTimes(fs, new Path(out, arch.confName), done, r, workers);
       return r.score();
     }
@@ -369,9 +334,6 @@ public final class Pretrain {
         perWorker(nested, "WorkerFlatMapTotalTimeMs", workers),
         perWorker(nested, "WorkerFlatMapDataSetGetTimesMs", workers)));
   }
-
-  /** Where barrier workers exchange parameters, under the stage's output; removed after every chunk. */
-  static final String EXCHANGE = "_averaging";
 
   static final String BARRIER_STATS_HEADER = "round,driver_ms,worker_fit_ms_per_worker,other_share,averaging_rounds,"
       + "broadcast_create_ms,apply_ms,worker_input_ms_per_worker,worker_init_ms_per_worker,worker_exchange_ms_per_worker,"

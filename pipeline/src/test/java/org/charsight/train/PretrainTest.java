@@ -81,7 +81,7 @@ class PretrainTest {
         assertEquals(List.of(ra).subList(0, 6), List.of(rb).subList(0, 6), arm + " row " + i);
       }
     }
-    assertFalse(Files.exists(dir.resolve("barrier/" + Pretrain.EXCHANGE)), "the exchange files are removed");
+    assertFalse(Files.exists(dir.resolve("barrier/" + BarrierAveraging.EXCHANGE)), "the exchange files are removed");
   }
 
   private static String[] with(String[] a, String... more) {
@@ -98,12 +98,12 @@ class PretrainTest {
     pretrain(spark, shards, dir.resolve("resumed"), false, "pretrain.rounds=4", "pretrain.arms=[char]",
         "pretrain.averaging=barrier");
     // What a run killed mid-chunk leaves of its workers' exchange: removed, never read.
-    Path stale = dir.resolve("resumed/" + Pretrain.EXCHANGE + "/killed-job/attempt-0/round-0");
+    Path stale = dir.resolve("resumed/" + BarrierAveraging.EXCHANGE + "/killed-job/attempt-0/round-0");
     Files.createDirectories(stale);
     Files.write(stale.resolve("full-1"), new byte[] {1, 2, 3});
     pretrain(spark, shards, dir.resolve("resumed"), true, "pretrain.rounds=6", "pretrain.arms=[char]",
         "pretrain.averaging=barrier");
-    assertFalse(Files.exists(dir.resolve("resumed/" + Pretrain.EXCHANGE)), "the stale exchange is gone");
+    assertFalse(Files.exists(dir.resolve("resumed/" + BarrierAveraging.EXCHANGE)), "the stale exchange is gone");
     LanguageModel a = LanguageModel.load(dir.resolve("straight/char/model.zip").toFile());
     LanguageModel b = LanguageModel.load(dir.resolve("resumed/char/model.zip").toFile());
     assertEquals(a.graph().getIterationCount(), b.graph().getIterationCount());
@@ -230,9 +230,7 @@ class PretrainTest {
     } catch (UserError e) {
       assertEquals("pretrain.repartition: expected one of always, never, when-workers-differ, got 'sometimes'", e.getMessage());
     }
-    for (String[] bad : new String[][] {{"pretrain.averaging=barrier,pretrain.repartition=always", "pretrain.repartition: expected never with "
-        + "pretrain.averaging = barrier, got 'always' (set pretrain.averaging = dl4j to spread minibatches again every round)"},
-        {"pretrain.averaging=barrier,pretrain.rdd_training_approach=export", "pretrain.rdd_training_approach: expected direct with "
+    for (String[] bad : new String[][] {{"pretrain.averaging=barrier,pretrain.rdd_training_approach=export", "pretrain.rdd_training_approach: expected direct with "
         + "pretrain.averaging = barrier, got 'export' (set pretrain.averaging = dl4j to export minibatches)"},
         {"pretrain.averaging=ring", "pretrain.averaging: expected one of barrier, dl4j, got 'ring'"}}) {
       try {
