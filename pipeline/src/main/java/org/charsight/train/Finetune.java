@@ -222,7 +222,8 @@ public final class Finetune {
     private LanguageModel fit(String arm, LanguageModel model, JavaRDD<DataSet> batches, long total, long seed, int round,
         int done) {
       jsc.setJobDescription("finetune " + arm + " rounds " + (round + 1) + "-" + done);
-      LanguageModel m = averaged(round, done, () -> fitBarrier(model, batches, total, seed), () -> fitDl4j(model, batches, seed));
+      LanguageModel m = averaged(round, done, () -> fitBarrier(model, batches, total, seed),
+          () -> fitDl4j(model, batches, seed));
       double lmLoss = Validation.loss(m, lmVal);
       double taskLoss = Validation.loss(m, taskVal);
       TrainingOutputs.appendMetrics(STAGE, fs, new Path(new Path(out, arm), "metrics.csv"), String.format(Locale.ROOT,
@@ -241,8 +242,9 @@ public final class Finetune {
 
     /** One barrier job for the chunk, DL4J's arithmetic with Repartition.Always (see {@link BarrierAveraging}). */
     private LanguageModel fitBarrier(LanguageModel model, JavaRDD<DataSet> batches, long total, long seed) {
-      BarrierAveraging.fit(jsc, model.graph(), batches, total, new BarrierAveraging.Settings(workers, o.averagingFrequency(),
-          o.batchPerWorker(), true, seed, true), new Path(out, BarrierAveraging.EXCHANGE));
+      BarrierAveraging.fit(jsc, model.graph(), batches, total,
+          new BarrierAveraging.Settings(workers, o.averagingFrequency(), o.batchPerWorker(), true, seed, true),
+          new Path(out, BarrierAveraging.EXCHANGE));
       return model;
     }
 

@@ -238,7 +238,8 @@ public final class Pretrain {
 
     /** Barrier averaging while the cluster allows it, else DL4J's master ({@link TrainingRun#averaged}). */
     private double fitAveraged(Arch arch, JavaRDD<DataSet> batches, long windows, int round, int done) {
-      return averaged(round, done, () -> fitBarrier(arch, batches, windows, round, done), () -> fitDl4j(arch, batches, round, done));
+      return averaged(round, done, () -> fitBarrier(arch, batches, windows, round, done),
+          () -> fitDl4j(arch, batches, round, done));
     }
 
     /** DL4J's master: Spark jobs for every averaging round. Returns the last round's mean minibatch score. */

@@ -52,14 +52,21 @@ final class RoundPlan {
   }
 
   /**
-   * Every minibatch's {@link #key} under {@code Repartition.Always}: {@code keys[p][i]} for the i-th of
-   * partition p's {@code sizes[p]} minibatches, {@code perWorker} (= frequency) minibatches being a worker's share.
+   * Where a chunk's minibatches go: {@code keys[p][i]} for the i-th minibatch of partition p, and how many
+   * of them went to a worker drawn at random (see {@link #rebalanced}).
    */
-  static long[][] rebalanced(int[] sizes, int splits, long splitSeed, int workers, int perWorker) {
+  record Dealt(long[][] keys, int drawn) {}
+
+  /**
+   * Every minibatch's {@link #key} under {@code Repartition.Always}, for partitions of {@code sizes[p]}
+   * minibatches, {@code perWorker} (= frequency) minibatches being a worker's share.
+   */
+  static Dealt rebalanced(int[] sizes, int splits, long splitSeed, int workers, int perWorker) {
     int[][] round = new int[sizes.length][];
     for (int p = 0; p < sizes.length; p++) round[p] = rounds(p, sizes[p], splits, splitSeed);
     long[][] keys = new long[sizes.length][];
     for (int p = 0; p < sizes.length; p++) keys[p] = new long[sizes[p]];
+    int drawn = 0;
     for (int r = 0; r < splits; r++) {
       int[] counts = new int[sizes.length];
       for (int p = 0; p < sizes.length; p++) {
@@ -80,13 +87,16 @@ final class RoundPlan {
           // DL4J's partitioner picks an unseeded random worker here (a round with more than
           // workers x (perWorker + 1) - 1 minibatches, e.g. 6 + 6 for two workers of 5), so DL4J's master
           // is not reproducible in such a round; a seeded pick is.
-          if (to < 0) to = spare.nextInt(workers);
+          if (to < 0) {
+            to = spare.nextInt(workers);
+            drawn++;
+          }
           keys[p][i] = key(to, r, asIs ? order++ : index);
           index++;
         }
       }
     }
-    return keys;
+    return new Dealt(keys, drawn);
   }
 
   /**

@@ -28,6 +28,7 @@ class RoundPlanTest {
     int workers = 2;
     int per = 5;
     int rebalancedRounds = 0;
+    int drawnAll = 0;
     int[][] layouts = {{50, 50}, {51, 50}, {49, 50}, {253, 252}, {7, 4}, {3, 3}};
     for (int[] sizes : layouts) {
       for (long seed : new long[] {1, 42, -7}) {
@@ -36,20 +37,26 @@ class RoundPlanTest {
         int splits = RoundPlan.splits(total, per, workers);
         List<JavaRDD<Integer>> dl4jSplits = Arrays.asList(SparkUtils.balancedRandomSplit(total, per * workers, data, seed));
         assertEquals(splits, dl4jSplits.size(), "rounds for " + Arrays.toString(sizes));
-        long[][] keys = RoundPlan.rebalanced(sizes, splits, seed, workers, per);
+        RoundPlan.Dealt dealt = RoundPlan.rebalanced(sizes, splits, seed, workers, per);
+        long[][] keys = dealt.keys();
+        int drawn = 0;
         for (int r = 0; r < splits; r++) {
           List<List<Integer>> planned = planned(keys, sizes, r, workers);
           int inRound = planned.stream().mapToInt(List::size).sum();
-          // Beyond workers x (per + 1) - 1 minibatches DL4J deals some out at random (RoundPlan's comment).
+          // DL4J's balancing deals out workers x per + the remainder; the rest it sends to random workers.
+          if (inRound > workers * per) drawn += inRound - workers * per - (inRound - workers * per) % workers;
           if (inRound >= workers * (per + 1)) continue;
           List<List<Integer>> dl4j = SparkUtils.repartition(dl4jSplits.get(r), Repartition.Always, RepartitionStrategy.Balanced,
               per, workers).glom().collect();
           assertEquals(dl4j, planned, "round " + r + " of " + Arrays.toString(sizes) + ", seed " + seed);
           if (planned.stream().anyMatch(w -> w.size() != per)) rebalancedRounds++;
         }
+        assertEquals(drawn, dealt.drawn(), "minibatches drawn for " + Arrays.toString(sizes) + ", seed " + seed);
+        drawnAll += drawn;
       }
     }
     assertTrue(rebalancedRounds > 20, "rounds dealt out again: " + rebalancedRounds);
+    assertTrue(drawnAll > 0, "some rounds hold more than DL4J deals out");
   }
 
   /** Without rebalancing, a partition's minibatches are its worker's, each in the round DL4J's split gives it. */
