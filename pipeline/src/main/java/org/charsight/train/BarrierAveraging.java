@@ -32,8 +32,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import scala.Tuple2;
 import scala.collection.JavaConverters;
 import scala.reflect.ClassTag;
@@ -59,7 +57,6 @@ import scala.runtime.AbstractFunction1;
  * (PretrainTest compares them) and with {@code Always} (FinetuneTest).
  */
 final class BarrierAveraging {
-  private static final Logger LOG = LoggerFactory.getLogger(BarrierAveraging.class);
 
   private BarrierAveraging() {}
 
@@ -176,13 +173,7 @@ final class BarrierAveraging {
       for (; rows.hasNext(); rows.next()) n++;
       return List.of(n).iterator();
     }).collect().stream().mapToInt(Integer::intValue).toArray();
-    RoundPlan.Dealt dealt = RoundPlan.rebalanced(sizes, splits, splitSeed, s.workers(), s.frequency());
-    if (dealt.drawn() > 0) {
-      LOG.info("parameter averaging: {} minibatch(es) of rounds longer than DL4J's balancing deals out went to workers "
-          + "drawn with the chunk's seed (DL4J's master draws them unseeded: its runs differ from each other there)",
-          dealt.drawn());
-    }
-    long[][] keys = dealt.keys();
+    long[][] keys = RoundPlan.rebalanced(sizes, splits, splitSeed, s.workers(), s.frequency()).keys();
     boolean stay = sizes.length == s.workers();
     for (int p = 0; p < keys.length && stay; p++) {
       for (long k : keys[p]) stay &= RoundPlan.worker(k) == p;

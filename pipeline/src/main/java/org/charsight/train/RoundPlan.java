@@ -53,7 +53,7 @@ final class RoundPlan {
 
   /**
    * Where a chunk's minibatches go: {@code keys[p][i]} for the i-th minibatch of partition p, and how many
-   * of them went to a worker drawn at random (see {@link #rebalanced}).
+   * of them went to a worker drawn with the seed, where DL4J draws one unseeded (see {@link #rebalanced}).
    */
   record Dealt(long[][] keys, int drawn) {}
 
@@ -84,9 +84,10 @@ final class RoundPlan {
         for (int i = 0; i < sizes[p]; i++) {
           if (round[p][i] != r) continue;
           int to = asIs ? p : balanced(index, workers, perWorker, remainder);
-          // DL4J's partitioner picks an unseeded random worker here (a round with more than
-          // workers x (perWorker + 1) - 1 minibatches, e.g. 6 + 6 for two workers of 5), so DL4J's master
-          // is not reproducible in such a round; a seeded pick is.
+          // Past workers x perWorker + remainder minibatches (6 + 6 for two workers of 5) DL4J's partitioner
+          // picks an unseeded random worker. Such a minibatch is not fitted: it comes after a full share wherever
+          // it lands, and a worker fits at most perWorker a round (only a short last minibatch of the chunk, topped
+          // up from the next, could reach into it). A seeded pick keeps the plan definite.
           if (to < 0) {
             to = spare.nextInt(workers);
             drawn++;
