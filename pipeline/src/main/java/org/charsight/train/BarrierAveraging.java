@@ -63,13 +63,8 @@ final class BarrierAveraging {
   /** Where barrier workers exchange parameters, under the stage's output; removed after every chunk. */
   static final String EXCHANGE = "_averaging";
 
-  /**
-   * How the chunk is cut into rounds and averaged. {@code rebalance}: DL4J's {@code Repartition.Always}, a
-   * round's minibatches spread over the workers again wherever they are not {@code frequency} per worker
-   * ({@link RoundPlan}); otherwise {@code Repartition.Never}, each partition's share of a round its worker's.
-   */
-  record Settings(int workers, int frequency, int batchSize, boolean averageUpdaters, long rngSeed, boolean rebalance)
-      implements Serializable {}
+  /** How the chunk is cut into rounds and averaged. */
+  record Settings(int workers, int frequency, int batchSize, boolean averageUpdaters, long rngSeed) implements Serializable {}
 
   /**
    * The chunk's outcome on the driver: the workers' mean loss on their last minibatch (DL4J's score),
@@ -86,21 +81,24 @@ final class BarrierAveraging {
       long buildMs, long inputMs, long taskMs) implements Serializable {}
 
   /**
-   * Trains {@code net} on {@code batches} ({@code total} minibatches, one partition per worker, cached) and leaves the averaged
-   * parameters, Adam state and step count in it. {@code exchange} must be reachable from every
-   * executor; it is deleted afterwards.
+   * Trains {@code net} on {@code batches} ({@code total} minibatches, cached) and leaves the averaged
+   * parameters, Adam state and step count in it. {@code sizes} null: DL4J's {@code Repartition.Never},
+   * one partition per worker, each partition's share of a round its worker's. Otherwise each partition's
+   * minibatches ({@link #partitionSizes}), for DL4J's {@code Repartition.Always}: a round's minibatches spread
+   * over the workers again wherever they are not {@code frequency} per worker ({@link RoundPlan}).
+   * {@code exchange} must be reachable from every executor; it is deleted afterwards.
    */
-  static Outcome fit(JavaSparkContext jsc, ComputationGraph net, JavaRDD<DataSet> batches, long total, Settings s,
-      Path exchange) {
+  static Outcome fit(JavaSparkContext jsc, ComputationGraph net, JavaRDD<DataSet> batches, long total, int[] sizes,
+      Settings s, Path exchange) {
     long t0 = System.nanoTime();
-    if (!s.rebalance() && batches.getNumPartitions() != s.workers()) {
+    if (sizes == null && batches.getNumPartitions() != s.workers()) {
       throw new IllegalStateException("barrier averaging needs one partition per worker: " + batches.getNumPartitions()
           + " partitions for " + s.workers() + " workers");
     }
     // As DL4J's master, which counts the minibatches in a job of its own and seeds its split so.
     int splits = RoundPlan.splits(total, s.frequency(), s.workers());
     long splitSeed = new Random(s.rngSeed()).nextLong();
-    JavaRDD<Tuple2<Long, DataSet>> laidOut = s.rebalance() ? rebalanced(batches, splits, splitSeed, s)
+    JavaRDD<Tuple2<Long, DataSet>> laidOut = sizes != null ? rebalanced(batches, sizes, splits, splitSeed, s)
         : batches.mapPartitionsWithIndex((p, rows) -> {
           List<DataSet> mine = new ArrayList<>();
           rows.forEachRemaining(mine::add);
@@ -166,13 +164,8 @@ final class BarrierAveraging {
    * workers: one shuffle for the chunk where DL4J spends a count, an index and a shuffle job on every round.
    * A chunk that needs no move (every round already frequency minibatches per partition) is not shuffled.
    */
-  private static JavaRDD<Tuple2<Long, DataSet>> rebalanced(JavaRDD<DataSet> batches, int splits, long splitSeed,
-      Settings s) {
-    int[] sizes = batches.mapPartitions(rows -> {
-      int n = 0;
-      for (; rows.hasNext(); rows.next()) n++;
-      return List.of(n).iterator();
-    }).collect().stream().mapToInt(Integer::intValue).toArray();
+  private static JavaRDD<Tuple2<Long, DataSet>> rebalanced(JavaRDD<DataSet> batches, int[] sizes, int splits,
+      long splitSeed, Settings s) {
     long[][] keys = RoundPlan.rebalanced(sizes, splits, splitSeed, s.workers(), s.frequency()).keys();
     boolean stay = sizes.length == s.workers();
     for (int p = 0; p < keys.length && stay; p++) {
@@ -185,7 +178,16 @@ final class BarrierAveraging {
     }, true);
     if (stay) return keyed;
     return JavaPairRDD.fromJavaRDD(keyed).repartitionAndSortWithinPartitions(new RoundPlan.ByWorker(s.workers()))
-        .map(t -> t);
+        .rdd().toJavaRDD();
+  }
+
+  /** Each partition's minibatches, in one job (what {@link #fit} rebalances by). */
+  static int[] partitionSizes(JavaRDD<DataSet> batches) {
+    return batches.mapPartitions(rows -> {
+      int n = 0;
+      for (; rows.hasNext(); rows.next()) n++;
+      return List.of(n).iterator();
+    }).collect().stream().mapToInt(Integer::intValue).toArray();
   }
 
   /** The one job: the workers as a barrier stage. */

@@ -8,6 +8,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.IntStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaPairRDD;
@@ -210,19 +211,20 @@ public final class Finetune {
       double pTask = (1 - phase.lmFraction()) * want / Math.max(1, taskCount);
       JavaRDD<Tuple2<Integer, Tuple2<int[], float[]>>> mix = sample(lm, pLm, seed).union(sample(task, pTask, seed + 1));
       JavaRDD<DataSet> batches = batches(mix, seed, o.batchPerWorker(), ctx, workers, phase.lmWeight()).cache();
-      long total = batches.count();
+      // Counted once for all arms: barrier averaging deals each round out by these sizes.
+      int[] sizes = BarrierAveraging.partitionSizes(batches);
       int done = round + chunkRounds;
       for (Map.Entry<String, LanguageModel> e : models.entrySet()) {
-        e.setValue(fit(e.getKey(), e.getValue(), batches, total, seed, round, done));
+        e.setValue(fit(e.getKey(), e.getValue(), batches, sizes, seed, round, done));
       }
       batches.unpersist(false);
       return done;
     }
 
-    private LanguageModel fit(String arm, LanguageModel model, JavaRDD<DataSet> batches, long total, long seed, int round,
+    private LanguageModel fit(String arm, LanguageModel model, JavaRDD<DataSet> batches, int[] sizes, long seed, int round,
         int done) {
       jsc.setJobDescription("finetune " + arm + " rounds " + (round + 1) + "-" + done);
-      LanguageModel m = averaged(round, done, () -> fitBarrier(model, batches, total, seed),
+      LanguageModel m = averaged(round, done, () -> fitBarrier(model, batches, sizes, seed),
           () -> fitDl4j(model, batches, seed));
       double lmLoss = Validation.loss(m, lmVal);
       double taskLoss = Validation.loss(m, taskVal);
@@ -241,9 +243,9 @@ public final class Finetune {
     }
 
     /** One barrier job for the chunk, DL4J's arithmetic with Repartition.Always (see {@link BarrierAveraging}). */
-    private LanguageModel fitBarrier(LanguageModel model, JavaRDD<DataSet> batches, long total, long seed) {
-      BarrierAveraging.fit(jsc, model.graph(), batches, total,
-          new BarrierAveraging.Settings(workers, o.averagingFrequency(), o.batchPerWorker(), true, seed, true),
+    private LanguageModel fitBarrier(LanguageModel model, JavaRDD<DataSet> batches, int[] sizes, long seed) {
+      BarrierAveraging.fit(jsc, model.graph(), batches, IntStream.of(sizes).sum(), sizes,
+          new BarrierAveraging.Settings(workers, o.averagingFrequency(), o.batchPerWorker(), true, seed),
           new Path(out, BarrierAveraging.EXCHANGE));
       return model;
     }

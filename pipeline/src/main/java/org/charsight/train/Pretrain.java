@@ -258,9 +258,9 @@ public final class Pretrain {
     private double fitBarrier(Arch arch, JavaRDD<DataSet> batches, long windows, int round, int done) {
       BarrierAveraging.Outcome r = BarrierAveraging.fit(jsc, models.get(arch).graph(), batches,
           EpochOrder.minibatches(windows, o.batchPerWorker()),
+          o.repartition() == Repartition.Always ? BarrierAveraging.partitionSizes(batches) : null,
           new BarrierAveraging.Settings(workers, o.averagingFrequency(), o.batchPerWorker(), o.averageUpdaters(),
-              StableHash.mix(o.seed() + round), o.repartition() == Repartition.Always),
-          new Path(out, BarrierAveraging.EXCHANGE));
+              StableHash.mix(o.seed() + round)), new Path(out, BarrierAveraging.EXCHANGE));
       if (o.trainingStats()) recordBarrierTimes(fs, new Path(out, arch.confName), done, r, workers);
       return r.score();
     }
