@@ -143,7 +143,7 @@ class FinetuneTest {
   }
 
   @Test
-  void bothArmsFinetuneOnTasksAndTaskLossFalls(@TempDir Path dir) throws IOException {
+  void bothArmsFinetuneOnTasksAndTaskLossFalls(@TempDir Path dir) throws Exception {
     SparkSession spark = SparkTestSession.get("local[2]");
     TrainingFixtures.finetuned(spark, dir);
     CharsightConfig c = TrainingFixtures.finetuneConf();
@@ -213,21 +213,39 @@ class FinetuneTest {
           losses(dir.resolve("ft-tasks-moved/" + arm + "/metrics.csv")), arm + ": same examples in another layout");
     }
 
-    // Barrier averaging (the default, which made ft) trains the models of DL4J's master bit for bit, its
-    // rounds spread over the workers again (Repartition.Always) included: sampled rows seldom split evenly.
-    Finetune.run(spark, Finetune.Options.from(c.with("finetune.averaging", "dl4j"), dir.resolve("pre").toString(),
-        dir.resolve("tasks").toString(), dir.resolve("ft-dl4j").toString(), false));
+    // Barrier averaging trains the models of DL4J's master bit for bit, its rounds spread over the workers
+    // again (Repartition.Always) included: sampled rows seldom split evenly. Counted: barrier jobs in each run.
+    java.util.concurrent.atomic.AtomicInteger barrierJobs = new java.util.concurrent.atomic.AtomicInteger();
+    spark.sparkContext().addSparkListener(new org.apache.spark.scheduler.SparkListener() {
+      @Override
+      public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart e) {
+        String group = e.properties() == null ? null : e.properties().getProperty("spark.jobGroup.id");
+        if (group != null && group.startsWith("barrier-")) barrierJobs.incrementAndGet();
+      }
+    });
+    int[] jobs = new int[2];
+    String[] averaging = {"dl4j", "barrier"};
+    for (int i = 0; i < 2; i++) {
+      Finetune.run(spark, Finetune.Options.from(c.with("finetune.averaging", averaging[i]), dir.resolve("pre").toString(),
+          dir.resolve("tasks").toString(), dir.resolve("ft-" + averaging[i]).toString(), false));
+      spark.sparkContext().listenerBus().waitUntilEmpty();
+      jobs[i] = barrierJobs.getAndSet(0);
+    }
+    assertEquals(0, jobs[0], "DL4J's master runs no barrier job");
+    assertEquals(4, jobs[1], "a barrier job per chunk and arm (2 x 2)");
     for (String arm : new String[] {"baseline", "char"}) {
-      org.charsight.model.LanguageModel a = org.charsight.model.LanguageModel.load(dir.resolve("ft/" + arm + "/model.zip").toFile());
+      org.charsight.model.LanguageModel a = org.charsight.model.LanguageModel.load(
+          dir.resolve("ft-barrier/" + arm + "/model.zip").toFile());
       org.charsight.model.LanguageModel b = org.charsight.model.LanguageModel.load(
           dir.resolve("ft-dl4j/" + arm + "/model.zip").toFile());
       assertArrayEquals(b.graph().params().toFloatVector(), a.graph().params().toFloatVector(), arm + ": parameters");
       assertArrayEquals(b.graph().getUpdater().getStateViewArray().toFloatVector(),
           a.graph().getUpdater().getStateViewArray().toFloatVector(), arm + ": Adam state");
       assertEquals(b.graph().getIterationCount(), a.graph().getIterationCount(), arm + ": steps");
-      assertEquals(losses(dir.resolve("ft-dl4j/" + arm + "/metrics.csv")), losses(dir.resolve("ft/" + arm + "/metrics.csv")));
+      assertEquals(losses(dir.resolve("ft-dl4j/" + arm + "/metrics.csv")),
+          losses(dir.resolve("ft-barrier/" + arm + "/metrics.csv")));
     }
-    assertTrue(!Files.exists(dir.resolve("ft/" + BarrierAveraging.EXCHANGE)), "the exchange files are removed");
+    assertTrue(!Files.exists(dir.resolve("ft-barrier/" + BarrierAveraging.EXCHANGE)), "the exchange files are removed");
 
   }
 
