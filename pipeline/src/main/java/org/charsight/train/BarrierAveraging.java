@@ -22,7 +22,6 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.util.SerializableConfiguration;
-import org.charsight.model.FlatGradientUpdater;
 import org.deeplearning4j.datasets.iterator.IteratorMultiDataSetIterator;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.graph.util.ComputationGraphUtil;
@@ -40,7 +39,7 @@ import scala.runtime.AbstractFunction1;
 
 /**
  * Parameter averaging in one Spark job per chunk of rounds, with workers that keep their network
- * from round to round.
+ * from round to round (and on their executor, from chunk to chunk: {@link WarmNetworks}).
  *
  * <p>DL4J's ParameterAveragingTrainingMaster runs each averaging round as Spark jobs of its own:
  * the driver broadcasts parameters and Adam moments, every worker builds a network, fits a few
@@ -63,8 +62,12 @@ final class BarrierAveraging {
   /** Where barrier workers exchange parameters, under the stage's output; removed after every chunk. */
   static final String EXCHANGE = "_averaging";
 
-  /** How the chunk is cut into rounds and averaged. */
-  record Settings(int workers, int frequency, int batchSize, boolean averageUpdaters, long rngSeed) implements Serializable {}
+  /**
+   * How the chunk is cut into rounds and averaged, and whose network it trains: workers keep their network
+   * for the next chunk of the same {@code run} (a training stage's run) and {@code arm} ({@link WarmNetworks}).
+   */
+  record Settings(int workers, int frequency, int batchSize, boolean averageUpdaters, long rngSeed, String run, String arm)
+      implements Serializable {}
 
   /**
    * The chunk's outcome on the driver: the workers' mean loss on their last minibatch (DL4J's score),
@@ -72,13 +75,16 @@ final class BarrierAveraging {
    */
   record Outcome(double score, int rounds, Timing timing) {}
 
-  /** Milliseconds summed over the chunk: the driver's, and each worker's (summed over workers). */
+  /**
+   * Milliseconds summed over the chunk: the driver's, and each worker's (summed over workers); and how many
+   * workers built their network rather than taking the one they kept.
+   */
   record Timing(long driverMs, long broadcastMs, long applyMs, long fitMs, long exchangeMs, long waitMs, long buildMs,
-      long inputMs, long taskMs) {}
+      long inputMs, long taskMs, int built) {}
 
   /** What a worker sends back: task 0 the averaged parameters and Adam state, every task its timings. */
   record Report(int task, float[] state, double score, int rounds, long fitMs, long exchangeMs, long waitMs,
-      long buildMs, long inputMs, long taskMs) implements Serializable {}
+      long buildMs, long inputMs, long taskMs, boolean built) implements Serializable {}
 
   /**
    * Trains {@code net} on {@code batches} ({@code total} minibatches, cached) and leaves the averaged
@@ -147,7 +153,9 @@ final class BarrierAveraging {
     apply(net, first, s.averageUpdaters() ? state : null, s.frequency());
     long applyMs = (System.nanoTime() - a0) / 1_000_000;
     long fit = 0, exch = 0, wait = 0, build = 0, input = 0, task = 0;
+    int built = 0;
     for (Report r : reports) {
+      if (r.built()) built++;
       fit += r.fitMs();
       exch += r.exchangeMs();
       wait += r.waitMs();
@@ -156,7 +164,7 @@ final class BarrierAveraging {
       task += r.taskMs();
     }
     return new Outcome(first.score(), first.rounds(), new Timing((System.nanoTime() - t0) / 1_000_000, broadcastMs,
-        applyMs, fit, exch, wait, build, input, task));
+        applyMs, fit, exch, wait, build, input, task, built));
   }
 
   /**
@@ -324,7 +332,8 @@ final class BarrierAveraging {
 
       long b0 = System.nanoTime();
       NetBroadcastTuple tuple = sent.getValue();
-      ComputationGraph net = build(tuple);
+      WarmNetworks.Taken taken = WarmNetworks.take(s.run(), s.arm(), me, tuple);
+      ComputationGraph net = taken.net();
       INDArray initialState = tuple.getUpdaterState();
       long buildMs = (System.nanoTime() - b0) / 1_000_000;
 
@@ -363,7 +372,8 @@ final class BarrierAveraging {
       }
       long taskMs = (System.nanoTime() - t0) / 1_000_000;
       Report report = new Report(me, me == 0 ? vector(net, true) : null, score, rounds, fitMs, exchangeMs,
-          average.waitedNanos / 1_000_000, buildMs, inputMs, taskMs);
+          average.waitedNanos / 1_000_000, buildMs, inputMs, taskMs, taken.built());
+      WarmNetworks.keep(s.run(), s.arm(), me, taken);
       return JavaConverters.asScalaIterator(List.of(report).iterator());
     }
 
@@ -381,17 +391,6 @@ final class BarrierAveraging {
       boolean fitted = fits > 0;
       Nd4j.getExecutioner().commit();
       return fitted;
-    }
-
-    /** As DL4J's worker builds it, once: a copy of the configuration, parameters and Adam state. */
-    private static ComputationGraph build(NetBroadcastTuple tuple) {
-      ComputationGraph net = new ComputationGraph(tuple.getGraphConfiguration().clone());
-      net.init(tuple.getParameters().dup(), false);
-      INDArray initialState = tuple.getUpdaterState();
-      // DL4J's worker sets a ComputationGraphUpdater; this one does the same arithmetic (its class comment).
-      net.setUpdater(new FlatGradientUpdater(net, initialState == null ? null : initialState.dup()));
-      net.getConfiguration().setEpochCount(tuple.getGraphConfiguration().getEpochCount());
-      return net;
     }
 
     /** Parameters and (with averaged updaters) Adam state as the driver wants them: one float vector. */

@@ -104,7 +104,7 @@ public final class Finetune {
       List<String> arms, Options o, long t0) {
     Training t = new Training(spark, shards, fs, out, o, t0);
     t.startsAt(t.startModels(arms), arms.size());
-    t.quietly(() -> {
+    t.loop(() -> {
       for (int round = t.firstRound; round < o.rounds(); ) {
         int[] phase = Phase.at(o.phases(), round);
         int phaseEnd = phase[1] + o.phases().get(phase[0]).rounds();
@@ -224,7 +224,7 @@ public final class Finetune {
     private LanguageModel fit(String arm, LanguageModel model, JavaRDD<DataSet> batches, int[] sizes, long seed, int round,
         int done) {
       jsc.setJobDescription("finetune " + arm + " rounds " + (round + 1) + "-" + done);
-      LanguageModel m = averaged(round, done, () -> fitBarrier(model, batches, sizes, seed),
+      LanguageModel m = averaged(round, done, () -> fitBarrier(arm, model, batches, sizes, seed),
           () -> fitDl4j(model, batches, seed));
       double lmLoss = Validation.loss(m, lmVal);
       double taskLoss = Validation.loss(m, taskVal);
@@ -243,9 +243,9 @@ public final class Finetune {
     }
 
     /** One barrier job for the chunk, DL4J's arithmetic with Repartition.Always (see {@link BarrierAveraging}). */
-    private LanguageModel fitBarrier(LanguageModel model, JavaRDD<DataSet> batches, int[] sizes, long seed) {
+    private LanguageModel fitBarrier(String arm, LanguageModel model, JavaRDD<DataSet> batches, int[] sizes, long seed) {
       BarrierAveraging.fit(jsc, model.graph(), batches, IntStream.of(sizes).sum(), sizes,
-          new BarrierAveraging.Settings(workers, o.averagingFrequency(), o.batchPerWorker(), true, seed),
+          new BarrierAveraging.Settings(workers, o.averagingFrequency(), o.batchPerWorker(), true, seed, id, arm),
           new Path(out, BarrierAveraging.EXCHANGE));
       return model;
     }

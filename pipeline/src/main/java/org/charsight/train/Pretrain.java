@@ -111,7 +111,7 @@ public final class Pretrain {
       long t0) {
     Training t = new Training(spark, shards, fs, out, o, t0);
     t.startsAt(t.startModels(), o.arms().size());
-    int finished = t.quietly(() -> {
+    int finished = t.loop(() -> {
       int done = t.firstRound;
       for (int round = done; round < o.rounds(); round += o.valEvery()) {
         if (budgetSpent(o, round, t.perRound * t.ctx, t0)) {
@@ -260,7 +260,7 @@ public final class Pretrain {
           EpochOrder.minibatches(windows, o.batchPerWorker()),
           o.repartition() == Repartition.Always ? BarrierAveraging.partitionSizes(batches) : null,
           new BarrierAveraging.Settings(workers, o.averagingFrequency(), o.batchPerWorker(), o.averageUpdaters(),
-              StableHash.mix(o.seed() + round)), new Path(out, BarrierAveraging.EXCHANGE));
+              StableHash.mix(o.seed() + round), id, arch.confName), new Path(out, BarrierAveraging.EXCHANGE));
       if (o.trainingStats()) recordBarrierTimes(fs, new Path(out, arch.confName), done, r, workers);
       return r.score();
     }
@@ -338,20 +338,21 @@ public final class Pretrain {
 
   static final String BARRIER_STATS_HEADER = "round,driver_ms,worker_fit_ms_per_worker,other_share,averaging_rounds,"
       + "broadcast_create_ms,apply_ms,worker_input_ms_per_worker,worker_init_ms_per_worker,worker_exchange_ms_per_worker,"
-      + "worker_exchange_wait_ms_per_worker,worker_task_ms_per_worker";
+      + "worker_exchange_wait_ms_per_worker,worker_task_ms_per_worker,networks_built";
 
   /**
    * Where the time of a chunk went with barrier averaging: the driver's whole call (broadcast,
    * the one job, applying the result) against each worker's fit calls, exchanges (writing, averaging
-   * and reading the files; of which waiting for the other workers' files), network build and input.
+   * and reading the files; of which waiting for the other workers' files), network build and input;
+   * and how many workers built their network (the others took the one they kept from the last chunk).
    */
   private static void recordBarrierTimes(FileSystem fs, Path armDir, int round, BarrierAveraging.Outcome r, int workers) {
     BarrierAveraging.Timing t = r.timing();
     double fit = (double) t.fitMs() / workers;
-    statsRow(fs, new Path(armDir, BARRIER_STATS), BARRIER_STATS_HEADER, String.format(Locale.ROOT, "%d,%d,%.0f,%.4f,%d,%d,%d,%.0f,%.0f,%.0f,%.0f,%.0f",
+    statsRow(fs, new Path(armDir, BARRIER_STATS), BARRIER_STATS_HEADER, String.format(Locale.ROOT, "%d,%d,%.0f,%.4f,%d,%d,%d,%.0f,%.0f,%.0f,%.0f,%.0f,%d",
         round, t.driverMs(), fit, t.driverMs() == 0 ? 0 : 1 - fit / t.driverMs(), r.rounds(), t.broadcastMs(), t.applyMs(),
         (double) t.inputMs() / workers, (double) t.buildMs() / workers, (double) t.exchangeMs() / workers,
-        (double) t.waitMs() / workers, (double) t.taskMs() / workers));
+        (double) t.waitMs() / workers, (double) t.taskMs() / workers, t.built()));
   }
 
   private static void statsRow(FileSystem fs, Path file, String header, String row) {

@@ -24,6 +24,8 @@ abstract class TrainingRun {
   final int ctx;
   final int workers;
   final Checkpoints checkpoints;
+  /** Names this run to its barrier workers, which keep their networks for its next chunk and drop older runs'. */
+  final String id = java.util.UUID.randomUUID().toString();
 
   TrainingRun(String stage, SparkSession spark, ShardSet shards, FileSystem fs, Path out, long t0, boolean barrier) {
     this.stage = stage;
@@ -91,20 +93,23 @@ abstract class TrainingRun {
   }
 
   /**
-   * Runs the training loop with Spark's own progress lines off: the stage reports rounds, and DL4J's
-   * many short Spark jobs would only repeat task counts.
+   * Runs the training loop with Spark's own progress lines off (the stage reports rounds, and DL4J's
+   * many short Spark jobs would only repeat task counts), then drops the networks this run's barrier
+   * workers kept in the driver's JVM (local mode): the next stage there has their memory back at once.
+   * Executors elsewhere drop theirs when a later run's worker comes ({@link WarmNetworks}).
    */
-  <T> T quietly(Supplier<T> loop) {
+  <T> T loop(Supplier<T> loop) {
     jsc.setLocalProperty(SparkProgress.QUIET, "true");
     try {
       return loop.get();
     } finally {
       jsc.setLocalProperty(SparkProgress.QUIET, null);
+      WarmNetworks.drop(id);
     }
   }
 
-  void quietly(Runnable loop) {
-    quietly(() -> {
+  void loop(Runnable loop) {
+    loop(() -> {
       loop.run();
       return null;
     });

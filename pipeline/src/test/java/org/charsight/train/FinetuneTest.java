@@ -170,8 +170,12 @@ class FinetuneTest {
     CharsightConfig phased = CharsightConfig.load(null, List.of("finetune.batch_per_worker=2", "finetune.val_every=1",
         "finetune.averaging_frequency=2", "finetune.phases=[{rounds=2, learning_rate=1e-3, min_learning_rate=1e-3, warmup_steps=0},"
             + " {rounds=2, learning_rate=3e-5, min_learning_rate=3e-5, warmup_steps=0, lm_fraction=0}]"));
+    long reused = WarmNetworks.REUSED.get();
     Finetune.run(spark, Finetune.Options.from(phased, dir.resolve("pre").toString(), dir.resolve("tasks").toString(),
         dir.resolve("ft-phases").toString(), false));
+    // Four one-round chunks, two arms, two workers: the networks of chunks 1 and 3 (a new schedule) are built,
+    // those of chunks 2 and 4 kept from the chunk before.
+    assertEquals(8, WarmNetworks.REUSED.get() - reused, "networks kept from the chunk before");
     List<String> phaseRows = Files.readAllLines(dir.resolve("ft-phases/baseline/metrics.csv"));
     assertEquals(5, phaseRows.size(), "a row per round over both phases: " + phaseRows);
     int phaseOneEnd = Integer.parseInt(phaseRows.get(2).split(",")[1]);
@@ -191,6 +195,15 @@ class FinetuneTest {
     assertEquals(2, pm.path("phases").size());
     assertEquals(0.0, pm.at("/phases/1/lm_fraction").asDouble());
     assertEquals(3e-5, pm.at("/phases/1/learning_rate/peak").asDouble(), 1e-12);
+    // Barrier workers keep their networks from chunk to chunk, but not across the change of schedule: the
+    // phases give DL4J's models bit for bit.
+    Finetune.run(spark, Finetune.Options.from(phased.with("finetune.averaging", "dl4j"), dir.resolve("pre").toString(),
+        dir.resolve("tasks").toString(), dir.resolve("ft-phases-dl4j").toString(), false));
+    for (String arm : new String[] {"baseline", "char"}) {
+      assertArrayEquals(org.charsight.model.LanguageModel.load(dir.resolve("ft-phases-dl4j/" + arm + "/model.zip").toFile())
+          .graph().params().toFloatVector(), org.charsight.model.LanguageModel.load(
+              dir.resolve("ft-phases/" + arm + "/model.zip").toFile()).graph().params().toFloatVector(), arm + ": phases");
+    }
 
     // The same examples stored in other files and partitions fine-tune to the same losses: which rows a
     // round samples and how they are batched must not depend on the storage layout.

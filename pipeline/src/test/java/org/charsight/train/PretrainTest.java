@@ -342,6 +342,8 @@ class PretrainTest {
     // Each part holds the next: the driver's call >= a worker's task >= its fit calls, exchanges, build and input.
     assertTrue(v.get("worker_task_ms_per_worker") >= parts - 2, "a worker's task holds its parts: " + c.row());
     assertTrue(v.get("driver_ms") >= v.get("worker_task_ms_per_worker"), "the driver's call holds the tasks: " + c.row());
+    // One JVM: both workers of the second chunk take the networks they kept from the first.
+    assertEquals(0, v.get("networks_built"), "networks built in the second chunk: " + c.row());
   }
 
   @Test
