@@ -46,7 +46,8 @@ import scala.runtime.AbstractFunction1;
  * minibatches and sends everything back to be summed on the driver. For a small model the job is most
  * of the round (bench/README.md: 50-600 ms of Spark around 200-800 ms of fitting). Here the workers
  * are the tasks of one barrier stage: they average among themselves through files
- * ({@link FileAverage}) and go on, and only the chunk's end comes back to the driver.
+ * ({@link FileAverage}) and go on, and only the chunk's end comes back to the driver, which reads the
+ * last mean from the same files.
  *
  * <p>The arithmetic is DL4J's: the same split of the chunk into rounds and the same minibatches for
  * each worker in the same order ({@link RoundPlan}: DL4J's own split, seeded as the master seeds it, and
@@ -82,9 +83,14 @@ final class BarrierAveraging {
   record Timing(long driverMs, long broadcastMs, long applyMs, long fitMs, long exchangeMs, long waitMs, long buildMs,
       long inputMs, long taskMs, int built) {}
 
-  /** What a worker sends back: task 0 the averaged parameters and Adam state, every task its timings. */
-  record Report(int task, float[] state, double score, int rounds, long fitMs, long exchangeMs, long waitMs,
-      long buildMs, long inputMs, long taskMs, boolean built) implements Serializable {}
+  /**
+   * What a worker sends back: every task its timings, and task 0 where the chunk's outcome is. With more
+   * than one worker that is {@code mean}, the directory of the last averaged round, whose files hold the
+   * mean of {@code length} floats (parameters, then the Adam state when averaged; null if no round was);
+   * a lone worker sends its parameters and Adam state as {@code state}.
+   */
+  record Report(int task, float[] state, String mean, long length, double score, int rounds, long fitMs,
+      long exchangeMs, long waitMs, long buildMs, long inputMs, long taskMs, boolean built) implements Serializable {}
 
   /**
    * Trains {@code net} on {@code batches} ({@code total} minibatches, cached) and leaves the averaged
@@ -147,10 +153,21 @@ final class BarrierAveraging {
       if (description != null) jsc.setJobDescription(description);
       sent.destroy();
     }
-    delete(jsc, exchange);
     long a0 = System.nanoTime();
     Report first = reports.stream().filter(r -> r.task() == 0).findFirst().orElseThrow();
-    apply(net, first, s.averageUpdaters() ? state : null, s.frequency());
+    float[] averaged;
+    try {
+      averaged = first.mean() == null ? first.state() : readMean(jsc, first, s.workers());
+    } catch (RuntimeException e) {
+      try {
+        delete(jsc, exchange);
+      } catch (RuntimeException cleanup) {
+        e.addSuppressed(cleanup);
+      }
+      throw new Unavailable("cannot read the chunk's mean: " + e.getMessage(), e);
+    }
+    delete(jsc, exchange);
+    apply(net, averaged, s.averageUpdaters() ? state : null, s.frequency() * first.rounds());
     long applyMs = (System.nanoTime() - a0) / 1_000_000;
     long fit = 0, exch = 0, wait = 0, build = 0, input = 0, task = 0;
     int built = 0;
@@ -208,18 +225,39 @@ final class BarrierAveraging {
   }
 
   /**
-   * The averaged parameters (and Adam state, when {@code state} is given) into the driver's network,
-   * and its step count on by the rounds trained. Without averaged updaters DL4J leaves the driver's
-   * Adam state as it was; so does this.
+   * The chunk's last mean, read on the driver from the files the workers left: the parameters and Adam
+   * state do not travel back through Spark (a shuffle and a task result as large as the vector).
+   * Read whole before any of it goes into the network, so a failed read leaves the network as it was.
    */
-  private static void apply(ComputationGraph net, Report first, INDArray state, int frequency) {
-    int nParams = (int) net.params().length();
-    net.params().assign(Nd4j.createFromArray(Arrays.copyOf(first.state(), nParams)).reshape(net.params().shape()));
-    if (state != null) {
-      state.assign(Nd4j.createFromArray(Arrays.copyOfRange(first.state(), nParams, first.state().length)).reshape(state.shape()));
+  private static float[] readMean(JavaSparkContext jsc, Report first, int workers) {
+    Path dir = new Path(first.mean());
+    ByteBuffer all = ByteBuffer.allocate(Math.multiplyExact(Math.toIntExact(first.length()), Float.BYTES)).order(FileAverage.ORDER);
+    FileAverage.readMean(FileAverage.Store.open(dir, jsc.hadoopConfiguration()), dir, workers, new ByteBuffer[] {all});
+    float[] v = new float[(int) first.length()];
+    all.rewind().asFloatBuffer().get(v);
+    return v;
+  }
+
+  /**
+   * The averaged parameters (and Adam state, when {@code state} is given) into the driver's network,
+   * and its step count on by the steps trained; {@code averaged} null: no round was averaged. Without
+   * averaged updaters DL4J leaves the driver's Adam state as it was; so does this.
+   */
+  private static void apply(ComputationGraph net, float[] averaged, INDArray state, int steps) {
+    if (averaged != null) {
+      int nParams = (int) net.params().length();
+      long want = nParams + (state == null ? 0 : state.length());
+      if (averaged.length < want) {
+        throw new IllegalStateException("barrier averaging: the chunk's mean has " + averaged.length + " floats, the network "
+            + want);
+      }
+      net.params().assign(Nd4j.createFromArray(Arrays.copyOf(averaged, nParams)).reshape(net.params().shape()));
+      if (state != null) {
+        state.assign(Nd4j.createFromArray(Arrays.copyOfRange(averaged, nParams, (int) want)).reshape(state.shape()));
+      }
     }
     var conf = net.getConfiguration();
-    conf.setIterationCount(conf.getIterationCount() + frequency * first.rounds());
+    conf.setIterationCount(conf.getIterationCount() + steps);
   }
 
   /** Task slots the cluster has now: Spark's own count, the one its barrier scheduling goes by. */
@@ -343,6 +381,9 @@ final class BarrierAveraging {
       long fitMs = 0, exchangeMs = 0;
       int rounds = 0;
       double score = 0;
+      // The last averaged round's files hold the chunk's outcome, parameters then (when averaged) Adam state.
+      Path lastMean = null;
+      long length = 0;
       for (int r = 0; r < splits; r++) {
         // Each round starts at the driver's step count, as a DL4J worker rebuilt from the broadcast does.
         net.getConfiguration().setIterationCount(firstStep + s.frequency() * rounds);
@@ -363,6 +404,8 @@ final class BarrierAveraging {
         FileAverage.Mean mean = average.average(ctx, r, v.parts, fitted, fitted ? net.score() : 0);
         if (mean.contributors() > 0) {
           v.written();
+          lastMean = average.roundDir(r);
+          length = v.length();
           // Without averaged updaters every round restarts from the broadcast's Adam state, as in DL4J.
           if (!s.averageUpdaters() && initialState != null) net.getUpdater().getStateViewArray().assign(initialState);
           rounds++;
@@ -371,7 +414,9 @@ final class BarrierAveraging {
         exchangeMs += (System.nanoTime() - e0) / 1_000_000;
       }
       long taskMs = (System.nanoTime() - t0) / 1_000_000;
-      Report report = new Report(me, me == 0 ? vector(net, true) : null, score, rounds, fitMs, exchangeMs,
+      boolean alone = s.workers() == 1;
+      Report report = new Report(me, me == 0 && alone ? vector(net, true) : null,
+          me == 0 && lastMean != null ? lastMean.toString() : null, length, score, rounds, fitMs, exchangeMs,
           average.waitedNanos / 1_000_000, buildMs, inputMs, taskMs, taken.built());
       WarmNetworks.keep(s.run(), s.arm(), me, taken);
       return JavaConverters.asScalaIterator(List.of(report).iterator());
@@ -442,6 +487,13 @@ final class BarrierAveraging {
       ByteBuffer b = ByteBuffer.allocate((int) a.length() * Float.BYTES).order(FileAverage.ORDER);
       b.asFloatBuffer().put(a.toFloatVector());
       return b;
+    }
+
+    /** Floats in all parts. */
+    long length() {
+      long n = 0;
+      for (ByteBuffer p : parts) n += p.limit() / Float.BYTES;
+      return n;
     }
 
     /** After the mean was read into {@link #parts}: copies go back into the network's arrays. */

@@ -76,7 +76,7 @@ final class FileAverage {
     publish(here, "full-", full);
     await(ctx, here, "full-");
 
-    long lo = bound(me, n), hi = bound(me + 1, n);
+    long lo = bound(me, tasks, n), hi = bound(me + 1, tasks, n);
     float[] sum = new float[(int) (hi - lo)];
     ByteBuffer slice = ByteBuffer.allocate(Float.BYTES * sum.length).order(ORDER);
     int count = 0;
@@ -102,7 +102,7 @@ final class FileAverage {
     publish(here, "mean-", slice.clear());
     await(ctx, here, "mean-");
 
-    for (int t = 0; t < tasks; t++) readInto(parts, new Path(here, "mean-" + t), bound(t, n), bound(t + 1, n));
+    readMean(store, here, tasks, parts);
     if (round >= 2) {
       Path old = new Path(dir, "round-" + (round - 2));
       store.delete(new Path(old, "full-" + me));
@@ -111,8 +111,25 @@ final class FileAverage {
     return new Mean(count, scores / count);
   }
 
+  /** Where round {@code round}'s files are: its mean stays there until a later round with contributors. */
+  Path roundDir(int round) {
+    return new Path(dir, "round-" + round);
+  }
+
+  /**
+   * Reads the mean a round of {@code tasks} tasks left in {@code roundDir} (its slices, in task order)
+   * into {@code parts}: each task's all-gather, and the driver's read of a chunk's last mean.
+   */
+  static void readMean(Store store, Path roundDir, int tasks, ByteBuffer[] parts) {
+    long n = 0;
+    for (ByteBuffer p : parts) n += p.limit() / Float.BYTES;
+    for (int t = 0; t < tasks; t++) {
+      readInto(store, parts, new Path(roundDir, "mean-" + t), bound(t, tasks, n), bound(t + 1, tasks, n));
+    }
+  }
+
   /** Reads a file holding floats [from, to) of the vector straight into the parts that hold them. */
-  private void readInto(ByteBuffer[] parts, Path file, long from, long to) {
+  private static void readInto(Store store, ByteBuffer[] parts, Path file, long from, long to) {
     long start = 0;
     for (ByteBuffer p : parts) {
       long end = start + p.limit() / Float.BYTES;
@@ -174,7 +191,7 @@ final class FileAverage {
   private static final long WAIT_LIMIT_NANOS = 30L * 60 * 1_000_000_000L;
 
   /** Where task {@code t}'s slice starts: slices differ in length by at most one element. */
-  private long bound(int t, long length) {
+  private static long bound(int t, int tasks, long length) {
     return length * t / tasks;
   }
 
