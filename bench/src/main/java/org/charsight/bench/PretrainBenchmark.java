@@ -79,12 +79,17 @@ public final class PretrainBenchmark {
       loopBatches.add(Batch.of(windows.subList(i, i + 16).toArray(int[][]::new), shards.context(), DataType.FLOAT));
     }
     LanguageModel loopModel = LanguageModel.create(model, shards.vocabBytes());
+    // A model per worker for the loops side by side (the first is the single loop's).
+    int mostWorkers = java.util.Arrays.stream(runs).mapToInt(r -> workers(r[0])).max().orElse(1);
+    List<LanguageModel> sideModels = new java.util.ArrayList<>(List.of(loopModel));
+    while (sideModels.size() < mostWorkers) sideModels.add(LanguageModel.create(model, shards.vocabBytes()));
     reader.stop();
     String label = String.format("d=%d L=%d T=%d V=%d", model.dModel(), model.layers(), model.context(), model.vocab());
 
     System.out.println("| model | master | averaging | averaging frequency | rounds | stage tokens/s (train) | stage tokens/s (wall) "
-        + "| single-process loop tokens/s | stage / (loop x workers) | share outside network.fit |");
-    System.out.println("|---|---|---|---|---|---|---|---|---|---|");
+        + "| single-process loop tokens/s | stage / (loop x workers) | share outside network.fit "
+        + "| loops side by side, tokens/s | stage / loops side by side |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
     List<String> perRound = new java.util.ArrayList<>();
     List<String> perBarrierRound = new java.util.ArrayList<>();
     int runNumber = 0;
@@ -101,6 +106,8 @@ public final class PretrainBenchmark {
       if (r.length > 2) conf.add("pretrain.averaging=" + r[2]);
       CharsightConfig c = CharsightConfig.load(null, conf);
       String averaging = c.string("pretrain.averaging");
+      // As trained: a pretrain.rounds on the command line overrides the computed one.
+      int trained = c.intAtLeast("pretrain.rounds", 1);
       Path out = work.resolve("run-" + (runNumber++) + "-" + r[0].replaceAll("\\W", "") + "-" + freq + "-" + averaging);
       SparkSession spark = SparkSessions.start("bench-pretrain", r[0], c);
       try {
@@ -148,9 +155,10 @@ public final class PretrainBenchmark {
       double stageWall = Double.parseDouble(last[2]) / Double.parseDouble(last[7]);
       // Measured right after the run, so both see the machine in the same state.
       double loop = loopTokensPerSecond(loopModel, loopBatches, shards.context());
-      System.out.printf("| %s | %s | %s | %d | %d | %.0f | %.0f | %.0f | %.2f | %.0f%% |%n", label, r[0], averaging, freq, rounds,
-          stageTrain,
-          stageWall, loop, stageTrain / (loop * workers(r[0])), 100 * outside);
+      int w = workers(r[0]);
+      double side = w == 1 ? loop : sideBySideTokensPerSecond(sideModels.subList(0, w), loopBatches, shards.context());
+      System.out.printf("| %s | %s | %s | %d | %d | %.0f | %.0f | %.0f | %.2f | %.0f%% | %.0f | %.2f |%n", label, r[0], averaging,
+          freq, trained, stageTrain, stageWall, loop, stageTrain / (loop * w), 100 * outside, side, stageTrain / side);
     }
     // Each round ships the parameters and both Adam moments out (broadcast) and back (one result per worker).
     System.out.printf("%nPer averaging round, ms (DL4J's training statistics); %,d parameters, %.1f MB each way per worker%n",
@@ -191,6 +199,32 @@ public final class PretrainBenchmark {
     }
     java.util.Arrays.sort(passes);
     return passes[1];
+  }
+
+  /**
+   * Tokens/s of as many loops as {@code models}, each in a thread of its own on its own copy of the
+   * minibatches, started together: what that many workers get from this machine with nothing around
+   * them. Where workers share cores (two on this 2-vCPU machine, beside the driver) it is less than
+   * the loop times the workers, and the stage cannot do better.
+   */
+  static double sideBySideTokensPerSecond(List<LanguageModel> models, List<DataSet> batches, int context) throws Exception {
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(models.size());
+    java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(models.size());
+    try {
+      List<java.util.concurrent.Future<Double>> each = new java.util.ArrayList<>();
+      for (LanguageModel m : models) {
+        List<DataSet> own = batches.stream().map(DataSet::copy).toList();
+        each.add(pool.submit(() -> {
+          start.await();
+          return loopTokensPerSecond(m, own, context);
+        }));
+      }
+      double sum = 0;
+      for (var f : each) sum += f.get();
+      return sum;
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   /** Cores per executor of a local-cluster[executors, cores, memory] master; 1 otherwise. */
