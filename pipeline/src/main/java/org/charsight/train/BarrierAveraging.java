@@ -231,9 +231,10 @@ final class BarrierAveraging {
    */
   private static float[] readMean(JavaSparkContext jsc, Report first, int workers) {
     Path dir = new Path(first.mean());
-    ByteBuffer all = ByteBuffer.allocate(Math.multiplyExact(Math.toIntExact(first.length()), Float.BYTES)).order(FileAverage.ORDER);
+    int floats = Math.toIntExact(first.length());
+    ByteBuffer all = ByteBuffer.allocate(Math.multiplyExact(floats, Float.BYTES)).order(FileAverage.ORDER);
     FileAverage.readMean(FileAverage.Store.open(dir, jsc.hadoopConfiguration()), dir, workers, new ByteBuffer[] {all});
-    float[] v = new float[(int) first.length()];
+    float[] v = new float[floats];
     all.rewind().asFloatBuffer().get(v);
     return v;
   }
