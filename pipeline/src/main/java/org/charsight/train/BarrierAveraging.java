@@ -362,11 +362,7 @@ final class BarrierAveraging {
       // daemon (Spark 3.5), which kept a local-mode JVM alive after its main method ended.
       TaskContext ctx = TaskContext.get();
       int me = ctx.partitionId();
-      // Each round's minibatches in the order this worker fits them (their keys' order).
-      List<List<MultiDataSet>> byRound = new ArrayList<>(splits);
-      for (int r = 0; r < splits; r++) byRound.add(new ArrayList<>());
-      JavaConverters.asJavaIterator(rows).forEachRemaining(
-          t -> byRound.get(RoundPlan.round(t._1())).add(ComputationGraphUtil.toMultiDataSet(t._2())));
+      List<List<MultiDataSet>> byRound = byRound(rows);
       long inputMs = (System.nanoTime() - t0) / 1_000_000;
 
       long b0 = System.nanoTime();
@@ -392,35 +388,41 @@ final class BarrierAveraging {
         boolean fitted = fitRound(net, byRound.get(r).iterator());
         long e0 = System.nanoTime();
         fitMs += (e0 - f0) / 1_000_000;
-        if (s.workers() == 1) { // the mean of one network is itself
-          if (fitted) {
-            rounds++;
-            score = net.score();
-            if (!s.averageUpdaters() && initialState != null) net.getUpdater().getStateViewArray().assign(initialState);
+        boolean averaged = fitted; // the mean of one network is itself
+        if (fitted && s.workers() == 1) score = net.score();
+        if (s.workers() > 1) {
+          Vector v = new Vector(net, s.averageUpdaters());
+          FileAverage.Mean mean = average.average(ctx, r, v.parts, fitted, fitted ? net.score() : 0);
+          averaged = mean.contributors() > 0;
+          if (averaged) {
+            v.written();
+            lastMean = average.roundDir(r);
+            length = v.length();
+            score = mean.score();
           }
-          exchangeMs += (System.nanoTime() - e0) / 1_000_000;
-          continue;
         }
-        Vector v = new Vector(net, s.averageUpdaters());
-        FileAverage.Mean mean = average.average(ctx, r, v.parts, fitted, fitted ? net.score() : 0);
-        if (mean.contributors() > 0) {
-          v.written();
-          lastMean = average.roundDir(r);
-          length = v.length();
+        if (averaged) {
           // Without averaged updaters every round restarts from the broadcast's Adam state, as in DL4J.
           if (!s.averageUpdaters() && initialState != null) net.getUpdater().getStateViewArray().assign(initialState);
           rounds++;
-          score = mean.score();
         }
         exchangeMs += (System.nanoTime() - e0) / 1_000_000;
       }
       long taskMs = (System.nanoTime() - t0) / 1_000_000;
-      boolean alone = s.workers() == 1;
-      Report report = new Report(me, me == 0 && alone ? vector(net, true) : null,
+      Report report = new Report(me, me == 0 && s.workers() == 1 ? vector(net, true) : null,
           me == 0 && lastMean != null ? lastMean.toString() : null, length, score, rounds, fitMs, exchangeMs,
           average.waitedNanos / 1_000_000, buildMs, inputMs, taskMs, taken.built());
       WarmNetworks.keep(s.run(), s.arm(), me, taken);
       return JavaConverters.asScalaIterator(List.of(report).iterator());
+    }
+
+    /** Each round's minibatches in the order this worker fits them (their keys' order). */
+    private List<List<MultiDataSet>> byRound(scala.collection.Iterator<Tuple2<Long, DataSet>> rows) {
+      List<List<MultiDataSet>> byRound = new ArrayList<>(splits);
+      for (int r = 0; r < splits; r++) byRound.add(new ArrayList<>());
+      JavaConverters.asJavaIterator(rows).forEachRemaining(
+          t -> byRound.get(RoundPlan.round(t._1())).add(ComputationGraphUtil.toMultiDataSet(t._2())));
+      return byRound;
     }
 
     /**
