@@ -88,21 +88,30 @@ final class VectorKernels {
 
   /** The maximum of {@code scale * z[row .. row+cols)}. */
   private static float rowMax(Mem z, int row, int cols, float scale) {
+    ByteBuffer b = z.b();
     FloatVector mv = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
     int c = 0;
-    for (int upper = S.loopBound(cols); c < upper; c += L) mv = mv.max(z.load(row + c).mul(scale));
+    for (int upper = S.loopBound(cols); c < upper; c += L) {
+      mv = mv.max(FloatVector.fromByteBuffer(S, b, (row + c) * Float.BYTES, ORDER).mul(scale));
+    }
     float m = mv.reduceLanes(VectorOperators.MAX);
     for (; c < cols; c++) m = Math.max(m, z.get(row + c) * scale);
     return m;
   }
 
-  /** z = exp(scale * z - max) over {@code [row, row+cols)}; returns their sum. */
+  /**
+   * z = exp(scale * z - max) over {@code [row, row+cols)}; returns their sum. The JDK's vector methods are
+   * called directly: with exp inlined, C2 left {@link Mem#store} a call here, each vector boxed on the heap (a
+   * perf profile of the 8,192 step; docs/findings.md, 2026-12-03).
+   */
   private static float expRow(Mem z, int row, int cols, float scale, float max, float[] lanes) {
+    ByteBuffer b = z.b();
     FloatVector sv = FloatVector.zero(S);
     int c = 0;
     for (int upper = S.loopBound(cols); c < upper; c += L) {
-      FloatVector e = VectorMath.exp(z.load(row + c).mul(scale).sub(max));
-      z.store(row + c, e);
+      int at = (row + c) * Float.BYTES;
+      FloatVector e = VectorMath.exp(FloatVector.fromByteBuffer(S, b, at, ORDER).mul(scale).sub(max));
+      e.intoByteBuffer(b, at, ORDER);
       sv = sv.add(e);
     }
     sv.intoArray(lanes, 0);
@@ -117,8 +126,12 @@ final class VectorKernels {
 
   /** z /= by over {@code [row, row+cols)}: dividing, not multiplying by 1 / by, keeps ND4J's rounding. */
   private static void divideRow(Mem z, int row, int cols, float by) {
+    ByteBuffer b = z.b();
     int c = 0;
-    for (int upper = S.loopBound(cols); c < upper; c += L) z.store(row + c, z.load(row + c).div(by));
+    for (int upper = S.loopBound(cols); c < upper; c += L) {
+      int at = (row + c) * Float.BYTES;
+      FloatVector.fromByteBuffer(S, b, at, ORDER).div(by).intoByteBuffer(b, at, ORDER);
+    }
     for (; c < cols; c++) z.set(row + c, z.get(row + c) / by);
   }
 
