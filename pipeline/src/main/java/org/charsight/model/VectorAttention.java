@@ -104,7 +104,7 @@ final class VectorAttention {
         transposeHead(k, first);
         byKeyRows(q, first, scores);                                       // scores = q k^T, causal tiles
         for (int i = 0; i < t; i++) softmaxRow(i, w, wAt + i * tp);
-        byValueRows(w, wAt, tp, 1, v, first, out, first, 0);              // out = weights v
+        byValueRows(w, wAt, tp, 1, v, first, out, first, false);              // out = weights v
       }
     }
     Layouts.writeFloats(out, merged, n);
@@ -129,11 +129,12 @@ final class VectorAttention {
         transposeHead(v, first);
         byKeyRows(dOut, first, scores);                                    // dL/d(weights) = dOut v^T
         for (int i = 0; i < t; i++) softmaxRowBackward(i, wAt + i * tp);
-        byValueRows(dScores, 0, tp, 1, k, first, dq, first, 0);           // dq = ds k
+        byValueRows(dScores, 0, tp, 1, k, first, dq, first, false);           // dq = ds k
         // dk = ds^T q and dv = weights^T dOut: row j of the result sums over queries i >= j, the
-        // transposed matrix read down its column (stride tp); queries before a tile's first row add 0.
-        byValueRows(dScores, 0, 1, tp, q, first, dk, first, 1);
-        byValueRows(weights, wAt, 1, tp, dOut, first, dv, first, 1);
+        // transposed matrix read down its column (stride tp); a tile starts at its first row's query, and the
+        // queries before a later row's own (where ds and the weights are 0) add zeros.
+        byValueRows(dScores, 0, 1, tp, q, first, dk, first, true);
+        byValueRows(weights, wAt, 1, tp, dOut, first, dv, first, true);
       }
     }
     Layouts.writeFloats(dq, dqRows, n);
@@ -183,17 +184,17 @@ final class VectorAttention {
    * A head's [T, dh] rows of {@code into} (from {@code intoAt}, stride d) = a [T, T] matrix times the head's
    * rows of {@code y} (from {@code yAt}, stride d). The matrix is read at {@code a}[aAt + row * aRow + k * aK]:
    * aRow = tp, aK = 1 for weights or ds as they are, aRow = 1, aK = tp for their transposes. Row i sums over
-   * k from 0 to i ({@code upper} = 0: a lower-triangular matrix) or from i to T - 1 ({@code upper} = 1: the
-   * transpose of one), by tiles that start or end at the tile's edge row; the terms past the triangle are 0.
+   * k from 0 to i (a lower-triangular matrix) or, with {@code upper}, from i to T - 1 (the transpose of one), by
+   * tiles that start or end at the tile's edge row; the terms past the triangle are 0.
    */
   private void byValueRows(float[] a, int aAt, int aRow, int aK, float[] y, int yAt, float[] into, int intoAt,
-      int upper) {
+      boolean upper) {
     int vectors = S.loopBound(dh) / L;
     int i0 = 0;
     for (; i0 < t; i0 += R) {
       int rows = Math.min(R, t - i0);
-      int k0 = upper == 1 ? i0 : 0;
-      int k1 = upper == 1 ? t : i0 + rows;
+      int k0 = upper ? i0 : 0;
+      int k1 = upper ? t : i0 + rows;
       int cb = 0;
       if (rows == R) {
         for (; cb + 2 <= vectors; cb += 2) {
@@ -202,8 +203,8 @@ final class VectorAttention {
       }
       for (int r = 0; r < rows; r++) {
         int i = i0 + r;
-        int r0 = upper == 1 ? i : 0;
-        int r1 = upper == 1 ? t : i + 1;
+        int r0 = upper ? i : 0;
+        int r1 = upper ? t : i + 1;
         for (int c = cb; c < vectors; c++) {
           tile1(a, aAt + i * aRow, aK, y, yAt + c * L, d, into, intoAt + i * d + c * L, r0, r1);
         }
