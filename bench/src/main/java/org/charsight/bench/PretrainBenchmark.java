@@ -33,11 +33,17 @@ import org.nd4j.linalg.dataset.DataSet;
 public final class PretrainBenchmark {
   /**
    * Arguments, all optional: a corpus directory, {@code --runs master:frequency[:averaging],...} to
-   * measure only those (averaging: barrier or dl4j, else the conf's {@code pretrain.averaging}), and
-   * {@code key=value} conf overrides for the training runs (e.g. a Spark setting).
+   * measure only those (averaging: barrier or dl4j, else the conf's {@code pretrain.averaging}),
+   * {@code --warmup S} seconds of training before the measured chunk (default 40; 0: one chunk, as before
+   * this option), and {@code key=value} conf overrides for the training runs (e.g. a Spark setting).
+   *
+   * <p>Why a warm-up: C2 finishes compiling the model's kernels 15-40 s into a JVM (docs/findings.md,
+   * 2026-12-03), and an executor JVM of local-cluster starts cold. A run of a few chunks measured its
+   * last one before that, against a loop in the warm driver JVM; a real run pays it once per executor.
    */
   public static void main(String[] args) throws Exception {
     String corpusArg = "data/corpus";
+    double warmupSeconds = 40;
     String[][] runs = {
         {"local[1]", "5"}, {"local[2]", "5"}, {"local-cluster[2,1,2048]", "5"},
         {"local-cluster[2,1,2048]", "1"}, {"local-cluster[2,1,2048]", "20"}};
@@ -50,6 +56,8 @@ public final class PretrainBenchmark {
           String master = r.substring(0, r.lastIndexOf(']') + 1);
           return p.length > 2 ? new String[] {master, p[1], p[2]} : new String[] {master, p[1]};
         }).toArray(String[][]::new);
+      } else if (args[i].equals("--warmup")) {
+        warmupSeconds = Double.parseDouble(args[++i]);
       } else if (args[i].contains("=")) {
         overrides.add(args[i]);
       } else {
@@ -84,6 +92,8 @@ public final class PretrainBenchmark {
     List<LanguageModel> sideModels = new java.util.ArrayList<>(List.of(loopModel));
     while (sideModels.size() < mostWorkers) sideModels.add(LanguageModel.create(model, shards.vocabBytes()));
     reader.stop();
+    // The loop's step time sizes each run's warm-up (and warms this JVM's compiler for the local runs).
+    double loopStepSeconds = 16.0 * shards.context() / loopTokensPerSecond(loopModel, loopBatches, shards.context());
     String label = String.format("d=%d L=%d T=%d V=%d", model.dModel(), model.layers(), model.context(), model.vocab());
 
     System.out.println("| model | master | averaging | averaging frequency | rounds | stage tokens/s (train) | stage tokens/s (wall) "
@@ -95,11 +105,14 @@ public final class PretrainBenchmark {
     int runNumber = 0;
     for (String[] r : runs) {
       int freq = Integer.parseInt(r[1]);
-      int rounds = Math.max(4, 80 / freq); // about the same number of minibatches per run
-      // Two chunks; the second is measured: the first also warms up the JIT compiler and the caches.
+      // The last chunk is measured, about 40 minibatches per worker; the chunks before it warm up the JIT
+      // compiler and the caches for about warmupSeconds of the loop's steps (at least one chunk).
+      int chunk = Math.max(2, 40 / freq);
+      int warmChunks = Math.max(1, (int) Math.ceil(warmupSeconds / (chunk * freq * loopStepSeconds)));
+      int rounds = chunk * (warmChunks + 1);
       List<String> conf = new java.util.ArrayList<>(List.of("progress.interval_ms=600000",
           "pretrain.arms=[baseline]", "pretrain.batch_per_worker=16",
-          "pretrain.averaging_frequency=" + freq, "pretrain.rounds=" + rounds, "pretrain.val_every=" + rounds / 2,
+          "pretrain.averaging_frequency=" + freq, "pretrain.rounds=" + rounds, "pretrain.val_every=" + chunk,
           "pretrain.checkpoint_every=" + rounds, "pretrain.val_windows=16", "pretrain.training_stats=true",
           "spark.conf.spark.executor.memory=2g"));
       conf.addAll(overrides);
@@ -152,7 +165,10 @@ public final class PretrainBenchmark {
             aggMs - taskMs));
       }
       double stageTrain = Double.parseDouble(last[6]);
-      double stageWall = Double.parseDouble(last[2]) / Double.parseDouble(last[7]);
+      // The measured chunk's tokens over its wall time (validation and the metrics row included).
+      String[] before = metrics.get(metrics.size() - 2).split(",");
+      double stageWall = metrics.size() < 3 ? Double.parseDouble(last[2]) / Double.parseDouble(last[7])
+          : (Double.parseDouble(last[2]) - Double.parseDouble(before[2])) / (Double.parseDouble(last[7]) - Double.parseDouble(before[7]));
       // Measured right after the run, so both see the machine in the same state.
       double loop = loopTokensPerSecond(loopModel, loopBatches, shards.context());
       int w = workers(r[0]);
