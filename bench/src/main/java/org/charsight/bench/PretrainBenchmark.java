@@ -34,7 +34,7 @@ public final class PretrainBenchmark {
   /**
    * Arguments, all optional: a corpus directory, {@code --runs master:frequency[:averaging],...} to
    * measure only those (averaging: barrier or dl4j, else the conf's {@code pretrain.averaging}),
-   * {@code --warmup S} seconds of training before the measured chunk (default 40; 0: one chunk, as before
+   * {@code --warmup S} seconds of training before the measured chunk (default 40; 0: one warm-up chunk, as before
    * this option), and {@code key=value} conf overrides for the training runs (e.g. a Spark setting).
    *
    * <p>Why a warm-up: C2 finishes compiling the model's kernels 15-40 s into a JVM (docs/findings.md,
