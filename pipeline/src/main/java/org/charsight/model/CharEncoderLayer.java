@@ -42,7 +42,8 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  *
  * <p>That graph is the layer's definition; the network runs {@link Impl}, the same equations in
  * plain ND4J with backpropagation through time written out (one forward pass per training step,
- * the distinct ids found in Java, byte rows and positions gathered directly), unless
+ * the distinct ids found in Java, byte rows and positions gathered directly, and a token's pad
+ * steps, whose state the graph keeps at exactly zero, not run at all), unless
  * {@link #sameDiffReference}. Tests compare the two.
  */
 public class CharEncoderLayer extends SameDiffLayerFix {
@@ -164,12 +165,19 @@ public class CharEncoderLayer extends SameDiffLayerFix {
   /** The encoder's equations with backpropagation through time written out; see the class comment. */
   public static class Impl extends org.deeplearning4j.nn.layers.samediff.SameDiffLayer {
     private RowOps ops;
-    /** Of the last forward pass: each position's row among the distinct ids, and each byte row's byte id. */
+    /**
+     * Of the last forward pass (see {@link #distinctIds}): each position's row among the distinct ids; the number
+     * of rows each byte step runs and where its rows start in the step-major arrays; each of those rows' byte id.
+     */
     private int[] positionRow;
-    private int[] byteIds;
     private int distinctCount;
-    /** Kept between steps: the position and byte-row gradients as doubles, summed per id in backward. */
-    private double[] dRowValues;
+    private int[] active;
+    private int[] offset;
+    private int[] byteIds;
+    /** Kept between steps: the output's and the byte rows' gradients as doubles, summed per id in backward. */
+    private double[] dOutValues;
+    private float[] projValues = new float[0];
+    private float[] outValues = new float[0];
     private double[] dEmbeddedValues;
 
     public Impl(NeuralNetConfiguration conf, DataType dataType) {
@@ -185,6 +193,18 @@ public class CharEncoderLayer extends SameDiffLayerFix {
       return gates.get(NDArrayIndex.all(), NDArrayIndex.interval(which * h, (which + 1) * h));
     }
 
+    /** Rows [from, to) of a c-order matrix with rows one after another: a contiguous view. */
+    private static INDArray rows(INDArray m, long from, long to) {
+      long cols = m.size(1);
+      // Made directly: ND4J's get(interval, all) handed out views without a buffer for some row ranges of views.
+      return Nd4j.create(m.data(), new long[] {to - from, cols}, new long[] {cols, 1}, m.offset() + from * cols, 'c');
+    }
+
+    /** Byte step t's rows of a step-major array. */
+    private INDArray step(INDArray all, int t) {
+      return rows(all, offset[t], offset[t] + active[t]);
+    }
+
     @Override
     public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
       assertInputSet(false);
@@ -196,17 +216,43 @@ public class CharEncoderLayer extends SameDiffLayerFix {
         INDArray state = lstm();
         INDArray proj = ops.array("proj", distinctCount, c.d);
         ops.dense(state, paramTable.get("proj"), paramTable.get("projBias"), proj);
-        RowOps.ncwOf(Nd4j.pullRows(proj, 1, positionRow), out);
+        toPositions(proj, out);
       }
       return out;
     }
 
+    /** The distinct ids' rows [U, d] out to their positions [b, d, T]: out[b, k, t] = proj[positionRow[b T + t], k]. */
+    private void toPositions(INDArray proj, INDArray out) {
+      if (!Layouts.contiguousFloat(proj, out)) {
+        RowOps.ncwOf(Nd4j.pullRows(proj, 1, positionRow), out);
+        return;
+      }
+      // One pass in Java where ND4J's gather and a transpose took two.
+      int d = (int) proj.size(1);
+      int context = (int) out.size(2);
+      float[] p = projValues = Layouts.readFloats(proj, projValues, (int) proj.length());
+      float[] o = outValues = Layouts.grow(outValues, (int) out.length());
+      for (int b = 0; b * context < positionRow.length; b++) {
+        for (int t = 0; t < context; t++) {
+          int row = positionRow[b * context + t] * d;
+          int at = b * d * context + t;
+          for (int k = 0; k < d; k++) o[at + k * context] = p[row + k];
+        }
+      }
+      Layouts.writeFloats(o, out, (int) out.length());
+    }
+
     /**
-     * The input's distinct ids in order of first appearance (the first {@link #distinctCount} entries), with
-     * each position's row among them in {@link #positionRow}.
+     * The input's distinct ids, longest first (ties in order of first appearance), with each position's row among
+     * them in {@link #positionRow}; and the step schedule. Bytes are right-aligned, so the ids that have begun by
+     * byte step t are those with at least C - t bytes: a prefix of this order, {@link #active}[t] rows. The graph
+     * runs every id through every step, pads with a closed input gate so that state and cell stay exactly zero;
+     * here those steps are not run at all, the same values without the work (a 16 x 128 batch of Moby-Dick under
+     * the 8,192-token BPE has 784 distinct tokens of 4.4 bytes on average: 36% of U x 12 steps; docs/findings.md).
      */
     private int[] distinctIds() {
       CharEncoderLayer c = c();
+      int steps = c.maxBytes;
       double[] ids = input.reshape(input.length()).toDoubleVector();
       Map<Integer, Integer> rowOf = new HashMap<>();
       positionRow = new int[ids.length];
@@ -224,96 +270,147 @@ public class CharEncoderLayer extends SameDiffLayerFix {
         }
         positionRow[i] = row;
       }
-      distinctCount = rowOf.size();
-      return distinct;
+      int u = distinctCount = rowOf.size();
+      // A counting sort by length, longest first.
+      int[] length = new int[u];
+      int[] start = new int[steps + 2];
+      for (int r = 0; r < u; r++) start[steps - (length[r] = byteLength(distinct[r])) + 1]++;
+      for (int k = 1; k <= steps + 1; k++) start[k] += start[k - 1];
+      int[] sortedRow = new int[u];
+      int[] sorted = new int[u];
+      for (int r = 0; r < u; r++) {
+        sortedRow[r] = start[steps - length[r]]++;
+        sorted[sortedRow[r]] = distinct[r];
+      }
+      for (int i = 0; i < ids.length; i++) positionRow[i] = sortedRow[positionRow[i]];
+      active = new int[steps];
+      offset = new int[steps + 1];
+      for (int t = 0; t < steps; t++) {
+        active[t] = start[t];                                  // after the sort: ids with more than C - t - 1 bytes
+        offset[t + 1] = offset[t] + active[t];
+      }
+      return sorted;
     }
 
-    /** Runs the LSTM over the bytes of each distinct id; returns the final states [U, h]. */
+    /** Bytes of an id's table row, which must be right-aligned (no pad after a byte). */
+    private int byteLength(int id) {
+      int[] row = c().table[id];
+      int first = 0;
+      while (first < row.length && row[first] == PAD) first++;
+      for (int t = first; t < row.length; t++) {
+        if (row[t] == PAD) throw new IllegalStateException("byte table row of token " + id + " has a pad after a byte");
+      }
+      return row.length - first;
+    }
+
+    /** Runs the LSTM over the bytes of each distinct id; returns the final states [U, h], zero for ids without bytes. */
     private INDArray lstm() {
       CharEncoderLayer c = c();
       int steps = c.maxBytes;
       long h = c.hidden;
       int[] distinct = distinctIds();
-      int u = distinctCount;
-      byteIds = new int[u * steps];
-      double[] close = new double[u * steps];
-      for (int r = 0; r < u; r++) {
-        for (int t = 0; t < steps; t++) {
-          byteIds[r * steps + t] = c.table[distinct[r]][t];
-          // Pad steps close the input gate (see the graph's comment): state and cell stay exactly zero.
-          if (byteIds[r * steps + t] == PAD) close[r * steps + t] = -1e4;
-        }
-      }
-      INDArray embedded = ops.array("embedded", (long) u * steps, c.byteEmbedding).assign(
-          Nd4j.pullRows(paramTable.get("byteEmbedding"), 1, byteIds));
-      INDArray xGates = ops.array("xGates", (long) u * steps, 4 * h);
-      ops.dense(embedded, paramTable.get("lstmInput"), paramTable.get("lstmBias"), xGates);
-      gate(xGates, 0, h).addiColumnVector(Nd4j.createFromArray(close).castTo(dataType).reshape(-1, 1));
-
-      INDArray state = null;
-      INDArray cell = null;
+      int total = offset[steps];
+      byteIds = new int[total];
       for (int t = 0; t < steps; t++) {
-        INDArray acts = ops.array("acts" + t, u, 4 * h);
-        Layouts.stepRows(xGates, steps, t, acts, true);
-        if (state != null) Nd4j.gemm(state, paramTable.get("lstmRecurrent"), acts, false, false, 1.0, 1.0);
-        INDArray newCell = ops.array("cell" + t, u, h);
-        INDArray tanhCell = ops.array("tanhCell" + t, u, h);
-        INDArray newState = ops.array("state" + t, u, h);
-        if (ops.vector(acts, cell, newCell, tanhCell, newState)) {
-          VectorKernels.lstmStep(acts, cell, newCell, tanhCell, newState);
-        } else {
-          Transforms.sigmoid(gate(acts, 0, h), false);
-          Transforms.sigmoid(gate(acts, 1, h), false);
-          Transforms.tanh(gate(acts, 2, h), false);
-          Transforms.sigmoid(gate(acts, 3, h), false);
-          newCell.assign(gate(acts, 0, h)).muli(gate(acts, 2, h));
-          if (cell != null) newCell.addi(gate(acts, 1, h).mul(cell));
-          Transforms.tanh(tanhCell.assign(newCell), false);
-          newState.assign(tanhCell).muli(gate(acts, 3, h));
-        }
-        cell = newCell;
-        state = newState;
+        for (int r = 0; r < active[t]; r++) byteIds[offset[t] + r] = c.table[distinct[r]][t];
       }
-      return state;
+      INDArray last = ops.array("last", distinctCount, h).assign(0.0);
+      if (total == 0) return last;
+      INDArray embedded = ops.array("embedded", total, c.byteEmbedding).assign(
+          Nd4j.pullRows(paramTable.get("byteEmbedding"), 1, byteIds));
+      // The input side of every gate at every step in one product; each step's rows then become its activations.
+      INDArray acts = ops.array("acts", total, 4 * h);
+      ops.dense(embedded, paramTable.get("lstmInput"), paramTable.get("lstmBias"), acts);
+      INDArray cells = ops.array("cells", total, h);
+      INDArray tanhCells = ops.array("tanhCells", total, h);
+      INDArray states = ops.array("states", total, h);
+      for (int t = 0; t < steps; t++) {
+        int rows = active[t];
+        int begun = t > 0 ? active[t - 1] : 0;                       // the rows with a state from step t - 1
+        if (rows == 0) continue;
+        INDArray a = step(acts, t);
+        INDArray cell = step(cells, t);
+        INDArray tanhCell = step(tanhCells, t);
+        INDArray state = step(states, t);
+        if (begun > 0) {
+          INDArray carried = rows(a, 0, begun);
+          Nd4j.gemm(step(states, t - 1), paramTable.get("lstmRecurrent"), carried, false, false, 1.0, 1.0);
+          cellForward(carried, step(cells, t - 1), rows(cell, 0, begun), rows(tanhCell, 0, begun), rows(state, 0, begun));
+        }
+        // Ids whose first byte is step t start from the zero state: no recurrent term, no forget term.
+        if (rows > begun) {
+          cellForward(rows(a, begun, rows), null, rows(cell, begun, rows), rows(tanhCell, begun, rows),
+              rows(state, begun, rows));
+        }
+      }
+      rows(last, 0, active[steps - 1]).assign(step(states, steps - 1));
+      return last;
+    }
+
+    /** Gate pre-activations to activations in place, and the cell, tanh(cell) and state: one LSTM step. */
+    private void cellForward(INDArray acts, INDArray prevCell, INDArray cell, INDArray tanhCell, INDArray state) {
+      if (ops.vector(acts, prevCell, cell, tanhCell, state)) {
+        VectorKernels.lstmStep(acts, prevCell, cell, tanhCell, state);
+        return;
+      }
+      long h = c().hidden;
+      Transforms.sigmoid(gate(acts, 0, h), false);
+      Transforms.sigmoid(gate(acts, 1, h), false);
+      Transforms.tanh(gate(acts, 2, h), false);
+      Transforms.sigmoid(gate(acts, 3, h), false);
+      cell.assign(gate(acts, 0, h)).muli(gate(acts, 2, h));
+      if (prevCell != null) cell.addi(gate(acts, 1, h).mul(prevCell));
+      Transforms.tanh(tanhCell.assign(cell), false);
+      state.assign(tanhCell).muli(gate(acts, 3, h));
     }
 
     @Override
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
       assertInputSet(true);
       CharEncoderLayer c = c();
-      int steps = c.maxBytes;
+      int total = offset[c.maxBytes];
       long h = c.hidden;
       int u = distinctCount;
       Map<String, INDArray> p = paramTable;
       Map<String, INDArray> g = gradTable;
       try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-        // Positions back to distinct ids: each id's gradient is the sum over the positions holding it.
-        INDArray dRows = RowOps.rowsOf(epsilon, ops.array("dRows", positionRow.length, c.d));
-        double[] dr = Layouts.doubles(dRows, dRowValues);
-        dRowValues = dr;
-        double[] dp = new double[(int) (u * c.d)];
-        for (int i = 0; i < positionRow.length; i++) {
-          int base = (int) (positionRow[i] * c.d);
-          for (int k = 0; k < c.d; k++) dp[base + k] += dr[(int) (i * c.d) + k];
+        // Positions back to distinct ids: each id's gradient is the sum over the positions holding it, in
+        // position order, read straight from [b, d, T].
+        double[] e = Layouts.doubles(epsilon.ordering() == 'c' ? epsilon : epsilon.dup('c'), dOutValues);
+        dOutValues = e;
+        int d = (int) c.d;
+        int context = c.seqLen;
+        double[] dp = new double[u * d];
+        for (int b = 0; b * context < positionRow.length; b++) {
+          for (int k = 0; k < d; k++) {
+            int from = (b * d + k) * context;
+            for (int t = 0; t < context; t++) dp[positionRow[b * context + t] * d + k] += e[from + t];
+          }
         }
-        INDArray dProj = Nd4j.createFromArray(dp).castTo(dataType).reshape(u, c.d);
+        INDArray dProj = RowOps.fromDoubles(dp, dataType).reshape(u, d);
         INDArray dState = ops.array("dState", u, h);
-        ops.denseBackward(ops.array("state" + (steps - 1), u, h), p.get("proj"), dProj, g.get("proj"), g.get("projBias"),
-            dState, false);
+        ops.denseBackward(ops.array("last", u, h), p.get("proj"), dProj, g.get("proj"), g.get("projBias"), dState, false);
 
-        INDArray dXGates = lstmBackward(dState);
-        INDArray dEmbedded = ops.array("dEmbedded", (long) u * steps, c.byteEmbedding);
-        ops.denseBackward(ops.array("embedded", (long) u * steps, c.byteEmbedding), p.get("lstmInput"), dXGates,
-            g.get("lstmInput"), g.get("lstmBias"), dEmbedded, false);
-        // Byte rows back to the byte table, summed per byte id.
-        double[] de = Layouts.doubles(dEmbedded, dEmbeddedValues);
-        dEmbeddedValues = de;
         double[] dTable = new double[(PAD + 1) * c.byteEmbedding];
-        for (int r = 0; r < byteIds.length; r++) {
-          int base = byteIds[r] * c.byteEmbedding;
-          for (int k = 0; k < c.byteEmbedding; k++) dTable[base + k] += de[r * c.byteEmbedding + k];
+        if (total == 0) {
+          // No id of the batch has a byte: the LSTM did not run.
+          g.get("lstmRecurrent").assign(0.0);
+          g.get("lstmInput").assign(0.0);
+          g.get("lstmBias").assign(0.0);
+        } else {
+          INDArray dActs = lstmBackward(dState);
+          INDArray dEmbedded = ops.array("dEmbedded", total, c.byteEmbedding);
+          ops.denseBackward(ops.array("embedded", total, c.byteEmbedding), p.get("lstmInput"), dActs,
+              g.get("lstmInput"), g.get("lstmBias"), dEmbedded, false);
+          // Byte rows back to the byte table, summed per byte id.
+          double[] de = Layouts.doubles(dEmbedded, dEmbeddedValues);
+          dEmbeddedValues = de;
+          for (int r = 0; r < byteIds.length; r++) {
+            int base = byteIds[r] * c.byteEmbedding;
+            for (int k = 0; k < c.byteEmbedding; k++) dTable[base + k] += de[r * c.byteEmbedding + k];
+          }
         }
-        g.get("byteEmbedding").assign(Nd4j.createFromArray(dTable).castTo(dataType).reshape(PAD + 1, c.byteEmbedding));
+        g.get("byteEmbedding").assign(RowOps.fromDoubles(dTable, dataType).reshape(PAD + 1, c.byteEmbedding));
       }
       Gradient gradient = new DefaultGradient();
       for (String name : paramTable.keySet()) gradient.gradientForVariable().put(name, g.get(name));
@@ -321,49 +418,69 @@ public class CharEncoderLayer extends SameDiffLayerFix {
     }
 
     /**
-     * Backpropagation through the byte steps from dL/d(last state): the recurrent weights' gradient,
-     * and returned dL/d(input-side gate products) of every step, [U*steps, 4h].
+     * Backpropagation through the byte steps from dL/d(final states) [U, h] (overwritten): the recurrent weights'
+     * gradient, and returned dL/d(gate pre-activations) of every step's rows, step-major as the forward pass's.
      */
     private INDArray lstmBackward(INDArray dState) {
       int steps = c().maxBytes;
       long h = c().hidden;
-      int u = distinctCount;
-      Map<String, INDArray> p = paramTable;
-      INDArray dXGates = ops.array("dXGates", (long) u * steps, 4 * h);
-      INDArray dCell = ops.array("dCell", u, h).assign(0.0);
+      INDArray dActs = ops.array("dActs", offset[steps], 4 * h);
+      INDArray dCell = ops.array("dCell", distinctCount, h).assign(0.0);
       INDArray dRecurrent = ops.array("dRecurrent", h, 4 * h).assign(0.0);
-      INDArray dGates = ops.array("dGates", u, 4 * h);
-      for (int t = steps - 1; t >= 0; t--) {
-        INDArray acts = ops.array("acts" + t, u, 4 * h);
-        INDArray tanhCell = ops.array("tanhCell" + t, u, h);
-        INDArray prevCell = t > 0 ? ops.array("cell" + (t - 1), u, h) : null;
-        if (ops.vector(acts, tanhCell, prevCell, dState, dCell, dGates)) {
-          VectorKernels.lstmStepBackward(acts, tanhCell, prevCell, dState, dCell, dGates);
-        } else {
-          INDArray in = gate(acts, 0, h);
-          INDArray forget = gate(acts, 1, h);
-          INDArray cand = gate(acts, 2, h);
-          INDArray outGate = gate(acts, 3, h);
-          // state = o * tanh(cell); cell = f * cell' + i * g
-          dCell.addi(dState.mul(outGate).muli(tanhCell.mul(tanhCell).rsubi(1.0)));
-          gate(dGates, 3, h).assign(dState.mul(tanhCell).muli(outGate.rsub(1.0).muli(outGate)));
-          gate(dGates, 0, h).assign(dCell.mul(cand).muli(in.rsub(1.0).muli(in)));
-          gate(dGates, 2, h).assign(dCell.mul(in).muli(cand.mul(cand).rsubi(1.0)));
-          if (t > 0) {
-            gate(dGates, 1, h).assign(dCell.mul(prevCell).muli(forget.rsub(1.0).muli(forget)));
-            dCell.muli(forget);
-          } else {
-            gate(dGates, 1, h).assign(0.0);
-          }
+      INDArray acts = ops.array("acts", offset[steps], 4 * h);
+      INDArray cells = ops.array("cells", offset[steps], h);
+      INDArray tanhCells = ops.array("tanhCells", offset[steps], h);
+      INDArray states = ops.array("states", offset[steps], h);
+      for (int t = steps - 1; t >= 0 && active[t] > 0; t--) {
+        int rows = active[t];
+        int begun = t > 0 ? active[t - 1] : 0;
+        INDArray a = step(acts, t);
+        INDArray tanhCell = step(tanhCells, t);
+        INDArray dGates = step(dActs, t);
+        if (begun > 0) {
+          cellBackward(rows(a, 0, begun), rows(tanhCell, 0, begun), step(cells, t - 1), rows(dState, 0, begun),
+              rows(dCell, 0, begun), rows(dGates, 0, begun));
         }
-        if (t > 0) {
-          Nd4j.gemm(ops.array("state" + (t - 1), u, h), dGates, dRecurrent, true, false, 1.0, 1.0);
-          Nd4j.gemm(dGates, p.get("lstmRecurrent"), dState, false, true, 1.0, 0.0);
+        if (rows > begun) {
+          cellBackward(rows(a, begun, rows), rows(tanhCell, begun, rows), null, rows(dState, begun, rows),
+              rows(dCell, begun, rows), rows(dGates, begun, rows));
         }
-        Layouts.stepRows(dXGates, steps, t, dGates, false);
+        if (begun > 0) {
+          INDArray carried = rows(dGates, 0, begun);
+          Nd4j.gemm(step(states, t - 1), carried, dRecurrent, true, false, 1.0, 1.0);
+          Nd4j.gemm(carried, paramTable.get("lstmRecurrent"), rows(dState, 0, begun), false, true, 1.0, 0.0);
+        }
       }
       gradTable.get("lstmRecurrent").assign(dRecurrent);
-      return dXGates;
+      return dActs;
+    }
+
+    /**
+     * One step's backward from dL/d state and the dL/d cell carried from the step after: dL/d gate pre-activations
+     * into {@code dGates}, and {@code dCell} becomes dL/d prevCell (left as is for rows that start here).
+     */
+    private void cellBackward(INDArray acts, INDArray tanhCell, INDArray prevCell, INDArray dState, INDArray dCell,
+        INDArray dGates) {
+      if (ops.vector(acts, tanhCell, prevCell, dState, dCell, dGates)) {
+        VectorKernels.lstmStepBackward(acts, tanhCell, prevCell, dState, dCell, dGates);
+        return;
+      }
+      long h = c().hidden;
+      INDArray in = gate(acts, 0, h);
+      INDArray forget = gate(acts, 1, h);
+      INDArray cand = gate(acts, 2, h);
+      INDArray outGate = gate(acts, 3, h);
+      // state = o * tanh(cell); cell = f * cell' + i * g
+      dCell.addi(dState.mul(outGate).muli(tanhCell.mul(tanhCell).rsubi(1.0)));
+      gate(dGates, 3, h).assign(dState.mul(tanhCell).muli(outGate.rsub(1.0).muli(outGate)));
+      gate(dGates, 0, h).assign(dCell.mul(cand).muli(in.rsub(1.0).muli(in)));
+      gate(dGates, 2, h).assign(dCell.mul(in).muli(cand.mul(cand).rsubi(1.0)));
+      if (prevCell != null) {
+        gate(dGates, 1, h).assign(dCell.mul(prevCell).muli(forget.rsub(1.0).muli(forget)));
+        dCell.muli(forget);
+      } else {
+        gate(dGates, 1, h).assign(0.0);
+      }
     }
   }
 

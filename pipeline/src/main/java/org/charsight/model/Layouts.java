@@ -100,34 +100,6 @@ final class Layouts {
   }
 
   /**
-   * Row r of {@code step} [u, w] is row r * steps + t of {@code all} [u * steps, w]: the LSTM's gate rows of
-   * byte step t. {@code gather} copies them into {@code step}, otherwise back into {@code all}.
-   */
-  static void stepRows(INDArray all, int steps, int t, INDArray step, boolean gather) {
-    if (!contiguousFloat(all, step)) {
-      INDArray rows = all.reshape('c', step.size(0), steps, step.size(1))
-          .get(NDArrayIndex.all(), NDArrayIndex.point(t), NDArrayIndex.all());
-      if (gather) {
-        step.assign(rows);
-      } else {
-        rows.assign(step);
-      }
-      return;
-    }
-    int u = (int) step.size(0);
-    int row = (int) step.size(1) * Float.BYTES;
-    ByteBuffer a = bytes(all);
-    ByteBuffer s = bytes(step);
-    for (int r = 0; r < u; r++) {
-      if (gather) {
-        s.put(r * row, a, (r * steps + t) * row, row);
-      } else {
-        a.put((r * steps + t) * row, s, r * row, row);
-      }
-    }
-  }
-
-  /**
    * rows [b*T, H*dh] -> heads [b, H, T, dh] ({@code toHeads}), or back. Each position's head is dh floats in
    * a row on both sides: a copy of segments.
    */

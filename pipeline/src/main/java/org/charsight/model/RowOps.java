@@ -112,6 +112,17 @@ final class RowOps {
     return out;
   }
 
+  /**
+   * A vector of {@code type} from sums kept in double: rounded in Java for float (ND4J makes a double array
+   * element by element and casts it).
+   */
+  static INDArray fromDoubles(double[] v, DataType type) {
+    if (type != DataType.FLOAT) return Nd4j.createFromArray(v).castTo(type);
+    float[] f = new float[v.length];
+    for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
+    return Nd4j.createFromArray(f);
+  }
+
   /** rows [b*T, d] -> [b, d, T], into {@code out}. */
   static INDArray ncwOf(INDArray rows, INDArray out) {
     if (Layouts.contiguousFloat(rows, out)) {

@@ -1,13 +1,16 @@
 package org.charsight.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
 
 /**
  * The char encoder against a plain-Java LSTM written from the textbook equations: each position's
@@ -42,6 +45,37 @@ class CharEncoderReferenceTest {
         }
       }
     }
+  }
+
+  /**
+   * Special tokens only: no id of the batch has a byte, so no byte step runs. The output is the projection's bias at
+   * every position (the zero state's), and of the encoder only that bias takes a gradient.
+   */
+  @Test
+  void aBatchWithoutBytesGivesTheBiasAndTrainsOnlyIt() {
+    List<byte[]> vocab = TinyModels.vocab(30, 7);
+    LanguageModel m = LanguageModel.create(TinyModels.config(Arch.CHAR, vocab.size(), 8, 8, 1, 2, DataType.DOUBLE), vocab);
+    Random rnd = new Random(4);
+    INDArray params = m.graph().params();
+    for (long i = 0; i < params.length(); i++) params.putScalar(i, rnd.nextGaussian() * 0.7);
+    DataSet batch = Batch.of(new int[2][9], 8, DataType.DOUBLE);                 // id 0, the special token, everywhere
+    INDArray out = m.graph().feedForward(new INDArray[] {batch.getFeatures()}, false).get("charEncoder");
+    INDArray bias = m.graph().getLayer("charEncoder").paramTable().get("projBias").reshape(-1);
+    for (int b = 0; b < 2; b++) {
+      for (int k = 0; k < bias.length(); k++) {
+        for (int t = 0; t < 8; t++) assertEquals(bias.getDouble(k), out.getDouble(b, k, t), 0.0, b + " " + k + " " + t);
+      }
+    }
+    ComputationGraph g = m.graph();
+    g.setInputs(batch.getFeatures());
+    g.setLabels(batch.getLabels());
+    g.computeGradientAndScore();
+    assertTrue(Double.isFinite(g.score()));
+    Map<String, INDArray> grads = g.gradient().gradientForVariable();
+    for (String name : List.of("byteEmbedding", "lstmInput", "lstmRecurrent", "lstmBias", "proj")) {
+      assertEquals(0.0, grads.get("charEncoder_" + name).amaxNumber().doubleValue(), name);
+    }
+    assertTrue(grads.get("charEncoder_projBias").amaxNumber().doubleValue() > 1e-6, "the bias is trained");
   }
 
   private static double[] reference(int[] bytes, Map<String, INDArray> p, int h, int d) {

@@ -51,26 +51,6 @@ class LayoutsTest {
   }
 
   @Test
-  void stepRowsAreNd4jsStridedViewsExactly() {
-    int u = 5;
-    int steps = 3;
-    int w = 11;
-    for (DataType type : new DataType[] {DataType.FLOAT, DataType.DOUBLE}) {              // Java copies; ND4J's
-      INDArray all = Nd4j.randn(type, (long) u * steps, w);
-      INDArray perStep = all.reshape('c', u, steps, w);
-      INDArray back = Nd4j.create(type, (long) u * steps, w);
-      for (int t = 0; t < steps; t++) {
-        INDArray step = Nd4j.create(type, u, w);
-        Layouts.stepRows(all, steps, t, step, true);
-        assertEquals(perStep.get(NDArrayIndex.all(), NDArrayIndex.point(t), NDArrayIndex.all()).dup('c'), step, type.name());
-        Layouts.stepRows(back, steps, t, step, false);
-      }
-      assertEquals(all, back, type.name());
-      if (type == DataType.FLOAT) assertBits(all, back);
-    }
-  }
-
-  @Test
   void doublesAreToDoubleVectorsValues() {
     INDArray big = Nd4j.randn(DataType.FLOAT, 50, 40);
     assertArrayEquals(big.reshape(big.length()).toDoubleVector(), Layouts.doubles(big, null));
