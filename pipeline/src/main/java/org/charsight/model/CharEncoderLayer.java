@@ -174,6 +174,8 @@ public class CharEncoderLayer extends SameDiffLayerFix {
     private int[] active;
     private int[] offset;
     private int[] byteIds;
+    /** Each id's byte count, from the table (fixed for the layer). */
+    private int[] lengths;
     /** Kept between steps: the output's and the byte rows' gradients as doubles, summed per id in backward. */
     private double[] dOutValues;
     private float[] projValues = new float[0];
@@ -292,15 +294,20 @@ public class CharEncoderLayer extends SameDiffLayerFix {
       return sorted;
     }
 
-    /** Bytes of an id's table row, which must be right-aligned (no pad after a byte). */
+    /** Bytes of an id's table row; every row's, checked right-aligned, once per layer rather than per batch. */
     private int byteLength(int id) {
-      int[] row = c().table[id];
-      int first = 0;
-      while (first < row.length && row[first] == PAD) first++;
-      for (int t = first; t < row.length; t++) {
-        if (row[t] == PAD) throw new IllegalStateException("byte table row of token " + id + " has a pad after a byte");
+      if (lengths == null) {
+        int[][] table = c().table;
+        int[] all = new int[table.length];
+        for (int i = 0; i < table.length; i++) {
+          all[i] = ByteTable.length(table[i]);
+          for (int t = table[i].length - all[i]; t < table[i].length; t++) {
+            if (table[i][t] == PAD) throw new IllegalStateException("byte table row of token " + i + " has a pad after a byte");
+          }
+        }
+        lengths = all;
       }
-      return row.length - first;
+      return lengths[id];
     }
 
     /** Runs the LSTM over the bytes of each distinct id; returns the final states [U, h], zero for ids without bytes. */
