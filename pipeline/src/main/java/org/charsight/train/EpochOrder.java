@@ -1,8 +1,12 @@
 package org.charsight.train;
 
+import java.io.Serializable;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.rdd.PartitionPruningRDD;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
@@ -11,19 +15,26 @@ import org.charsight.model.Batch;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.dataset.DataSet;
 import scala.Tuple2;
+import scala.runtime.AbstractFunction1;
 
 /**
  * The training windows of one epoch in a seeded random order, cut into minibatches on the
  * executors. The driver never sees the windows: it asks for the minibatches of a range of
  * averaging rounds, and every arm is given the very same RDD (a paired design).
+ *
+ * <p>Each partition of the ranked windows holds a contiguous run of ranks (zipWithIndex numbers them
+ * partition by partition), and the driver knows every partition's run: a chunk's minibatches are read
+ * from the partitions its ranks fall in, not by filtering the whole epoch, which would cost every
+ * chunk a task per partition and a pass over the epoch.
  */
 final class EpochOrder {
   private final JavaPairRDD<Long, int[]> ranked;
-  private final long windows;
+  /** Partition p holds ranks [firstRank[p], firstRank[p + 1]); the last entry is the epoch's windows. */
+  private final long[] firstRank;
 
-  private EpochOrder(JavaPairRDD<Long, int[]> ranked, long windows) {
+  private EpochOrder(JavaPairRDD<Long, int[]> ranked, long[] firstRank) {
     this.ranked = ranked;
-    this.windows = windows;
+    this.firstRank = firstRank;
   }
 
   static EpochOrder of(SparkSession spark, String trainDir, long seed, int epoch) {
@@ -35,7 +46,15 @@ final class EpochOrder {
         .zipWithIndex()
         .mapToPair(t -> new Tuple2<>(t._2(), t._1()._2()))
         .persist(StorageLevel.MEMORY_AND_DISK());
-    return new EpochOrder(ranked, ranked.count());
+    // One job, as counting the windows was: every partition's size, in partition order.
+    List<Long> sizes = ranked.mapPartitions(part -> {
+      long n = 0;
+      for (; part.hasNext(); part.next()) n++;
+      return List.of(n).iterator();
+    }).collect();
+    long[] firstRank = new long[sizes.size() + 1];
+    for (int p = 0; p < sizes.size(); p++) firstRank[p + 1] = firstRank[p] + sizes.get(p);
+    return new EpochOrder(ranked, firstRank);
   }
 
   private static int[] toInts(List<Integer> l) {
@@ -45,7 +64,16 @@ final class EpochOrder {
   }
 
   long windows() {
-    return windows;
+    return firstRank[firstRank.length - 1];
+  }
+
+  /** The partitions of the ranked windows that hold a rank in [from, to). */
+  List<Integer> partitionsHolding(long from, long to) {
+    List<Integer> holding = new ArrayList<>();
+    for (int p = 0; p + 1 < firstRank.length; p++) {
+      if (firstRank[p] < to && firstRank[p + 1] > from) holding.add(p);
+    }
+    return holding;
   }
 
   /**
@@ -54,7 +82,10 @@ final class EpochOrder {
    */
   JavaRDD<DataSet> batches(long from, long to, int batchSize, int seqLen, int partitions) {
     long minibatches = minibatches(to - from, batchSize);
-    return ranked.filter(t -> t._1() >= from && t._1() < to)
+    Set<Integer> holding = Set.copyOf(partitionsHolding(from, to));
+    JavaPairRDD<Long, int[]> read = JavaPairRDD.fromRDD(PartitionPruningRDD.create(ranked.rdd(), new Holding(holding)),
+        ranked.kClassTag(), ranked.vClassTag());
+    return read.filter(t -> t._1() >= from && t._1() < to)
         .mapToPair(t -> new Tuple2<>(t._1() - from, t._2()))
         .repartitionAndSortWithinPartitions(new MinibatchRanges(batchSize, minibatches, partitions))
         .mapPartitions(rows -> MinibatchRanges.cut(rows, batchSize).stream()
@@ -64,6 +95,20 @@ final class EpochOrder {
   /** How many minibatches {@link #batches} cuts this many windows into. */
   static long minibatches(long windows, int batchSize) {
     return Math.max(1, (windows + batchSize - 1) / batchSize);
+  }
+
+  /** Spark's partition filter: a Scala function, serializable as the RDD that holds it. */
+  private static final class Holding extends AbstractFunction1<Object, Object> implements Serializable {
+    private final Set<Integer> partitions;
+
+    Holding(Set<Integer> partitions) {
+      this.partitions = partitions;
+    }
+
+    @Override
+    public Object apply(Object partition) {
+      return partitions.contains((Integer) partition);
+    }
   }
 
   void release() {

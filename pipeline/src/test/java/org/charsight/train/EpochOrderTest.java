@@ -43,4 +43,29 @@ class EpochOrderTest {
     }
     order.release();
   }
+
+  @Test
+  void aChunkReadsOnlyThePartitionsItsRanksFallInAndStillGetsEveryWindow(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = TrainingFixtures.shards(spark, dir);
+    EpochOrder order = EpochOrder.of(spark, shards.resolve("train").toString(), 7, 0);
+    long windows = order.windows();
+    // Minibatches of one window: the epoch's order window by window.
+    List<DataSet> all = order.batches(0, windows, 1, 32, 1).collect();
+    assertEquals(windows, all.size());
+    long boundary = 0;
+    while (boundary < windows && order.partitionsHolding(boundary, boundary + 1).equals(List.of(0))) boundary++;
+    assertTrue(boundary > 5 && boundary < windows - 5, "the epoch's ranks span at least two partitions, first boundary at "
+        + boundary + " of " + windows);
+    assertEquals(List.of(0), order.partitionsHolding(boundary - 5, boundary), "ranks before the boundary: partition 0 only");
+    assertEquals(List.of(0, 1), order.partitionsHolding(boundary - 5, boundary + 5));
+    for (long[] range : new long[][] {{boundary - 5, boundary}, {boundary - 5, boundary + 5}, {boundary, windows}}) {
+      List<DataSet> part = order.batches(range[0], range[1], 1, 32, 1).collect();
+      assertEquals(range[1] - range[0], part.size(), "windows " + range[0] + "-" + range[1]);
+      for (int i = 0; i < part.size(); i++) {
+        assertEquals(all.get((int) range[0] + i).getFeatures(), part.get(i).getFeatures(), "window " + (range[0] + i));
+      }
+    }
+    order.release();
+  }
 }
