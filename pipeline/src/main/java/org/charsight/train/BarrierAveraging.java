@@ -98,7 +98,8 @@ final class BarrierAveraging {
    * one partition per worker, each partition's share of a round its worker's. Otherwise each partition's
    * minibatches ({@link #partitionSizes}), for DL4J's {@code Repartition.Always}: a round's minibatches spread
    * over the workers again wherever they are not {@code frequency} per worker ({@link RoundPlan}).
-   * {@code exchange} must be reachable from every executor; it is deleted afterwards.
+   * {@code exchange} must be reachable from every executor; it is deleted afterwards. With a local master the
+   * files go to memory instead when there is room ({@link #exchangeDir}).
    */
   static Outcome fit(JavaSparkContext jsc, ComputationGraph net, JavaRDD<DataSet> batches, long total, int[] sizes,
       Settings s, Path exchange) {
@@ -124,6 +125,10 @@ final class BarrierAveraging {
     Broadcast<NetBroadcastTuple> sent = jsc.broadcast(new NetBroadcastTuple(net.getConfiguration(), net.params(), state));
     long broadcastMs = (System.nanoTime() - b0) / 1_000_000;
     // A run killed mid-chunk leaves its files behind; its resumption must not read them.
+    Path shared = exchange;
+    exchange = exchangeDir(jsc.master(), shared, (net.params().length() + (state == null ? 0 : state.length())) * Float.BYTES,
+        s.workers());
+    if (!exchange.equals(shared)) delete(jsc, shared);
     delete(jsc, exchange);
     Path job = new Path(exchange, UUID.randomUUID().toString());
     Worker worker = new Worker(sent, new SerializableConfiguration(jsc.hadoopConfiguration()), job.toString(), s,
@@ -182,6 +187,33 @@ final class BarrierAveraging {
     }
     return new Outcome(first.score(), first.rounds(), new Timing((System.nanoTime() - t0) / 1_000_000, broadcastMs,
         applyMs, fit, exch, wait, build, input, task, built));
+  }
+
+  /** Where local masters' workers exchange their vectors when memory allows: a RAM-backed file system. */
+  static final java.nio.file.Path MEMORY = java.nio.file.Path.of("/dev/shm");
+
+  /**
+   * Where a chunk's workers exchange their vectors: {@code shared} (under the stage's output, which every
+   * executor reaches), or, when every executor runs on this machine (a {@code local} or {@code local-cluster}
+   * master), a directory on {@link #MEMORY} named after {@code shared}, if it has room for four times what
+   * two rounds leave there. Files on a disk cost a write-back: 22 MB written, renamed and read back took
+   * 239 ms on this machine's disk and 24 ms on /dev/shm (docs/findings.md, 2026-12-04), and each round moves
+   * about three vectors per worker. A container's /dev/shm is often 64 MB: then the disk it is.
+   */
+  static Path exchangeDir(String master, Path shared, long vectorBytes, int workers) {
+    if (!master.startsWith("local") || !java.nio.file.Files.isDirectory(MEMORY) || !java.nio.file.Files.isWritable(MEMORY)) {
+      return shared;
+    }
+    long usable;
+    try {
+      usable = java.nio.file.Files.getFileStore(MEMORY).getUsableSpace();
+    } catch (IOException e) {
+      return shared;
+    }
+    // Two rounds of files stay until a worker removes them: each worker's vector and its slice of the mean.
+    if (usable < 4 * 2 * workers * 2 * vectorBytes) return shared;
+    return new Path(MEMORY.toUri().toString(), "charsight-averaging-"
+        + Long.toHexString(org.charsight.common.StableHash.hash64(0, shared.toString())));
   }
 
   /**

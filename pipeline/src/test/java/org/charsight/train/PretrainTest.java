@@ -82,6 +82,28 @@ class PretrainTest {
       }
     }
     assertFalse(Files.exists(dir.resolve("barrier/" + BarrierAveraging.EXCHANGE)), "the exchange files are removed");
+    assertFalse(Files.exists(memoryExchange(dir.resolve("barrier"))), "the exchange files in memory are removed");
+  }
+
+  /** Where a local master's workers exchange their vectors for the stage writing to {@code out} (a small model). */
+  private static Path memoryExchange(Path out) {
+    org.apache.hadoop.fs.Path shared = new org.apache.hadoop.fs.Path(
+        new org.apache.hadoop.fs.Path("file:" + out.toAbsolutePath()), BarrierAveraging.EXCHANGE);
+    return Path.of(BarrierAveraging.exchangeDir("local[2]", shared, 1 << 20, 2).toUri().getPath());
+  }
+
+  @Test
+  void localWorkersExchangeInMemoryWhenThereIsRoomAndClusterWorkersUnderTheOutput() {
+    org.apache.hadoop.fs.Path shared = new org.apache.hadoop.fs.Path("file:/data/run/_averaging");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isWritable(BarrierAveraging.MEMORY), "this machine has /dev/shm");
+    org.apache.hadoop.fs.Path local = BarrierAveraging.exchangeDir("local[2]", shared, 1 << 20, 2);
+    assertTrue(local.toUri().getPath().startsWith("/dev/shm/charsight-averaging-"), local.toString());
+    assertEquals(local, BarrierAveraging.exchangeDir("local-cluster[2,1,1024]", shared, 1 << 20, 2), "the same place each time");
+    assertTrue(!local.equals(BarrierAveraging.exchangeDir("local[2]", new org.apache.hadoop.fs.Path("file:/data/other/_averaging"),
+        1 << 20, 2)), "another output, another place");
+    assertEquals(shared, BarrierAveraging.exchangeDir("spark://host:7077", shared, 1 << 20, 2), "executors on other machines");
+    assertEquals(shared, BarrierAveraging.exchangeDir("yarn", shared, 1 << 20, 2));
+    assertEquals(shared, BarrierAveraging.exchangeDir("local[2]", shared, Long.MAX_VALUE / 64, 2), "no room in memory");
   }
 
   private static String[] with(String[] a, String... more) {
@@ -101,9 +123,16 @@ class PretrainTest {
     Path stale = dir.resolve("resumed/" + BarrierAveraging.EXCHANGE + "/killed-job/attempt-0/round-0");
     Files.createDirectories(stale);
     Files.write(stale.resolve("full-1"), new byte[] {1, 2, 3});
+    Path staleInMemory = memoryExchange(dir.resolve("resumed")).resolve("killed-job/attempt-0/round-0");
+    boolean memory = staleInMemory.startsWith(BarrierAveraging.MEMORY);
+    if (memory) {
+      Files.createDirectories(staleInMemory);
+      Files.write(staleInMemory.resolve("full-1"), new byte[] {1, 2, 3});
+    }
     pretrain(spark, shards, dir.resolve("resumed"), true, "pretrain.rounds=6", "pretrain.arms=[char]",
         "pretrain.averaging=barrier");
     assertFalse(Files.exists(dir.resolve("resumed/" + BarrierAveraging.EXCHANGE)), "the stale exchange is gone");
+    assertFalse(memory && Files.exists(memoryExchange(dir.resolve("resumed"))), "the stale exchange in memory is gone");
     LanguageModel a = LanguageModel.load(dir.resolve("straight/char/model.zip").toFile());
     LanguageModel b = LanguageModel.load(dir.resolve("resumed/char/model.zip").toFile());
     assertEquals(a.graph().getIterationCount(), b.graph().getIterationCount());
