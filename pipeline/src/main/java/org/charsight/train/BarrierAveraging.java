@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -22,6 +23,7 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.util.SerializableConfiguration;
+import org.charsight.common.StableHash;
 import org.deeplearning4j.datasets.iterator.IteratorMultiDataSetIterator;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.graph.util.ComputationGraphUtil;
@@ -98,11 +100,11 @@ final class BarrierAveraging {
    * one partition per worker, each partition's share of a round its worker's. Otherwise each partition's
    * minibatches ({@link #partitionSizes}), for DL4J's {@code Repartition.Always}: a round's minibatches spread
    * over the workers again wherever they are not {@code frequency} per worker ({@link RoundPlan}).
-   * {@code exchange} must be reachable from every executor; it is deleted afterwards. With a local master the
-   * files go to memory instead when there is room ({@link #exchangeDir}).
+   * The workers' files go under {@code shared}, which must be reachable from every executor, or with a local
+   * master to memory when there is room ({@link #exchangeDir}); they are deleted afterwards.
    */
   static Outcome fit(JavaSparkContext jsc, ComputationGraph net, JavaRDD<DataSet> batches, long total, int[] sizes,
-      Settings s, Path exchange) {
+      Settings s, Path shared) {
     long t0 = System.nanoTime();
     if (sizes == null && batches.getNumPartitions() != s.workers()) {
       throw new IllegalStateException("barrier averaging needs one partition per worker: " + batches.getNumPartitions()
@@ -125,9 +127,8 @@ final class BarrierAveraging {
     Broadcast<NetBroadcastTuple> sent = jsc.broadcast(new NetBroadcastTuple(net.getConfiguration(), net.params(), state));
     long broadcastMs = (System.nanoTime() - b0) / 1_000_000;
     // A run killed mid-chunk leaves its files behind; its resumption must not read them.
-    Path shared = exchange;
-    exchange = exchangeDir(jsc.master(), shared, (net.params().length() + (state == null ? 0 : state.length())) * Float.BYTES,
-        s.workers());
+    Path exchange = exchangeDir(jsc.master(), shared,
+        (net.params().length() + (state == null ? 0 : state.length())) * Float.BYTES, s.workers());
     if (!exchange.equals(shared)) delete(jsc, shared);
     delete(jsc, exchange);
     Path job = new Path(exchange, UUID.randomUUID().toString());
@@ -201,19 +202,19 @@ final class BarrierAveraging {
    * about three vectors per worker. A container's /dev/shm is often 64 MB: then the disk it is.
    */
   static Path exchangeDir(String master, Path shared, long vectorBytes, int workers) {
-    if (!master.startsWith("local") || !java.nio.file.Files.isDirectory(MEMORY) || !java.nio.file.Files.isWritable(MEMORY)) {
+    if (!master.startsWith("local") || !Files.isDirectory(MEMORY) || !Files.isWritable(MEMORY)) {
       return shared;
     }
     long usable;
     try {
-      usable = java.nio.file.Files.getFileStore(MEMORY).getUsableSpace();
+      usable = Files.getFileStore(MEMORY).getUsableSpace();
     } catch (IOException e) {
       return shared;
     }
     // Two rounds of files stay until a worker removes them: each worker's vector and its slice of the mean.
     if (usable < 4 * 2 * workers * 2 * vectorBytes) return shared;
     return new Path(MEMORY.toUri().toString(), "charsight-averaging-"
-        + Long.toHexString(org.charsight.common.StableHash.hash64(0, shared.toString())));
+        + Long.toHexString(StableHash.hash64(0, shared.toString())));
   }
 
   /**
