@@ -146,12 +146,13 @@ final class RowOps {
 
   /**
    * Gradients of y = x W + b: dW and db into their gradient arrays, and dL/dx added to {@code dx}
-   * when {@code accumulate}, else written there ({@code dx} may be null when not needed).
+   * when {@code accumulate}, else written there ({@code dx} may be null when not needed, {@code gb} when
+   * the caller wrote db itself).
    */
   void denseBackward(INDArray x, INDArray w, INDArray dy, INDArray gw, INDArray gb, INDArray dx, boolean accumulate) {
     // Products go to arrays of their own, then into DL4J's gradient views (offsets into one flat array).
     gw.assign(Nd4j.gemm(x, dy, array("gw" + Arrays.toString(gw.shape()), gw.shape()), true, false, 1.0, 0.0));
-    columnSums(dy, gb);
+    if (gb != null) columnSums(dy, gb);
     if (dx != null) Nd4j.gemm(dy, w, dx, false, true, 1.0, accumulate ? 1.0 : 0.0);
   }
 

@@ -135,6 +135,8 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
     private RowOps ops;
     /** The logits of the last loss, turned into dLoss/dlogits when a gradient was asked for. */
     private INDArray logits;
+    /** Whether the last loss with a gradient also wrote the bias gradient ({@link VectorKernels#softmaxLoss}). */
+    private boolean biasGradientWritten;
     /** The loss of the last backprop, for the score call DL4J makes right after it. */
     private double lastLoss;
     private boolean lastLossValid;
@@ -165,7 +167,8 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
       lastLossValid = true;
       INDArray dz = logits;                                                                 // dLoss/dlogits
       INDArray dx = ops.array("dx", x.size(0), c.d);
-      ops.denseBackward(x, paramTable.get("unembed"), dz, gradTable.get("unembed"), gradTable.get("unembedBias"), dx, false);
+      ops.denseBackward(x, paramTable.get("unembed"), dz, gradTable.get("unembed"),
+          biasGradientWritten ? null : gradTable.get("unembedBias"), dx, false);
       Gradient g = new DefaultGradient();
       for (String name : paramTable.keySet()) g.gradientForVariable().put(name, gradTable.get(name));
       INDArray eps = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, new long[] {b, c.d, c.seqLen}, 'c');
@@ -199,7 +202,8 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
       int n = (int) x.size(0);
       logits = ops.array("logits", n, c.vocab);
       INDArray z = logits;
-      ops.dense(x, paramTable.get("unembed"), paramTable.get("unembedBias"), z);
+      INDArray unembed = paramTable.get("unembed"), bias = paramTable.get("unembedBias");
+      INDArray biasGrad = gradient ? gradTable.get("unembedBias") : null;
       // Labels [b, 2, T] -> per row b*T + t, the order of x's rows. One copy out of ND4J: reading the
       // two [b, T] slices as matrices took an ND4J call per row (32 a step at batch 16).
       int t = c.seqLen;
@@ -207,19 +211,27 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
       int[] label = new int[n];
       double[] weight = new double[n];
       boolean allOnes = true;
-      double picked = 0;
       for (int r = 0; r < n; r++) {
         weight[r] = pairs[(r / t * 2 + 1) * t + r % t];
         label[r] = (int) pairs[r / t * 2 * t + r % t];
         if (weight[r] != 1) allOnes = false;
-        if (weight[r] == 0) continue;
-        if (label[r] < 0 || label[r] >= c.vocab) {
+        if (weight[r] != 0 && (label[r] < 0 || label[r] >= c.vocab)) {
           throw new IllegalArgumentException("label " + label[r] + " at row " + r + " is outside the vocabulary of " + c.vocab);
         }
-        picked += weight[r] * z.getDouble(r, label[r]);
+      }
+      biasGradientWritten = false;
+      if (ops.vector(z, bias) && (biasGrad == null || ops.vector(biasGrad))) {
+        Nd4j.gemm(x, unembed, z, false, false, 1.0, 0.0);                                  // the bias comes in the kernel
+        double loss = vectorLoss(z, bias, label, weight, allOnes, biasGrad);
+        biasGradientWritten = biasGrad != null;
+        return loss;
+      }
+      ops.dense(x, unembed, bias, z);
+      double picked = 0;
+      for (int r = 0; r < n; r++) {
+        if (weight[r] != 0) picked += weight[r] * z.getDouble(r, label[r]);
       }
       INDArray w = Nd4j.createFromArray(weight).castTo(dataType).reshape(n, 1);
-      if (ops.vector(z)) return vectorLoss(z, label, weight, allOnes ? null : w, picked, gradient);
       // Shift by the row maximum so exp cannot overflow; logsumexp = max + log(sum exp(z - max)).
       INDArray max = z.max(1).reshape(n, 1);
       Transforms.exp(z.subiColumnVector(max), false);
@@ -240,15 +252,28 @@ public class SparseSoftmaxLoss extends SameDiffOutputLayer {
       if (weightColumn != null) z.muliColumnVector(weightColumn);
     }
 
-    /** {@link #lossLeavingGradient}'s loss and gradient with the softmax from {@link VectorKernels}. */
-    private double vectorLoss(INDArray z, int[] label, double[] weight, INDArray weightColumn, double picked,
-        boolean gradient) {
-      float[] max = new float[label.length];
-      float[] sum = new float[label.length];
-      VectorKernels.softmaxRows(z, max, sum, gradient);
-      double loss = -picked;
-      for (int r = 0; r < label.length; r++) loss += weight[r] * (max[r] + Math.log(sum[r]));
-      if (gradient) gradientFromSoftmax(z, label, weight, weightColumn);
+    /**
+     * {@link #lossLeavingGradient}'s loss, and with {@code biasGrad} its gradient and the bias gradient, from
+     * {@link VectorKernels#softmaxLoss} over z = x W.
+     */
+    private static double vectorLoss(INDArray z, INDArray bias, int[] label, double[] weight, boolean allOnes,
+        INDArray biasGrad) {
+      int n = label.length;
+      float[] max = new float[n];
+      float[] sum = new float[n];
+      float[] picked = new float[n];
+      float[] w = null;
+      if (!allOnes) {
+        w = new float[n];
+        for (int r = 0; r < n; r++) w[r] = (float) weight[r];
+      }
+      VectorKernels.softmaxLoss(z, bias, label, w, max, sum, picked, biasGrad);
+      double p = 0;
+      for (int r = 0; r < n; r++) {
+        if (weight[r] != 0) p += weight[r] * picked[r];
+      }
+      double loss = -p;
+      for (int r = 0; r < n; r++) loss += weight[r] * (max[r] + Math.log(sum[r]));
       return loss;
     }
   }

@@ -86,6 +86,88 @@ final class VectorKernels {
     }
   }
 
+  /**
+   * The output layer's softmax cross-entropy over {@code z} [n, V] holding x W, in the passes over each row the
+   * softmax makes anyway: the bias added while the maximum is taken, {@code picked[r]} = the label's logit,
+   * {@code max[r]} and {@code sum[r]} as {@link #softmaxRows}; and when {@code biasGrad} is given, the row
+   * turned into dLoss/dz = weight (softmax - onehot(label)) and added into the bias gradient. A row is in cache
+   * from its first pass to its last, where the bias add and the bias gradient's column sums were a pass each
+   * over all of [n, V] from memory (4% of the 8,192 step, docs/findings.md). Every element gets the operations
+   * RowOps.dense, the softmax, the gradient and {@link #columnSums} gave it one after another, in the same order
+   * (the column sums add rows in order either way): the same bits. Rows of weight 0 are computed all the same
+   * and their label is not read; {@code weight} null means every weight is 1.
+   */
+  static void softmaxLoss(INDArray z, INDArray bias, int[] label, float[] weight, float[] max, float[] sum,
+      float[] picked, INDArray biasGrad) {
+    Mem m = Mem.of(z);
+    ByteBuffer mb = Mem.of(bias).b();
+    int rows = (int) z.size(0);
+    int cols = (int) z.size(1);
+    if (bias.length() != cols) throw new IllegalArgumentException("softmaxLoss: bias of " + bias.length() + " for " + cols);
+    float[] lanes = new float[L];
+    float[] columns = biasGrad == null ? null : new float[cols];
+    for (int r = 0; r < rows; r++) {
+      int row = r * cols;
+      float w = weight == null ? 1f : weight[r];
+      max[r] = addRowMax(m, row, cols, mb);
+      if (w != 0) picked[r] = m.get(row + label[r]);
+      sum[r] = expRow(m, row, cols, 1f, max[r], lanes);
+      if (columns == null) continue;
+      divideRow(m, row, cols, sum[r]);
+      // As a double minus 1 stored as a float, the way the ND4J path does it (the same float: double rounding
+      // of a float difference is exact).
+      if (w != 0) m.set(row + label[r], (float) (m.get(row + label[r]) - 1.0));
+      if (weight != null) scaleRow(m, row, cols, w);
+      addToColumns(columns, m, row, cols);
+    }
+    if (columns != null) {
+      ByteBuffer mo = Mem.of(biasGrad).b();
+      for (int c = 0; c < cols; c++) mo.putFloat(4 * c, columns[c]);
+    }
+  }
+
+  /** z += bias over {@code [row, row+cols)}; returns the maximum of the sums. */
+  private static float addRowMax(Mem z, int row, int cols, ByteBuffer bias) {
+    ByteBuffer b = z.b();
+    FloatVector mv = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+    int c = 0;
+    for (int upper = S.loopBound(cols); c < upper; c += L) {
+      int at = (row + c) * Float.BYTES;
+      FloatVector v = FloatVector.fromByteBuffer(S, b, at, ORDER).add(FloatVector.fromByteBuffer(S, bias, c * Float.BYTES, ORDER));
+      v.intoByteBuffer(b, at, ORDER);
+      mv = mv.max(v);
+    }
+    float m = mv.reduceLanes(VectorOperators.MAX);
+    for (; c < cols; c++) {
+      float v = z.get(row + c) + bias.getFloat(c * Float.BYTES);
+      z.set(row + c, v);
+      m = Math.max(m, v);
+    }
+    return m;
+  }
+
+  /** z *= by over {@code [row, row+cols)}. */
+  private static void scaleRow(Mem z, int row, int cols, float by) {
+    ByteBuffer b = z.b();
+    int c = 0;
+    for (int upper = S.loopBound(cols); c < upper; c += L) {
+      int at = (row + c) * Float.BYTES;
+      FloatVector.fromByteBuffer(S, b, at, ORDER).mul(by).intoByteBuffer(b, at, ORDER);
+    }
+    for (; c < cols; c++) z.set(row + c, z.get(row + c) * by);
+  }
+
+  /** columns[c] += z[row + c] for c in {@code [0, cols)}. */
+  private static void addToColumns(float[] columns, Mem z, int row, int cols) {
+    ByteBuffer b = z.b();
+    int c = 0;
+    for (int upper = S.loopBound(cols); c < upper; c += L) {
+      FloatVector.fromArray(S, columns, c).add(FloatVector.fromByteBuffer(S, b, (row + c) * Float.BYTES, ORDER))
+          .intoArray(columns, c);
+    }
+    for (; c < cols; c++) columns[c] += z.get(row + c);
+  }
+
   /** The maximum of {@code scale * z[row .. row+cols)}. */
   private static float rowMax(Mem z, int row, int cols, float scale) {
     ByteBuffer b = z.b();

@@ -55,6 +55,66 @@ class VectorKernelsTest {
     assertTrue(softmax.equalsWithEps(p, 1e-6), "normalised rows are the softmax");
   }
 
+  /**
+   * The output layer's fused loss kernel against the passes it replaces, one after another as the layer ran them:
+   * the bias add, the label's logit, the softmax, the gradient (label minus 1 as a double, the weight), the column
+   * sums. Every float must be the same bits; 37 columns for the vector tail, weights 0, 1 and fractional.
+   */
+  @Test
+  void theFusedLossKernelGivesThePassesItReplacesToTheBit() {
+    Random rnd = new Random(11);
+    int n = 7, v = 37;
+    INDArray big = Nd4j.randn(DataType.FLOAT, 9, v).muli(4);
+    INDArray bias = Nd4j.randn(DataType.FLOAT, 1, v);
+    int[] labels = new int[n];
+    float[] weight = new float[n];
+    for (int r = 0; r < n; r++) {
+      labels[r] = rnd.nextInt(v);
+      weight[r] = r % 3 == 0 ? 0f : r % 3 == 1 ? 1f : 0.37f;
+    }
+    int[] anyWhereZero = labels.clone();
+    anyWhereZero[0] = -5; // a row of weight 0 may carry any label
+    for (float[] w : new float[][] {weight, null}) {
+      int[] label = w == null ? labels : anyWhereZero;
+      for (boolean gradient : new boolean[] {true, false}) {
+        INDArray want = big.get(NDArrayIndex.interval(1, 8), NDArrayIndex.all()).dup();
+        VectorKernels.addRow(want, bias);
+        float[] wantPicked = new float[n];
+        for (int r = 0; r < n; r++) {
+          if (w == null || w[r] != 0) wantPicked[r] = want.getFloat(r, label[r]);
+        }
+        float[] wantMax = new float[n], wantSum = new float[n];
+        VectorKernels.softmaxRows(want, wantMax, wantSum, gradient);
+        INDArray wantBias = Nd4j.zeros(DataType.FLOAT, 1, v);
+        if (gradient) {
+          for (int r = 0; r < n; r++) {
+            if (w == null || w[r] != 0) want.putScalar(r, label[r], want.getDouble(r, label[r]) - 1);
+          }
+          if (w != null) want.muliColumnVector(Nd4j.createFromArray(w).reshape(n, 1));
+          VectorKernels.columnSums(want, wantBias);
+        }
+
+        INDArray z = big.dup().get(NDArrayIndex.interval(1, 8), NDArrayIndex.all());
+        assertTrue(z.offset() > 0, "the test needs an array that starts inside its buffer");
+        float[] max = new float[n], sum = new float[n], picked = new float[n];
+        INDArray biasGrad = gradient ? Nd4j.zeros(DataType.FLOAT, 1, v) : null;
+        VectorKernels.softmaxLoss(z, bias, label, w, max, sum, picked, biasGrad);
+        String c = (w == null ? "weights all 1" : "weights 0, 1, 0.37") + (gradient ? ", gradient" : ", loss only");
+        assertArrayEquals(bits(wantMax), bits(max), c + ": max");
+        assertArrayEquals(bits(wantSum), bits(sum), c + ": sum");
+        assertArrayEquals(bits(wantPicked), bits(picked), c + ": the label's logit");
+        assertArrayEquals(bits(want.dup().data().asFloat()), bits(z.dup().data().asFloat()), c + ": the rows");
+        if (gradient) assertArrayEquals(bits(wantBias.toFloatVector()), bits(biasGrad.toFloatVector()), c + ": bias gradient");
+      }
+    }
+  }
+
+  private static int[] bits(float[] f) {
+    int[] b = new int[f.length];
+    for (int i = 0; i < f.length; i++) b[i] = Float.floatToRawIntBits(f[i]);
+    return b;
+  }
+
   @Test
   void aStridedArrayIsRefused() {
     INDArray t = Nd4j.rand(DataType.FLOAT, 8, 4).transpose();
