@@ -92,9 +92,9 @@ final class VectorKernels {
    * {@code max[r]} and {@code sum[r]} as {@link #softmaxRows}; and when {@code biasGrad} is given, the row
    * turned into dLoss/dz = weight (softmax - onehot(label)) and added into the bias gradient. A row is in cache
    * from its first pass to its last, where the bias add and the bias gradient's column sums were a pass each
-   * over all of [n, V] from memory (about 1.4% of the 8,192 step saved, docs/findings.md). Every element gets the operations
-   * RowOps.dense, the softmax, the gradient and {@link #columnSums} gave it one after another, in the same order
-   * (the column sums add rows in order either way): the same bits. Rows of weight 0 are computed all the same
+   * over all of [n, V] from memory (about 1.4% of the 8,192 step saved, docs/findings.md). Every element gets
+   * the operations RowOps.dense, the softmax, the gradient and {@link #columnSums} gave it one after another, in
+   * the same order (the column sums add rows in order either way): the same bits. Rows of weight 0 are computed all the same
    * and their label is not read; {@code weight} null means every weight is 1.
    */
   static void softmaxLoss(INDArray z, INDArray bias, int[] label, float[] weight, float[] max, float[] sum,
