@@ -42,20 +42,22 @@ def expected_max(e):
 SIGMA_STEP_MS = WAIT_MS / (expected_max(2) * math.sqrt(F0))   # one worker's step-to-step spread
 
 
-def outside_ms(mb, step_ms, e, f, chunk_rounds, local=False):
+def parts_ms(mb, step_ms, e, f, chunk_rounds, local=False):
   """Per round outside `fit`: files (bytes, operations), waiting for the slowest worker, the chunk's share."""
-  scale = mb / MB
-  files = FILES_MS * scale
+  files = FILES_MS * mb / MB
   if not local:
     # A worker reads its slice of every vector and every mean slice (2 x the vector in) and writes its
     # vector and one slice; its file system operations: E + E files to look for and open, and six more.
-    files += 2 * mb / LINK_MB_PER_MS
     ops = 4 * e + 6
-    files += max(ops * OP_MS, e * ops / OPS_PER_S * 1000)
+    files += 2 * mb / LINK_MB_PER_MS + max(ops * OP_MS, e * ops / OPS_PER_S * 1000)
   wait = expected_max(e) * SIGMA_STEP_MS * (step_ms / STEP_MS) * math.sqrt(f)
   # The chunk: its fixed part as measured, the broadcast (a tree over the executors) and the mean read back.
   chunk = CHUNK_MS + (0 if local else mb / LINK_MB_PER_MS * (math.log2(e) + 1))
-  return files + wait + chunk / chunk_rounds
+  return files, wait, chunk / chunk_rounds
+
+
+def outside_ms(mb, step_ms, e, f, chunk_rounds, local=False):
+  return sum(parts_ms(mb, step_ms, e, f, chunk_rounds, local))
 
 
 def share(mb, step_ms, e, f, chunk_rounds, local=False):
@@ -85,10 +87,7 @@ if __name__ == "__main__":
             ("study.conf (505 MB, chunks of 100 rounds)", 505.0, 48 * STEP_MS, 100)]
   for name, mb, step, chunk_rounds in models:
     for e in (2, 8, 64, 256):
-      ops = 4 * e + 6
-      files = FILES_MS * mb / MB + 2 * mb / LINK_MB_PER_MS + max(ops * OP_MS, e * ops / OPS_PER_S * 1000)
-      wait = expected_max(e) * SIGMA_STEP_MS * (step / STEP_MS) * math.sqrt(5)
-      chunk = (CHUNK_MS + mb / LINK_MB_PER_MS * (math.log2(e) + 1)) / chunk_rounds
-      o = outside_ms(mb, step, e, 5, chunk_rounds)
+      files, wait, chunk = parts_ms(mb, step, e, 5, chunk_rounds)
+      o = files + wait + chunk
       print(f"| {name} | {e} | {files:,.0f} | {wait:,.0f} | {chunk:,.0f} | {o / 1000:.2f} s "
             f"| {100 * share(mb, step, e, 5, chunk_rounds):.0f}% | {frequency_for(mb, step, e, chunk_rounds)} |")
