@@ -237,19 +237,11 @@ final class VectorKernels {
 
   /** out[c] = the sum of column c of {@code m} [n, k], rows added in order. */
   static void columnSums(INDArray m, INDArray out) {
-    ByteBuffer mm = Mem.of(m).b();
+    Mem mm = Mem.of(m);
     int k = (int) out.length();
     int n = (int) (m.length() / k);
     float[] sum = new float[k];
-    int upper = S.loopBound(k);
-    for (int r = 0; r < n; r++) {
-      int row = 4 * r * k;
-      int c = 0;
-      for (; c < upper; c += L) {
-        FloatVector.fromArray(S, sum, c).add(FloatVector.fromByteBuffer(S, mm, row + 4 * c, ORDER)).intoArray(sum, c);
-      }
-      for (; c < k; c++) sum[c] += mm.getFloat(row + 4 * c);
-    }
+    for (int r = 0; r < n; r++) addToColumns(sum, mm, r * k, k);
     ByteBuffer mo = Mem.of(out).b();
     for (int c = 0; c < k; c++) mo.putFloat(4 * c, sum[c]);
   }
