@@ -110,7 +110,7 @@ final class WarmNetworks {
     net.init(tuple.getParameters().dup(), false);
     INDArray initialState = tuple.getUpdaterState();
     // DL4J's worker sets a ComputationGraphUpdater; this one does the same arithmetic (its class comment).
-    net.setUpdater(new FlatGradientUpdater(net, initialState == null ? null : initialState.dup()));
+    FlatGradientUpdater.install(net, initialState == null ? null : initialState.dup());
     net.getConfiguration().setEpochCount(tuple.getGraphConfiguration().getEpochCount());
     return net;
   }
