@@ -90,9 +90,10 @@ final class VectorKernels {
    * The output layer's softmax cross-entropy over {@code z} [n, V] holding x W, in the passes over each row the
    * softmax makes anyway: the bias added while the maximum is taken, {@code picked[r]} = the label's logit,
    * {@code max[r]} and {@code sum[r]} as {@link #softmaxRows}; and when {@code biasGrad} is given, the row
-   * turned into dLoss/dz = weight (softmax - onehot(label)) and added into the bias gradient. A row is in cache
-   * from its first pass to its last, where the bias add and the bias gradient's column sums were a pass each
-   * over all of [n, V] from memory (about 1.4% of the 8,192 step saved, docs/findings.md). Every element gets
+   * turned into dLoss/dz = weight (softmax - onehot(label)) and added into the bias gradient. Three passes over
+   * a row while it is in cache (the bias and the maximum, exp, the gradient), where the bias add and the bias
+   * gradient's column sums were a pass each over all of [n, V] from memory (about 1.4% of the 8,192 step saved,
+   * docs/findings.md) and the gradient three more over the row. Every element gets
    * the operations RowOps.dense, the softmax, the gradient and {@link #columnSums} gave it one after another, in
    * the same order (the column sums add rows in order either way): the same bits. Rows of weight 0 are computed all the same
    * and their label is not read; {@code weight} null means every weight is 1.
@@ -113,17 +114,47 @@ final class VectorKernels {
       if (w != 0) picked[r] = m.get(row + label[r]);
       sum[r] = expRow(m, row, cols, 1f, max[r], lanes);
       if (columns == null) continue;
-      divideRow(m, row, cols, sum[r]);
-      // As a double minus 1 stored as a float, the way the ND4J path does it (the same float: double rounding
-      // of a float difference is exact).
-      if (w != 0) m.set(row + label[r], (float) (m.get(row + label[r]) - 1.0));
-      if (weight != null) scaleRow(m, row, cols, w);
-      addToColumns(columns, m, row, cols);
+      gradientRow(m, row, cols, sum[r], w != 0 ? label[r] : -1, weight != null, w, columns);
     }
     if (columns != null) {
       ByteBuffer mo = Mem.of(biasGrad).b();
       for (int c = 0; c < cols; c++) mo.putFloat(4 * c, columns[c]);
     }
+  }
+
+  /**
+   * The row of exponentials turned into the gradient and added into the bias gradient, in one pass: each element
+   * divided by the sum, minus 1 at the label ({@code label} -1: none), times the weight when {@code scale}, then
+   * added to its column. These were four passes; each element gets the same operations in the same order.
+   */
+  private static void gradientRow(Mem z, int row, int cols, float sum, int label, boolean scale, float w,
+      float[] columns) {
+    ByteBuffer b = z.b();
+    int c = 0;
+    for (int upper = S.loopBound(cols); c < upper; c += L) {
+      if (label >= c && label < c + L) {
+        for (int j = c; j < c + L; j++) gradientElement(b, row, j, sum, j == label, scale, w, columns);
+        continue;
+      }
+      int at = (row + c) * Float.BYTES;
+      FloatVector x = FloatVector.fromByteBuffer(S, b, at, ORDER).div(sum);
+      if (scale) x = x.mul(w);
+      x.intoByteBuffer(b, at, ORDER);
+      FloatVector.fromArray(S, columns, c).add(x).intoArray(columns, c);
+    }
+    for (; c < cols; c++) gradientElement(b, row, c, sum, c == label, scale, w, columns);
+  }
+
+  private static void gradientElement(ByteBuffer b, int row, int c, float sum, boolean label, boolean scale, float w,
+      float[] columns) {
+    int at = (row + c) * Float.BYTES;
+    float x = b.getFloat(at) / sum;
+    // As a double minus 1 stored as a float, the way the ND4J path does it (the same float: double rounding of a
+    // float difference is exact).
+    if (label) x = (float) (x - 1.0);
+    if (scale) x = x * w;
+    b.putFloat(at, x);
+    columns[c] += x;
   }
 
   /** z += bias over {@code [row, row+cols)}; returns the maximum of the sums. */
@@ -144,17 +175,6 @@ final class VectorKernels {
       m = Math.max(m, v);
     }
     return m;
-  }
-
-  /** z *= by over {@code [row, row+cols)}. */
-  private static void scaleRow(Mem z, int row, int cols, float by) {
-    ByteBuffer b = z.b();
-    int c = 0;
-    for (int upper = S.loopBound(cols); c < upper; c += L) {
-      int at = (row + c) * Float.BYTES;
-      FloatVector.fromByteBuffer(S, b, at, ORDER).mul(by).intoByteBuffer(b, at, ORDER);
-    }
-    for (; c < cols; c++) z.set(row + c, z.get(row + c) * by);
   }
 
   /** columns[c] += z[row + c] for c in {@code [0, cols)}. */
