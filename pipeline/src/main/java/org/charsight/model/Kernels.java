@@ -6,6 +6,8 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Which code computes the elementwise work that ND4J M2.1 does in scalar loops (conf {@code model.kernels}).
  * This class never touches {@code jdk.incubator.vector}, so it loads in any JVM; {@link VectorKernels} does.
+ * Either way, DL4J's updater step runs as one pass wherever the vector API and ND4J's CPU backend are there
+ * ({@link FlatGradientUpdater}): it gives DL4J's bits, so it is not part of this choice.
  */
 public enum Kernels {
   /**
