@@ -58,6 +58,8 @@ public final class FlatGradientUpdater extends ComputationGraphUpdater {
   private Plan plan;
   /** A configuration the one-pass step does not reproduce: DL4J's path from then on. */
   private boolean unsupported;
+  /** Whether the last step was the one pass. */
+  private boolean lastOnePass;
 
   /** @param state the Adam state to go on from (kept, not copied), or null for a fresh one */
   private FlatGradientUpdater(ComputationGraph net, INDArray state, SkippingStep step) {
@@ -99,7 +101,7 @@ public final class FlatGradientUpdater extends ComputationGraphUpdater {
 
   /** Whether the last step was the one pass (tests ask, to know what they compared). */
   boolean onePass() {
-    return plan != null && !unsupported;
+    return lastOnePass;
   }
 
   @Override
@@ -111,9 +113,11 @@ public final class FlatGradientUpdater extends ComputationGraphUpdater {
       if (p != null) {
         p.apply(iteration, epoch, batchSize);
         step.skipNext();
+        lastOnePass = true;
         return;
       }
     }
+    lastOnePass = false;
     super.update(isOwn ? new Own(gradient, own) : gradient, iteration, epoch, batchSize, workspaceMgr);
   }
 
@@ -159,7 +163,7 @@ public final class FlatGradientUpdater extends ComputationGraphUpdater {
         boolean clip = gn == GradientNormalization.ClipL2PerLayer;
         if (gn != null && gn != GradientNormalization.None && !clip) return null;
         INDArray view = t.getGradientsViewArray();
-        if (clip && !Layouts.contiguousFloat(view)) return null;
+        if (view == null || clip && !Layouts.contiguousFloat(view)) return null;
         layerIndex.put(t, clips.size());
         clips.add(new LayerClip(clip ? Layouts.bytes(view) : null, (int) view.length(),
             t.getConfig().getGradientNormalizationThreshold()));
