@@ -125,7 +125,8 @@ final class VectorKernels {
   /**
    * The row of exponentials turned into the gradient and added into the bias gradient, in one pass: each element
    * divided by the sum, minus 1 at the label ({@code label} -1: none), times the weight when {@code scale}, then
-   * added to its column. These were four passes; each element gets the same operations in the same order.
+   * added to its column. These were three passes over the row and a write at the label; each element gets the
+   * same operations in the same order.
    */
   private static void gradientRow(Mem z, int row, int cols, float sum, int label, boolean scale, float w,
       float[] columns) {
