@@ -12,7 +12,7 @@ import org.nd4j.linalg.factory.Nd4j;
 /** The one-pass step's parts against the libnd4j ops they stand for, bit for bit. */
 class AdamWKernelTest {
   /**
-   * libnd4j's Adam op over 3,000 iterations of a 37-element array (two 16-lane vectors and a scalar tail) and
+   * libnd4j's Adam op over 3,000 iterations of a 37-element array (whole vectors and a scalar tail at any width) and
    * the kernel with nothing else to do (no division, clipping or decay): the same update and moments at every
    * iteration. beta^t enters through the step size, and Java's Math.pow in place of ND4J's pow op changes it on
    * a few iterations.
