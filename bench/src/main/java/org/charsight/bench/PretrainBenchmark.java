@@ -143,8 +143,10 @@ public final class PretrainBenchmark {
         double exchangeMs = st.get("worker_exchange_ms_per_worker") / n;
         double waitMs = st.get("worker_exchange_wait_ms_per_worker") / n;
         double taskMs = st.get("worker_task_ms_per_worker") / n;
-        perBarrierRound.add(String.format("| %s | %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f |", label, r[0], freq,
-            driverMs, fitMs, driverMs - fitMs, exchangeMs - waitMs, waitMs,
+        perBarrierRound.add(String.format("| %s | %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f / %.0f / %.0f / %.0f | %.0f | %.0f | %.0f |",
+            label, r[0], freq, driverMs, fitMs, driverMs - fitMs, exchangeMs - waitMs,
+            st.get("worker_exchange_write_ms_per_worker") / n, st.get("worker_exchange_slices_ms_per_worker") / n,
+            st.get("worker_exchange_mean_ms_per_worker") / n, st.get("worker_exchange_gather_ms_per_worker") / n, waitMs,
             (st.get("worker_input_ms_per_worker") + st.get("worker_init_ms_per_worker")) / n, driverMs - taskMs));
       } else {
         double masterMs = st.get("master_fit_ms") / n;
@@ -186,8 +188,9 @@ public final class PretrainBenchmark {
     perRound.forEach(System.out::println);
     System.out.printf("%nPer averaging round with barrier averaging, ms (one Spark job per chunk; the workers' files)%n");
     System.out.println("| model | master | averaging frequency | driver | worker fit | outside fit | exchange: files "
-        + "| exchange: waiting for the other workers | input and network build | driver and Spark around the tasks |");
-    System.out.println("|---|---|---|---|---|---|---|---|---|---|");
+        + "| of which write / slices and sum / mean / gather | exchange: waiting for the other workers "
+        + "| input and network build | driver and Spark around the tasks |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|");
     perBarrierRound.forEach(System.out::println);
     System.out.printf("cores available: %d; java %s%n", Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.version"));

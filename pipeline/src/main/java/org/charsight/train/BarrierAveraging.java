@@ -83,7 +83,7 @@ final class BarrierAveraging {
    * workers built their network rather than taking the one they kept.
    */
   record Timing(long driverMs, long broadcastMs, long applyMs, long fitMs, long exchangeMs, long waitMs, long buildMs,
-      long inputMs, long taskMs, int built) {}
+      long inputMs, long taskMs, int built, long[] exchangePartsMs) {}
 
   /**
    * What a worker sends back: every task its timings, and task 0 where the chunk's outcome is. With more
@@ -92,7 +92,8 @@ final class BarrierAveraging {
    * a lone worker sends its parameters and Adam state as {@code state}.
    */
   record Report(int task, float[] state, String mean, long length, double score, int rounds, long fitMs,
-      long exchangeMs, long waitMs, long buildMs, long inputMs, long taskMs, boolean built) implements Serializable {}
+      long exchangeMs, long waitMs, long buildMs, long inputMs, long taskMs, boolean built, long[] exchangePartsMs)
+      implements Serializable {}
 
   /**
    * Trains {@code net} on {@code batches} ({@code total} minibatches, cached) and leaves the averaged
@@ -176,8 +177,10 @@ final class BarrierAveraging {
     apply(net, averaged, s.averageUpdaters() ? state : null, s.frequency() * first.rounds());
     long applyMs = (System.nanoTime() - a0) / 1_000_000;
     long fit = 0, exch = 0, wait = 0, build = 0, input = 0, task = 0;
+    long[] exchParts = new long[FileAverage.Part.values().length];
     int built = 0;
     for (Report r : reports) {
+      for (int i = 0; i < exchParts.length; i++) exchParts[i] += r.exchangePartsMs()[i];
       if (r.built()) built++;
       fit += r.fitMs();
       exch += r.exchangeMs();
@@ -187,7 +190,7 @@ final class BarrierAveraging {
       task += r.taskMs();
     }
     return new Outcome(first.score(), first.rounds(), new Timing((System.nanoTime() - t0) / 1_000_000, broadcastMs,
-        applyMs, fit, exch, wait, build, input, task, built));
+        applyMs, fit, exch, wait, build, input, task, built, exchParts));
   }
 
   /** Where local masters' workers exchange their vectors when memory allows: a RAM-backed file system. */
@@ -444,7 +447,8 @@ final class BarrierAveraging {
       long taskMs = (System.nanoTime() - t0) / 1_000_000;
       Report report = new Report(me, me == 0 && s.workers() == 1 ? vector(net, true) : null,
           me == 0 && lastMean != null ? lastMean.toString() : null, length, score, rounds, fitMs, exchangeMs,
-          average.waitedNanos / 1_000_000, buildMs, inputMs, taskMs, taken.built());
+          average.waitedNanos / 1_000_000, buildMs, inputMs, taskMs, taken.built(),
+          java.util.Arrays.stream(average.partNanos).map(ns -> ns / 1_000_000).toArray());
       WarmNetworks.keep(s.run(), s.arm(), me, taken);
       return JavaConverters.asScalaIterator(List.of(report).iterator());
     }

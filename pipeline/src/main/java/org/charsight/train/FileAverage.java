@@ -48,6 +48,23 @@ final class FileAverage {
   private final int tasks;
   /** Time spent waiting for other tasks' files, in nanoseconds, over all rounds so far. */
   long waitedNanos;
+  /**
+   * Time spent on each part of the exchange other than waiting, in nanoseconds over all rounds so far,
+   * indexed by {@link Part}: where a round's time outside {@code fit} goes on a given file system.
+   */
+  final long[] partNanos = new long[Part.values().length];
+
+  /** The parts of a round's exchange, in the order a task does them. */
+  enum Part {
+    /** Writing this task's whole vector. */
+    WRITE,
+    /** Reading this task's slice of every contributor's vector, summing and dividing. */
+    SLICES,
+    /** Writing the mean of this task's slice. */
+    MEAN,
+    /** Reading every task's mean slice back, and removing this task's files of two rounds back. */
+    GATHER
+  }
 
   FileAverage(Store store, Path dir, int me, int tasks) {
     this.store = store;
@@ -73,16 +90,19 @@ final class FileAverage {
     ByteBuffer[] full = new ByteBuffer[parts.length + 1];
     full[0] = head;
     for (int i = 0; i < parts.length; i++) full[i + 1] = parts[i].duplicate().rewind();
+    long t = System.nanoTime();
     publish(here, "full-", full);
+    t = lap(Part.WRITE, t);
     await(ctx, here, "full-");
+    t = System.nanoTime();
 
     long lo = bound(me, tasks, n), hi = bound(me + 1, tasks, n);
     float[] sum = new float[(int) (hi - lo)];
     ByteBuffer slice = ByteBuffer.allocate(Float.BYTES * sum.length).order(ORDER);
     int count = 0;
     double scores = 0;
-    for (int t = 0; t < tasks; t++) {
-      Path file = new Path(here, "full-" + t);
+    for (int k = 0; k < tasks; k++) {
+      Path file = new Path(here, "full-" + k);
       ByteBuffer h = ByteBuffer.allocate(HEADER).order(ORDER);
       store.read(file, 0, h);
       h.flip();
@@ -96,19 +116,33 @@ final class FileAverage {
         for (int i = 0; i < sum.length; i++) sum[i] += theirs.get(i);
       }
     }
-    if (count == 0) return new Mean(0, 0);
+    if (count == 0) {
+      lap(Part.SLICES, t);
+      return new Mean(0, 0);
+    }
     for (int i = 0; i < sum.length; i++) sum[i] /= count;
     slice.clear().asFloatBuffer().put(sum);
+    t = lap(Part.SLICES, t);
     publish(here, "mean-", slice.clear());
+    lap(Part.MEAN, t);
     await(ctx, here, "mean-");
 
+    t = System.nanoTime();
     readMean(store, here, tasks, parts);
     if (round >= 2) {
       Path old = new Path(dir, "round-" + (round - 2));
       store.delete(new Path(old, "full-" + me));
       store.delete(new Path(old, "mean-" + me));
     }
+    lap(Part.GATHER, t);
     return new Mean(count, scores / count);
+  }
+
+  /** Adds the time since {@code start} to {@code part}; returns now. */
+  private long lap(Part part, long start) {
+    long now = System.nanoTime();
+    partNanos[part.ordinal()] += now - start;
+    return now;
   }
 
   /** Where round {@code round}'s files are: its mean stays there until a later round with contributors. */

@@ -338,7 +338,8 @@ public final class Pretrain {
 
   static final String BARRIER_STATS_HEADER = "round,driver_ms,worker_fit_ms_per_worker,other_share,averaging_rounds,"
       + "broadcast_create_ms,apply_ms,worker_input_ms_per_worker,worker_init_ms_per_worker,worker_exchange_ms_per_worker,"
-      + "worker_exchange_wait_ms_per_worker,worker_task_ms_per_worker,networks_built";
+      + "worker_exchange_wait_ms_per_worker,worker_task_ms_per_worker,networks_built,worker_exchange_write_ms_per_worker,"
+      + "worker_exchange_slices_ms_per_worker,worker_exchange_mean_ms_per_worker,worker_exchange_gather_ms_per_worker";
 
   /**
    * Where the time of a chunk went with barrier averaging: the driver's whole call (broadcast,
@@ -349,10 +350,13 @@ public final class Pretrain {
   private static void recordBarrierTimes(FileSystem fs, Path armDir, int round, BarrierAveraging.Outcome r, int workers) {
     BarrierAveraging.Timing t = r.timing();
     double fit = (double) t.fitMs() / workers;
-    statsRow(fs, new Path(armDir, BARRIER_STATS), BARRIER_STATS_HEADER, String.format(Locale.ROOT, "%d,%d,%.0f,%.4f,%d,%d,%d,%.0f,%.0f,%.0f,%.0f,%.0f,%d",
+    long[] parts = t.exchangePartsMs();
+    statsRow(fs, new Path(armDir, BARRIER_STATS), BARRIER_STATS_HEADER, String.format(Locale.ROOT,
+        "%d,%d,%.0f,%.4f,%d,%d,%d,%.0f,%.0f,%.0f,%.0f,%.0f,%d,%.0f,%.0f,%.0f,%.0f",
         round, t.driverMs(), fit, t.driverMs() == 0 ? 0 : 1 - fit / t.driverMs(), r.rounds(), t.broadcastMs(), t.applyMs(),
         (double) t.inputMs() / workers, (double) t.buildMs() / workers, (double) t.exchangeMs() / workers,
-        (double) t.waitMs() / workers, (double) t.taskMs() / workers, t.built()));
+        (double) t.waitMs() / workers, (double) t.taskMs() / workers, t.built(), (double) parts[0] / workers,
+        (double) parts[1] / workers, (double) parts[2] / workers, (double) parts[3] / workers));
   }
 
   private static void statsRow(FileSystem fs, Path file, String header, String row) {

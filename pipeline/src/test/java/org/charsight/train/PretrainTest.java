@@ -371,6 +371,12 @@ class PretrainTest {
     // Each part holds the next: the driver's call >= a worker's task >= its fit calls, exchanges, build and input.
     assertTrue(v.get("worker_task_ms_per_worker") >= parts - 2, "a worker's task holds its parts: " + c.row());
     assertTrue(v.get("driver_ms") >= v.get("worker_task_ms_per_worker"), "the driver's call holds the tasks: " + c.row());
+    // The exchange's parts other than waiting add up to at most its time outside the waits (each round's
+    // exchange is counted in whole milliseconds, hence a millisecond a round of slack).
+    double files = v.get("worker_exchange_write_ms_per_worker") + v.get("worker_exchange_slices_ms_per_worker")
+        + v.get("worker_exchange_mean_ms_per_worker") + v.get("worker_exchange_gather_ms_per_worker");
+    assertTrue(files <= v.get("worker_exchange_ms_per_worker") - v.get("worker_exchange_wait_ms_per_worker")
+        + v.get("averaging_rounds") + 4, "the exchange holds its parts: " + c.row());
     // One JVM: both workers of the second chunk take the networks they kept from the first.
     assertEquals(0, v.get("networks_built"), "networks built in the second chunk: " + c.row());
   }
