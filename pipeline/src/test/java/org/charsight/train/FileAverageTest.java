@@ -86,6 +86,32 @@ class FileAverageTest {
     }
   }
 
+  /**
+   * Slices longer than the chunk the sum reads at a time, ending mid-chunk: the mean is the contributors'
+   * sum in task order divided by their count, bit for bit, with either store.
+   */
+  @Test
+  void slicesSpanningManyChunksAverageToTheBit(@TempDir Path dir) throws Exception {
+    java.util.Random random = new java.util.Random(11);
+    int tasks = 3, n = 150_001, m = 50_002;
+    float[][] params = new float[tasks][n], state = new float[tasks][m];
+    for (int t = 0; t < tasks; t++) {
+      for (int i = 0; i < n; i++) params[t][i] = (float) random.nextGaussian();
+      for (int i = 0; i < m; i++) state[t][i] = (float) random.nextGaussian() * 1e-3f;
+    }
+    float[] mean = new float[n + m];
+    for (int i = 0; i < n + m; i++) {
+      float sum = i < n ? params[0][i] : state[0][i - n];
+      for (int t = 1; t < tasks; t++) sum += i < n ? params[t][i] : state[t][i - n];
+      mean[i] = sum / tasks;
+    }
+    boolean[] all = {true, true, true};
+    for (boolean hadoop : new boolean[] {false, true}) {
+      float[][] r = average(dir.resolve("hadoop-" + hadoop), hadoop, true, params, state, all);
+      for (float[] task : r) assertArrayEquals(mean, task, "hadoop store " + hadoop);
+    }
+  }
+
   /** Two executors each writing to a disk of their own: the first hello that never comes says so, quickly. */
   @Test
   void tasksThatDoNotShareTheDirectoryStopWithTheReason(@TempDir Path dir) {
