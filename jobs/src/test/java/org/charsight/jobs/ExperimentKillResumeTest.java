@@ -73,6 +73,16 @@ class ExperimentKillResumeTest {
     assertEquals(40, pre.path("rounds").asInt());
     List<String> rounds = Files.readAllLines(pretrain.resolve("char/metrics.csv"));
     assertEquals(1 + 20, rounds.size(), "one metrics row per 2 rounds, none repeated or lost across the kills: " + rounds);
+    // What the killed runs' workers left in memory (their exchange directories name their pid) is gone.
+    if (Files.isDirectory(Path.of("/dev/shm"))) {
+      try (var left = Files.list(Path.of("/dev/shm"))) {
+        List<String> leftovers = left.map(f -> f.getFileName().toString())
+            .filter(f -> f.startsWith("charsight-averaging-")
+                && (f.contains("-" + p1.pid() + "-") || f.contains("-" + p2.pid() + "-")))
+            .toList();
+        assertEquals(List.of(), leftovers, "the killed runs' exchange files in /dev/shm");
+      }
+    }
 
     Path report = run.resolve("report");
     JsonNode manifest = new ObjectMapper().readTree(report.resolve("manifest.json").toFile());

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -23,7 +22,6 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.util.SerializableConfiguration;
-import org.charsight.common.StableHash;
 import org.deeplearning4j.datasets.iterator.IteratorMultiDataSetIterator;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.graph.util.ComputationGraphUtil;
@@ -102,7 +100,7 @@ final class BarrierAveraging {
    * minibatches ({@link #partitionSizes}), for DL4J's {@code Repartition.Always}: a round's minibatches spread
    * over the workers again wherever they are not {@code frequency} per worker ({@link RoundPlan}).
    * The workers' files go under {@code shared}, which must be reachable from every executor, or with a local
-   * master to memory when there is room ({@link #exchangeDir}); they are deleted afterwards.
+   * master to memory when there is room ({@link MemoryExchange}); they are deleted afterwards.
    */
   static Outcome fit(JavaSparkContext jsc, ComputationGraph net, JavaRDD<DataSet> batches, long total, int[] sizes,
       Settings s, Path shared) {
@@ -128,13 +126,13 @@ final class BarrierAveraging {
     Broadcast<NetBroadcastTuple> sent = jsc.broadcast(new NetBroadcastTuple(net.getConfiguration(), net.params(), state));
     long broadcastMs = (System.nanoTime() - b0) / 1_000_000;
     // A run killed mid-chunk leaves its files behind; its resumption must not read them.
-    Path exchange = exchangeDir(jsc.master(), shared,
+    Path exchange = MemoryExchange.dir(jsc.master(), shared,
         (net.params().length() + (state == null ? 0 : state.length())) * Float.BYTES, s.workers());
     if (!exchange.equals(shared)) delete(jsc, shared);
     delete(jsc, exchange);
     Path job = new Path(exchange, UUID.randomUUID().toString());
     Worker worker = new Worker(sent, new SerializableConfiguration(jsc.hadoopConfiguration()), job.toString(), s,
-        splits, net.getConfiguration().getIterationCount());
+        splits, s.averageUpdaters() ? WarmNetworks.Start.of(net) : null, net.getConfiguration().getIterationCount());
     List<Report> reports;
     String group = "barrier-" + job.getName();
     String description = jsc.getLocalProperty("spark.job.description");
@@ -191,33 +189,6 @@ final class BarrierAveraging {
     }
     return new Outcome(first.score(), first.rounds(), new Timing((System.nanoTime() - t0) / 1_000_000, broadcastMs,
         applyMs, fit, exch, wait, build, input, task, built, exchParts));
-  }
-
-  /** Where local masters' workers exchange their vectors when memory allows: a RAM-backed file system. */
-  static final java.nio.file.Path MEMORY = java.nio.file.Path.of("/dev/shm");
-
-  /**
-   * Where a chunk's workers exchange their vectors: {@code shared} (under the stage's output, which every
-   * executor reaches), or, when every executor runs on this machine (a {@code local} or {@code local-cluster}
-   * master), a directory on {@link #MEMORY} named after {@code shared}, if it has room for four times what
-   * two rounds leave there. Files on a disk cost a write-back: 22 MB written, renamed and read back took
-   * 239 ms on this machine's disk and 24 ms on /dev/shm (docs/findings.md, 2026-12-04), and each round moves
-   * about three vectors per worker. A container's /dev/shm is often 64 MB: then the disk it is.
-   */
-  static Path exchangeDir(String master, Path shared, long vectorBytes, int workers) {
-    if (!master.startsWith("local") || !Files.isDirectory(MEMORY) || !Files.isWritable(MEMORY)) {
-      return shared;
-    }
-    long usable;
-    try {
-      usable = Files.getFileStore(MEMORY).getUsableSpace();
-    } catch (IOException e) {
-      return shared;
-    }
-    // Two rounds of files stay until a worker removes them: each worker's vector and its slice of the mean.
-    if (usable < 4 * 2 * workers * 2 * vectorBytes) return shared;
-    return new Path(MEMORY.toUri().toString(), "charsight-averaging-"
-        + Long.toHexString(StableHash.hash64(0, shared.toString())));
   }
 
   /**
@@ -380,14 +351,17 @@ final class BarrierAveraging {
     private final Settings s;
     private final int splits;
     private final int firstStep;
+    /** What the chunk starts from, for a kept network to compare itself with; null: always fetch the broadcast. */
+    private final WarmNetworks.Start start;
 
     Worker(Broadcast<NetBroadcastTuple> sent, SerializableConfiguration hadoop, String exchange, Settings s, int splits,
-        int firstStep) {
+        WarmNetworks.Start start, int firstStep) {
       this.sent = sent;
       this.hadoop = hadoop;
       this.exchange = exchange;
       this.s = s;
       this.splits = splits;
+      this.start = start;
       this.firstStep = firstStep;
     }
 
@@ -402,10 +376,10 @@ final class BarrierAveraging {
       long inputMs = (System.nanoTime() - t0) / 1_000_000;
 
       long b0 = System.nanoTime();
-      NetBroadcastTuple tuple = sent.getValue();
-      WarmNetworks.Taken taken = WarmNetworks.take(s.run(), s.arm(), me, tuple);
+      WarmNetworks.Taken taken = WarmNetworks.take(s.run(), s.arm(), me, start, sent::getValue);
       ComputationGraph net = taken.net();
-      INDArray initialState = tuple.getUpdaterState();
+      // Without averaged updaters every round restarts from the broadcast's Adam state (then always fetched).
+      INDArray initialState = s.averageUpdaters() ? null : sent.getValue().getUpdaterState();
       long buildMs = (System.nanoTime() - b0) / 1_000_000;
 
       Path dir = new Path(exchange, "attempt-" + ctx.stageAttemptNumber());
@@ -438,7 +412,7 @@ final class BarrierAveraging {
           }
         }
         if (averaged) {
-          // Without averaged updaters every round restarts from the broadcast's Adam state, as in DL4J.
+          // As in DL4J.
           if (!s.averageUpdaters() && initialState != null) net.getUpdater().getStateViewArray().assign(initialState);
           rounds++;
         }

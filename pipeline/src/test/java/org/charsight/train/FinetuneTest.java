@@ -170,12 +170,14 @@ class FinetuneTest {
     CharsightConfig phased = CharsightConfig.load(null, List.of("finetune.batch_per_worker=2", "finetune.val_every=1",
         "finetune.averaging_frequency=2", "finetune.phases=[{rounds=2, learning_rate=1e-3, min_learning_rate=1e-3, warmup_steps=0},"
             + " {rounds=2, learning_rate=3e-5, min_learning_rate=3e-5, warmup_steps=0, lm_fraction=0}]"));
-    long reused = WarmNetworks.REUSED.get();
+    long reused = WarmNetworks.REUSED.get(), unfetched = WarmNetworks.UNFETCHED.get();
     Finetune.run(spark, Finetune.Options.from(phased, dir.resolve("pre").toString(), dir.resolve("tasks").toString(),
         dir.resolve("ft-phases").toString(), false));
     // Four one-round chunks, two arms, two workers: the networks of chunks 1 and 3 (a new schedule) are built,
     // those of chunks 2 and 4 kept from the chunk before.
     assertEquals(8, WarmNetworks.REUSED.get() - reused, "networks kept from the chunk before");
+    // Each held the chunk before's mean, which the driver started the chunk from: none fetched the broadcast.
+    assertEquals(8, WarmNetworks.UNFETCHED.get() - unfetched, "kept networks that did not fetch the broadcast");
     List<String> phaseRows = Files.readAllLines(dir.resolve("ft-phases/baseline/metrics.csv"));
     assertEquals(5, phaseRows.size(), "a row per round over both phases: " + phaseRows);
     int phaseOneEnd = Integer.parseInt(phaseRows.get(2).split(",")[1]);

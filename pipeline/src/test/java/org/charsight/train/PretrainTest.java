@@ -89,21 +89,21 @@ class PretrainTest {
   private static Path memoryExchange(Path out) {
     org.apache.hadoop.fs.Path shared = new org.apache.hadoop.fs.Path(
         new org.apache.hadoop.fs.Path("file:" + out.toAbsolutePath()), BarrierAveraging.EXCHANGE);
-    return Path.of(BarrierAveraging.exchangeDir("local[2]", shared, 1 << 20, 2).toUri().getPath());
+    return Path.of(MemoryExchange.dir("local[2]", shared, 1 << 20, 2).toUri().getPath());
   }
 
   @Test
   void localWorkersExchangeInMemoryWhenThereIsRoomAndClusterWorkersUnderTheOutput() {
     org.apache.hadoop.fs.Path shared = new org.apache.hadoop.fs.Path("file:/data/run/_averaging");
-    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isWritable(BarrierAveraging.MEMORY), "this machine has /dev/shm");
-    org.apache.hadoop.fs.Path local = BarrierAveraging.exchangeDir("local[2]", shared, 1 << 20, 2);
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isWritable(MemoryExchange.MEMORY), "this machine has /dev/shm");
+    org.apache.hadoop.fs.Path local = MemoryExchange.dir("local[2]", shared, 1 << 20, 2);
     assertTrue(local.toUri().getPath().startsWith("/dev/shm/charsight-averaging-"), local.toString());
-    assertEquals(local, BarrierAveraging.exchangeDir("local-cluster[2,1,1024]", shared, 1 << 20, 2), "the same place each time");
-    assertTrue(!local.equals(BarrierAveraging.exchangeDir("local[2]", new org.apache.hadoop.fs.Path("file:/data/other/_averaging"),
+    assertEquals(local, MemoryExchange.dir("local-cluster[2,1,1024]", shared, 1 << 20, 2), "the same place each time");
+    assertTrue(!local.equals(MemoryExchange.dir("local[2]", new org.apache.hadoop.fs.Path("file:/data/other/_averaging"),
         1 << 20, 2)), "another output, another place");
-    assertEquals(shared, BarrierAveraging.exchangeDir("spark://host:7077", shared, 1 << 20, 2), "executors on other machines");
-    assertEquals(shared, BarrierAveraging.exchangeDir("yarn", shared, 1 << 20, 2));
-    assertEquals(shared, BarrierAveraging.exchangeDir("local[2]", shared, Long.MAX_VALUE / 64, 2), "no room in memory");
+    assertEquals(shared, MemoryExchange.dir("spark://host:7077", shared, 1 << 20, 2), "executors on other machines");
+    assertEquals(shared, MemoryExchange.dir("yarn", shared, 1 << 20, 2));
+    assertEquals(shared, MemoryExchange.dir("local[2]", shared, Long.MAX_VALUE / 64, 2), "no room in memory");
   }
 
   private static String[] with(String[] a, String... more) {
@@ -124,7 +124,7 @@ class PretrainTest {
     Files.createDirectories(stale);
     Files.write(stale.resolve("full-1"), new byte[] {1, 2, 3});
     Path staleInMemory = memoryExchange(dir.resolve("resumed")).resolve("killed-job/attempt-0/round-0");
-    boolean memory = staleInMemory.startsWith(BarrierAveraging.MEMORY);
+    boolean memory = staleInMemory.startsWith(MemoryExchange.MEMORY);
     if (memory) {
       Files.createDirectories(staleInMemory);
       Files.write(staleInMemory.resolve("full-1"), new byte[] {1, 2, 3});
@@ -362,7 +362,10 @@ class PretrainTest {
 
   @Test
   void barrierStatisticsSplitEachChunksTimeIntoItsParts(@TempDir Path dir) throws IOException {
+    long unfetched = WarmNetworks.UNFETCHED.get();
     Chunk c = lastChunk(dir, "barrier", Pretrain.BARRIER_STATS, Pretrain.BARRIER_STATS_HEADER);
+    // The second chunk's two workers held the first chunk's mean, which the driver started it from.
+    assertEquals(2, WarmNetworks.UNFETCHED.get() - unfetched, "workers that did not fetch the broadcast");
     java.util.Map<String, Double> v = c.v();
     double fit = v.get("worker_fit_ms_per_worker");
     double parts = fit + v.get("worker_exchange_ms_per_worker") + v.get("worker_init_ms_per_worker")
