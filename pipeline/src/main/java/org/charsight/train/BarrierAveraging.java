@@ -376,7 +376,7 @@ final class BarrierAveraging {
       long inputMs = (System.nanoTime() - t0) / 1_000_000;
 
       long b0 = System.nanoTime();
-      WarmNetworks.Taken taken = WarmNetworks.take(s.run(), s.arm(), me, start, sent::getValue);
+      WarmNetworks.Taken taken = WarmNetworks.take(s.run(), s.arm(), start, sent::getValue);
       ComputationGraph net = taken.net();
       // Without averaged updaters every round restarts from the broadcast's Adam state (then always fetched).
       INDArray initialState = s.averageUpdaters() ? null : sent.getValue().getUpdaterState();
@@ -423,7 +423,7 @@ final class BarrierAveraging {
           me == 0 && lastMean != null ? lastMean.toString() : null, length, score, rounds, fitMs, exchangeMs,
           average.waitedNanos / 1_000_000, buildMs, inputMs, taskMs, taken.built(),
           java.util.Arrays.stream(average.partNanos).map(ns -> ns / 1_000_000).toArray());
-      WarmNetworks.keep(s.run(), s.arm(), me, taken);
+      WarmNetworks.keep(s.run(), s.arm(), taken);
       return JavaConverters.asScalaIterator(List.of(report).iterator());
     }
 

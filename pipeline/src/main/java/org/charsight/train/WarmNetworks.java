@@ -40,7 +40,7 @@ final class WarmNetworks {
   private WarmNetworks() {}
 
   /** A kept network, its configuration as compared, roughly what it holds off the heap, and its fingerprint. */
-  private record Kept(String run, ComputationGraph net, byte[] conf, long bytes, long fingerprint) {}
+  private record Kept(String run, String arm, ComputationGraph net, byte[] conf, long bytes, long fingerprint) {}
 
   /**
    * What a chunk starts from, as the driver holds it: the fingerprint of its parameters and Adam state,
@@ -59,24 +59,36 @@ final class WarmNetworks {
   /** Networks taken from the kept ones in this JVM, ever (for tests). */
   static final java.util.concurrent.atomic.AtomicLong REUSED = new java.util.concurrent.atomic.AtomicLong();
 
-  /** By run, arm and worker; in access order, the least recently used first. */
-  private static final LinkedHashMap<String, Kept> KEPT = new LinkedHashMap<>(16, 0.75f, true);
+  /**
+   * By the order they were kept, the least recently kept first. Not by worker: Spark may run a barrier
+   * stage's task i on another executor than the last chunk's task i, and any network of the arm serves,
+   * since its parameters, Adam state and counts are set (or, holding the chunk's start, already are).
+   */
+  private static final LinkedHashMap<Long, Kept> KEPT = new LinkedHashMap<>();
+  private static long serial;
 
   /** A network for a worker's chunk, and whether it had to be built. */
   record Taken(ComputationGraph net, boolean built, byte[] conf) {}
 
   /**
-   * Worker {@code worker}'s network for a chunk of run {@code run}'s arm {@code arm}: a kept one that holds
+   * A worker's network for a chunk of run {@code run}'s arm {@code arm}: a kept one that holds
    * {@code start} as it is (no broadcast fetched; {@code start} null: never), else a kept one set to the
    * broadcast's parameters, Adam state and counts if its configuration is the broadcast's, else built from it.
    */
-  static Taken take(String run, String arm, int worker, Start start, java.util.function.Supplier<NetBroadcastTuple> sent) {
-    Kept kept;
+  static Taken take(String run, String arm, Start start, java.util.function.Supplier<NetBroadcastTuple> sent) {
+    Kept kept = null;
     synchronized (KEPT) {
       KEPT.values().removeIf(k -> !k.run().equals(run));
-      kept = KEPT.remove(key(run, arm, worker));
+      Long chosen = null;
+      for (Map.Entry<Long, Kept> e : KEPT.entrySet()) {
+        Kept k = e.getValue();
+        if (!k.arm().equals(arm)) continue;
+        chosen = e.getKey(); // the most recently kept, unless one holds the chunk's start
+        if (holds(k, start)) break;
+      }
+      if (chosen != null) kept = KEPT.remove(chosen);
     }
-    if (kept != null && start != null && kept.fingerprint() == start.fingerprint() && Arrays.equals(kept.conf(), start.conf())) {
+    if (kept != null && holds(kept, start)) {
       ComputationGraph net = kept.net();
       net.getConfiguration().setIterationCount(start.iterations());
       net.getConfiguration().setEpochCount(start.epochs());
@@ -104,8 +116,12 @@ final class WarmNetworks {
     return new Taken(net, false, conf);
   }
 
+  private static boolean holds(Kept k, Start start) {
+    return start != null && k.fingerprint() == start.fingerprint() && Arrays.equals(k.conf(), start.conf());
+  }
+
   /** Gives a network back after its task is done with it. */
-  static void keep(String run, String arm, int worker, Taken taken) {
+  static void keep(String run, String arm, Taken taken) {
     ComputationGraph net = taken.net();
     INDArray state = net.getUpdater().getStateViewArray();
     // Parameters, their gradients and the Adam moments.
@@ -114,9 +130,9 @@ final class WarmNetworks {
     long fp = fingerprint(net);
     synchronized (KEPT) {
       KEPT.values().removeIf(k -> !k.run().equals(run));
-      KEPT.put(key(run, arm, worker), new Kept(run, net, taken.conf(), bytes, fp));
+      KEPT.put(serial++, new Kept(run, arm, net, taken.conf(), bytes, fp));
       long total = KEPT.values().stream().mapToLong(Kept::bytes).sum();
-      for (Iterator<Map.Entry<String, Kept>> it = KEPT.entrySet().iterator(); total > budget && KEPT.size() > 1; ) {
+      for (Iterator<Map.Entry<Long, Kept>> it = KEPT.entrySet().iterator(); total > budget && KEPT.size() > 1; ) {
         total -= it.next().getValue().bytes();
         it.remove();
       }
@@ -128,10 +144,6 @@ final class WarmNetworks {
     synchronized (KEPT) {
       KEPT.values().removeIf(k -> k.run().equals(run));
     }
-  }
-
-  private static String key(String run, String arm, int worker) {
-    return run + '\n' + arm + '\n' + worker;
   }
 
   /** As DL4J's worker builds it: a copy of the configuration, parameters and Adam state. */
