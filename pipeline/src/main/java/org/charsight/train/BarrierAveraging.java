@@ -378,7 +378,7 @@ final class BarrierAveraging {
       long b0 = System.nanoTime();
       WarmNetworks.Taken taken = WarmNetworks.take(s.run(), s.arm(), start, sent::getValue);
       ComputationGraph net = taken.net();
-      // Without averaged updaters every round restarts from the broadcast's Adam state (then always fetched).
+      // Without averaged updaters the broadcast is always fetched: its Adam state starts every round.
       INDArray initialState = s.averageUpdaters() ? null : sent.getValue().getUpdaterState();
       long buildMs = (System.nanoTime() - b0) / 1_000_000;
 
@@ -412,7 +412,7 @@ final class BarrierAveraging {
           }
         }
         if (averaged) {
-          // As in DL4J.
+          // Without averaged updaters every round restarts from the broadcast's Adam state, as in DL4J.
           if (!s.averageUpdaters() && initialState != null) net.getUpdater().getStateViewArray().assign(initialState);
           rounds++;
         }
@@ -422,7 +422,7 @@ final class BarrierAveraging {
       Report report = new Report(me, me == 0 && s.workers() == 1 ? vector(net, true) : null,
           me == 0 && lastMean != null ? lastMean.toString() : null, length, score, rounds, fitMs, exchangeMs,
           average.waitedNanos / 1_000_000, buildMs, inputMs, taskMs, taken.built(),
-          java.util.Arrays.stream(average.partNanos).map(ns -> ns / 1_000_000).toArray());
+          Arrays.stream(average.partNanos).map(ns -> ns / 1_000_000).toArray());
       WarmNetworks.keep(s.run(), s.arm(), taken);
       return JavaConverters.asScalaIterator(List.of(report).iterator());
     }

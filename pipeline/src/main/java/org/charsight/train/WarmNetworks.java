@@ -31,7 +31,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * when it kept it. On a cluster that saves every worker a fetch of the whole vector per chunk.
  *
  * <p>A network is taken out while a task uses it, so two tasks never share one (a retried or speculative
- * task builds its own). Networks of an earlier training run are dropped when its loop ends (in the
+ * task takes another kept one or builds its own). Networks of an earlier training run are dropped when its loop ends (in the
  * driver's JVM) or when a worker of the next run comes, and the kept ones hold at most a quarter of the
  * off-heap memory JavaCPP allows, the most recently used first: what workers keep must not crowd out
  * what the next stage allocates.
