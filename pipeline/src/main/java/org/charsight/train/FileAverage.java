@@ -107,20 +107,7 @@ final class FileAverage {
       h.flip();
       if (h.getInt() == 0) continue;
       scores += h.getDouble();
-      boolean first = count++ == 0;
-      // A chunk at a time, so that what is read is still in the cache when it is added.
-      int[] at = {0};
-      store.scan(file, HEADER + Float.BYTES * lo, Float.BYTES * (long) sum.length, chunk(), c -> {
-        FloatBuffer theirs = c.asFloatBuffer();
-        int m = theirs.remaining(), from = at[0];
-        if (first) {
-          theirs.get(sum, from, m);
-        } else {
-          theirs.get(scratch, 0, m);
-          for (int i = 0; i < m; i++) sum[from + i] += scratch[i];
-        }
-        at[0] += m;
-      });
+      add(file, lo, sum, count++ == 0);
     }
     if (count == 0) {
       lap(Part.SLICES, t);
@@ -143,6 +130,25 @@ final class FileAverage {
     }
     lap(Part.GATHER, t);
     return new Mean(count, scores / count);
+  }
+
+  /**
+   * Adds floats [lo, lo + sum.length) of a task's vector file into {@code sum} ({@code first}: copies them),
+   * a chunk at a time, so that what is read is still in the cache when it is added.
+   */
+  private void add(Path file, long lo, float[] sum, boolean first) {
+    int[] at = {0};
+    store.scan(file, HEADER + Float.BYTES * lo, Float.BYTES * (long) sum.length, chunk(), c -> {
+      FloatBuffer theirs = c.asFloatBuffer();
+      int m = theirs.remaining(), from = at[0];
+      if (first) {
+        theirs.get(sum, from, m);
+      } else {
+        theirs.get(scratch, 0, m);
+        for (int i = 0; i < m; i++) sum[from + i] += scratch[i];
+      }
+      at[0] += m;
+    });
   }
 
   /** Bytes read at a time when summing slices: with their floats, well inside a core's L2 cache. */

@@ -68,7 +68,12 @@ final class MemoryExchange {
 
   /** The directory's name for output {@code key}, owned by {@code owner}. */
   static String name(String key, ProcessHandle owner) {
-    return PREFIX + key + "-" + owner.pid() + "-" + started(owner).orElse(0L);
+    return PREFIX + key + owner(owner);
+  }
+
+  /** How a directory's name ends for its owner: its pid and start time. */
+  private static String owner(ProcessHandle p) {
+    return "-" + p.pid() + "-" + started(p).orElse(0L);
   }
 
   /** When the process started, in milliseconds since the epoch, if this process may know. */
@@ -109,8 +114,7 @@ final class MemoryExchange {
 
   /** At exit: this process's own exchange directories (a run stopped by a signal did not remove them). */
   private static void removeOwn() {
-    String mine = "-" + ProcessHandle.current().pid() + "-" + started(ProcessHandle.current()).orElse(0L);
-    try (DirectoryStream<java.nio.file.Path> dirs = Files.newDirectoryStream(MEMORY, PREFIX + "*" + mine)) {
+    try (DirectoryStream<java.nio.file.Path> dirs = Files.newDirectoryStream(MEMORY, PREFIX + "*" + owner(ProcessHandle.current()))) {
       for (java.nio.file.Path d : dirs) removeTree(d);
     } catch (IOException | UncheckedIOException e) {
       System.err.println("charsight: could not remove the exchange files in " + MEMORY + ": " + e.getMessage());
