@@ -46,9 +46,17 @@ class FileAverageTest {
           FileAverage.Store store = hadoopStore
               ? new FileAverage.Hadoop(d.getFileSystem(new Configuration())) : FileAverage.Store.open(d, new Configuration());
           for (int round = 0; round < 3; round++) {
-            FileAverage.Mean m = new FileAverage(store, d, me, tasks).average(notKilled(), round, v.parts, contributes[me], me);
+            FileAverage a = new FileAverage(store, d, me, tasks);
+            long t0 = System.nanoTime();
+            FileAverage.Mean m = a.average(notKilled(), round, v.parts, contributes[me], me);
+            long took = System.nanoTime() - t0;
             v.written();
             assertEquals(contributes.length - countFalse(contributes), m.contributors());
+            // Every part of a round with contributors is timed, apart from the waits and within the call.
+            for (FileAverage.Part part : FileAverage.Part.values()) {
+              assertTrue(a.partNanos[part.ordinal()] > 0, part + " timed in round " + round);
+            }
+            assertTrue(java.util.Arrays.stream(a.partNanos).sum() + a.waitedNanos <= took, "parts and waits within the call");
           }
           float[] all = new float[params[me].length + state[me].length];
           System.arraycopy(p.toFloatVector(), 0, all, 0, params[me].length);
