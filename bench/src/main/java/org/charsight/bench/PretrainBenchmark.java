@@ -35,7 +35,9 @@ public final class PretrainBenchmark {
    * Arguments, all optional: a corpus directory, {@code --runs master:frequency[:averaging],...} to
    * measure only those (averaging: barrier or dl4j, else the conf's {@code pretrain.averaging}),
    * {@code --warmup S} seconds of training before the measured chunk (default 40; 0: one warm-up chunk, as before
-   * this option), and {@code key=value} conf overrides for the training runs (e.g. a Spark setting).
+   * this option), {@code --chunk R} rounds per chunk (the Spark job of {@code pretrain.val_every} rounds; default about
+   * 40 minibatches per worker: 8 rounds at frequency 5, where {@code conf/study.conf} has 100), and
+   * {@code key=value} conf overrides for the training runs (e.g. a Spark setting).
    *
    * <p>Why a warm-up: C2 finishes compiling the model's kernels 15-40 s into a JVM (docs/findings.md,
    * 2026-12-03), and an executor JVM of local-cluster starts cold. A run of a few chunks measured its
@@ -44,6 +46,7 @@ public final class PretrainBenchmark {
   public static void main(String[] args) throws Exception {
     String corpusArg = "data/corpus";
     double warmupSeconds = 40;
+    int chunkRounds = 0;
     String[][] runs = {
         {"local[1]", "5"}, {"local[2]", "5"}, {"local-cluster[2,1,2048]", "5"},
         {"local-cluster[2,1,2048]", "1"}, {"local-cluster[2,1,2048]", "20"}};
@@ -58,6 +61,8 @@ public final class PretrainBenchmark {
         }).toArray(String[][]::new);
       } else if (args[i].equals("--warmup")) {
         warmupSeconds = Double.parseDouble(args[++i]);
+      } else if (args[i].equals("--chunk")) {
+        chunkRounds = Integer.parseInt(args[++i]);
       } else if (args[i].contains("=")) {
         overrides.add(args[i]);
       } else {
@@ -81,33 +86,41 @@ public final class PretrainBenchmark {
     SparkSession reader = SparkSessions.start("bench-loop", "local[1]", base);
     ShardSet shards = ShardSet.open(reader, work.resolve("shards").toString());
     GptConfig model = GptConfig.from(base.with("model.arch", "baseline"), shards.vocabSize(), shards.context());
+    // Enough minibatches that the loops do not learn them by heart: a model that had (a few thousand steps on 27
+    // minibatches, loss 0.1) ran up to a tenth slower, which flattered the stage against it.
     List<DataSet> loopBatches = new java.util.ArrayList<>();
-    List<int[]> windows = shards.firstWindows("train", 16 * 30);
+    List<int[]> windows = shards.firstWindows("train", 16 * 400);
     for (int i = 0; i + 16 <= windows.size(); i += 16) {
       loopBatches.add(Batch.of(windows.subList(i, i + 16).toArray(int[][]::new), shards.context(), DataType.FLOAT));
     }
-    LanguageModel loopModel = LanguageModel.create(model, shards.vocabBytes());
-    // A model per worker for the loops side by side (the first is the single loop's).
-    int mostWorkers = java.util.Arrays.stream(runs).mapToInt(r -> workers(r[0])).max().orElse(1);
-    List<LanguageModel> sideModels = new java.util.ArrayList<>(List.of(loopModel));
-    while (sideModels.size() < mostWorkers) sideModels.add(LanguageModel.create(model, shards.vocabBytes()));
+    List<byte[]> vocabBytes = shards.vocabBytes();
     reader.stop();
-    // The loop's step time sizes each run's warm-up (and warms this JVM's compiler for the local runs).
-    double loopStepSeconds = 16.0 * shards.context() / loopTokensPerSecond(loopModel, loopBatches, shards.context());
+    // warmupSeconds of steps first, for this JVM's compiler (the local runs' workers and every reference loop run
+    // here) and for the model: the references train copies of it, as the stage's measured chunk trains a model
+    // hundreds of steps in.
+    LanguageModel warm = LanguageModel.create(model, vocabBytes);
+    for (long t0 = System.nanoTime(), i = 0; System.nanoTime() - t0 < warmupSeconds * 1e9; i++) {
+      warm.fit(loopBatches.get((int) (i % loopBatches.size())));
+    }
+    java.io.File snapshot = work.resolve("loop-model.zip").toFile();
+    warm.save(snapshot);
+    java.util.function.Supplier<LanguageModel> fresh = () -> LanguageModel.load(snapshot);
+    // The loop's step time sizes each run's warm-up.
+    double loopStepSeconds = 16.0 * shards.context() / loopTokensPerSecond(warm, loopBatches, shards.context());
     String label = String.format("d=%d L=%d T=%d V=%d", model.dModel(), model.layers(), model.context(), model.vocab());
 
-    System.out.println("| model | master | averaging | averaging frequency | rounds | stage tokens/s (train) | stage tokens/s (wall) "
-        + "| single-process loop tokens/s | stage / (loop x workers) | share outside network.fit "
-        + "| loops side by side, tokens/s | stage / loops side by side |");
-    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    System.out.println("| model | master | averaging | averaging frequency | rounds per chunk | rounds | stage tokens/s (train) "
+        + "| stage tokens/s (wall) | single-process loop tokens/s (before / after the run) | stage / (loop x workers) "
+        + "| share outside network.fit | loops side by side, tokens/s | stage / loops side by side |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     List<String> perRound = new java.util.ArrayList<>();
     List<String> perBarrierRound = new java.util.ArrayList<>();
     int runNumber = 0;
     for (String[] r : runs) {
       int freq = Integer.parseInt(r[1]);
-      // The last chunk is measured, about 40 minibatches per worker; the chunks before it warm up the JIT
-      // compiler and the caches for about warmupSeconds of the loop's steps (at least one chunk).
-      int chunk = Math.max(2, 40 / freq);
+      // The last chunk is measured (by default about 40 minibatches per worker); the chunks before it warm up the
+      // JIT compiler and the caches for about warmupSeconds of the loop's steps (at least one chunk).
+      int chunk = chunkRounds > 0 ? chunkRounds : Math.max(2, 40 / freq);
       int warmChunks = Math.max(1, (int) Math.ceil(warmupSeconds / (chunk * freq * loopStepSeconds)));
       int rounds = chunk * (warmChunks + 1);
       List<String> conf = new java.util.ArrayList<>(List.of("progress.interval_ms=600000",
@@ -122,6 +135,9 @@ public final class PretrainBenchmark {
       // As trained: a pretrain.rounds on the command line overrides the computed one.
       int trained = c.intAtLeast("pretrain.rounds", 1);
       Path out = work.resolve("run-" + (runNumber++) + "-" + r[0].replaceAll("\\W", "") + "-" + freq + "-" + averaging);
+      int w = workers(r[0]);
+      // The references before and after the run, averaged: the machine drifts over a run's minute or two.
+      double[] loopBefore = references(fresh, w, loopBatches, shards.context());
       SparkSession spark = SparkSessions.start("bench-pretrain", r[0], c);
       try {
         if (r[0].startsWith("local-cluster")) awaitExecutors(spark, workers(r[0]) / cores(r[0]));
@@ -171,16 +187,15 @@ public final class PretrainBenchmark {
       String[] before = metrics.get(metrics.size() - 2).split(",");
       double stageWall = metrics.size() < 3 ? Double.parseDouble(last[2]) / Double.parseDouble(last[7])
           : (Double.parseDouble(last[2]) - Double.parseDouble(before[2])) / (Double.parseDouble(last[7]) - Double.parseDouble(before[7]));
-      // Measured right after the run, so both see the machine in the same state.
-      double loop = loopTokensPerSecond(loopModel, loopBatches, shards.context());
-      int w = workers(r[0]);
-      double side = w == 1 ? loop : sideBySideTokensPerSecond(sideModels.subList(0, w), loopBatches, shards.context());
-      System.out.printf("| %s | %s | %s | %d | %d | %.0f | %.0f | %.0f | %.2f | %.0f%% | %.0f | %.2f |%n", label, r[0], averaging,
-          freq, trained, stageTrain, stageWall, loop, stageTrain / (loop * w), 100 * outside, side, stageTrain / side);
+      double[] loopAfter = references(fresh, w, loopBatches, shards.context());
+      double loop = (loopBefore[0] + loopAfter[0]) / 2, side = (loopBefore[1] + loopAfter[1]) / 2;
+      System.out.printf("| %s | %s | %s | %d | %d | %d | %.0f | %.0f | %.0f (%.0f / %.0f) | %.2f | %.0f%% | %.0f | %.2f |%n", label,
+          r[0], averaging, freq, chunk, trained, stageTrain, stageWall, loop, loopBefore[0], loopAfter[0], stageTrain / (loop * w),
+          100 * outside, side, stageTrain / side);
     }
     // Each round ships the parameters and both Adam moments out (broadcast) and back (one result per worker).
     System.out.printf("%nPer averaging round, ms (DL4J's training statistics); %,d parameters, %.1f MB each way per worker%n",
-        loopModel.graph().numParams(), 3 * 4.0 * loopModel.graph().numParams() / 1e6);
+        warm.graph().numParams(), 3 * 4.0 * warm.graph().numParams() / 1e6);
     System.out.println("| model | master | averaging frequency | master fit | worker fit | outside fit | driver: split "
         + "| driver: broadcast | driver: apply result | driver: rest | in the job, outside fit | of which broadcast fetch "
         + "| of which network build | of which next minibatch | of which rest of the task | of which Spark: launch, results, merge |");
@@ -205,16 +220,37 @@ public final class PretrainBenchmark {
   }
 
   /**
-   * Tokens per second of a plain fit loop: 3 warm-up minibatches, then the rest timed, three times;
-   * the median pass (single passes right after a Spark run varied from 24,000 to 49,000 tokens/s).
+   * The loop's tokens/s and that of {@code workers} loops side by side (the loop's, for one), each on a copy of
+   * the same trained model: one trained on and on over the runs would drift from what the stage trains.
+   */
+  static double[] references(java.util.function.Supplier<LanguageModel> fresh, int workers, List<DataSet> batches,
+      int context) throws Exception {
+    double one = loopTokensPerSecond(fresh.get(), batches, context);
+    if (workers == 1) return new double[] {one, one};
+    List<LanguageModel> side = new java.util.ArrayList<>();
+    for (int i = 0; i < workers; i++) side.add(fresh.get());
+    return new double[] {one, sideBySideTokensPerSecond(side, batches, context)};
+  }
+
+  /** A timed pass of the loop lasts at least this long: passes of 0.4 s (the small model) varied by half. */
+  static final double PASS_SECONDS = 3;
+
+  /**
+   * Tokens per second of a plain fit loop: 3 warm-up minibatches, then passes over the rest (again from the
+   * first when they run out) of at least {@link #PASS_SECONDS} each, three times; the median pass.
    */
   static double loopTokensPerSecond(LanguageModel m, List<DataSet> batches, int context) {
     for (int i = 0; i < 3; i++) m.fit(batches.get(i));
     double[] passes = new double[3];
+    long tokens = batches.get(0).getFeatures().size(0) * context;
     for (int p = 0; p < passes.length; p++) {
-      long t0 = System.nanoTime();
-      for (int i = 3; i < batches.size(); i++) m.fit(batches.get(i));
-      passes[p] = (batches.size() - 3) * batches.get(0).getFeatures().size(0) * context / ((System.nanoTime() - t0) / 1e9);
+      long t0 = System.nanoTime(), steps = 0;
+      double seconds;
+      do {
+        m.fit(batches.get(3 + (int) (steps++ % (batches.size() - 3))));
+        seconds = (System.nanoTime() - t0) / 1e9;
+      } while (seconds < PASS_SECONDS);
+      passes[p] = steps * tokens / seconds;
     }
     java.util.Arrays.sort(passes);
     return passes[1];
