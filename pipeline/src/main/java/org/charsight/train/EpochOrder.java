@@ -81,13 +81,24 @@ final class EpochOrder {
    * the p-th contiguous run of them ({@link MinibatchRanges}: computed bounds, not sampled ones).
    */
   JavaRDD<DataSet> batches(long from, long to, int batchSize, int seqLen, int partitions) {
-    long minibatches = minibatches(to - from, batchSize);
+    return batches(windows(from, to, 0), to - from, batchSize, seqLen, partitions);
+  }
+
+  /** Windows [from, to) of this epoch's order, each keyed by its place in a chunk that holds them from {@code at}. */
+  JavaPairRDD<Long, int[]> windows(long from, long to, long at) {
     Set<Integer> holding = Set.copyOf(partitionsHolding(from, to));
     JavaPairRDD<Long, int[]> read = JavaPairRDD.fromRDD(PartitionPruningRDD.create(ranked.rdd(), new Holding(holding)),
         ranked.kClassTag(), ranked.vClassTag());
-    return read.filter(t -> t._1() >= from && t._1() < to)
-        .mapToPair(t -> new Tuple2<>(t._1() - from, t._2()))
-        .repartitionAndSortWithinPartitions(new MinibatchRanges(batchSize, minibatches, partitions))
+    long shift = at - from;
+    return read.filter(t -> t._1() >= from && t._1() < to).mapToPair(t -> new Tuple2<>(t._1() + shift, t._2()));
+  }
+
+  /**
+   * Minibatches of {@code windows} keyed 0 to {@code count} - 1 (one epoch's, or the end of one and the start of
+   * the next), batch-sized, in key order; partition p holds the p-th contiguous run of them.
+   */
+  static JavaRDD<DataSet> batches(JavaPairRDD<Long, int[]> windows, long count, int batchSize, int seqLen, int partitions) {
+    return windows.repartitionAndSortWithinPartitions(new MinibatchRanges(batchSize, minibatches(count, batchSize), partitions))
         .mapPartitions(rows -> MinibatchRanges.cut(rows, batchSize).stream()
             .map(b -> Batch.of(b.toArray(new int[0][]), seqLen, DataType.FLOAT)).iterator());
   }

@@ -10,8 +10,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -135,9 +137,8 @@ public final class Pretrain {
     final long available;
     final List<DataSet> val;
     final Map<Arch, LanguageModel> models = new LinkedHashMap<>();
-    int epoch = -1;
-    EpochOrder order;
-    long seenBefore;
+    /** The shuffled orders of the epochs being read, by epoch: one, or two while a chunk spans an epoch's end. */
+    final TreeMap<Integer, EpochOrder> orders = new TreeMap<>();
 
     Training(SparkSession spark, ShardSet shards, FileSystem fs, Path out, Options o, long t0) {
       super(STAGE, spark, shards, fs, out, t0, o.barrier());
@@ -180,34 +181,37 @@ public final class Pretrain {
       return startRound;
     }
 
-    /** Trains every arm on the same minibatches for rounds after {@code round}; returns the last round done. */
+    /**
+     * Trains every arm on the same minibatches for rounds after {@code round}; returns the last round done. A
+     * chunk that reaches an epoch's end goes on into the next epoch's order: every round trains its windows.
+     */
     int chunk(int round, int chunkRounds) {
-      long first = (long) round * perRound;
-      EpochOrder epochOrder = orderFor(first);
-      long from = first - seenBefore;
-      long to = Math.min(epochOrder.windows(), from + perRound * chunkRounds);
+      long first = (long) round * perRound, end = first + perRound * chunkRounds; // windows, counted over all epochs
       jsc.setJobDescription("minibatches for rounds " + (round + 1) + "-" + (round + chunkRounds));
-      JavaRDD<DataSet> batches = epochOrder.batches(from, to, o.batchPerWorker(), ctx, workers).cache();
-      for (Arch arch : o.arms()) fit(arch, batches, round, chunkRounds, to - from);
+      JavaPairRDD<Long, int[]> windows = null;
+      for (long at = first; at < end; ) {
+        int e = (int) (at / available);
+        long epochStart = e * available, upTo = Math.min(end, epochStart + available);
+        JavaPairRDD<Long, int[]> part = order(e).windows(at - epochStart, upTo - epochStart, at - first);
+        windows = windows == null ? part : windows.union(part);
+        at = upTo;
+      }
+      JavaRDD<DataSet> batches = EpochOrder.batches(windows, end - first, o.batchPerWorker(), ctx, workers).cache();
+      for (Arch arch : o.arms()) fit(arch, batches, round, chunkRounds, end - first);
       batches.unpersist(false);
+      // Epochs wholly behind the next chunk are not read again.
+      while (!orders.isEmpty() && (orders.firstKey() + 1L) * available <= end) orders.pollFirstEntry().getValue().release();
       return round + chunkRounds;
     }
 
-    /** The shuffled order of the epoch that window {@code first} (counted over all epochs) falls in. */
-    private EpochOrder orderFor(long first) {
-      int e = (int) (first / available);
-      if (e != epoch) {
-        releaseOrder();
-        order = EpochOrder.of(spark, new Path(o.shards(), "train").toString(), o.seed(), e);
-        epoch = e;
-        seenBefore = (long) e * available;
-      }
-      return order;
+    /** Epoch {@code e}'s shuffled order. */
+    private EpochOrder order(int e) {
+      return orders.computeIfAbsent(e, k -> EpochOrder.of(spark, new Path(o.shards(), "train").toString(), o.seed(), k));
     }
 
     void releaseOrder() {
-      if (order != null) order.release();
-      order = null;
+      orders.values().forEach(EpochOrder::release);
+      orders.clear();
     }
 
     private void fit(Arch arch, JavaRDD<DataSet> batches, int round, int chunkRounds, long windows) {

@@ -52,6 +52,27 @@ class PretrainTest {
   }
 
   /**
+   * A round is 2 workers x 2 minibatches of 4 windows, a chunk 2 rounds: the epoch's last chunk holds its last
+   * windows and the next epoch's first. It trains all its rounds, as every chunk does (it used to stop at the
+   * epoch's end and count the rounds all the same).
+   */
+  @Test
+  void aChunkAcrossAnEpochsEndTrainsEveryRound(@TempDir Path dir) throws IOException {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    Path shards = shards(spark, dir);
+    long windows = org.charsight.shards.ShardSet.open(spark, shards.toString()).windows("train");
+    int rounds = (int) (windows / 32 + 1) * 2;
+    assertTrue(windows % 32 != 0, "the epoch ends inside a chunk: " + windows + " windows");
+    pretrain(spark, shards, dir.resolve("run"), false, "pretrain.rounds=" + rounds, "pretrain.arms=[baseline]");
+    List<double[]> rows = metrics(dir.resolve("run/baseline/metrics.csv"));
+    assertEquals(rounds / 2, rows.size(), "one row per 2 rounds");
+    for (double[] row : rows) {
+      assertEquals(2 * row[0], row[1], "steps after round " + row[0] + " (2 a round)");
+      assertEquals(row[0] * 16 * 32, row[2], "tokens after round " + row[0]);
+    }
+  }
+
+  /**
    * Barrier averaging is DL4J's parameter averaging done elsewhere: the same split of each chunk into
    * rounds, the same minibatches, the same means. Both arms, more than one chunk, and a chunk whose
    * split needs DL4J's seeded shuffle (4 minibatches per worker over 2 rounds): bit for bit the same models.
