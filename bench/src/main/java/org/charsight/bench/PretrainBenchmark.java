@@ -86,8 +86,8 @@ public final class PretrainBenchmark {
     SparkSession reader = SparkSessions.start("bench-loop", "local[1]", base);
     ShardSet shards = ShardSet.open(reader, work.resolve("shards").toString());
     GptConfig model = GptConfig.from(base.with("model.arch", "baseline"), shards.vocabSize(), shards.context());
-    // Enough minibatches that the loops do not learn them by heart: a model that had (a few thousand steps on 27
-    // minibatches, loss 0.1) ran up to a tenth slower, which flattered the stage against it.
+    // Enough minibatches that the loops do not learn them by heart: in a throwaway run a model trained a few thousand
+    // steps on 30 minibatches (loss 0.1) ran 5-10% slower than one on 400, which flattered the stage against it.
     List<DataSet> loopBatches = new java.util.ArrayList<>();
     List<int[]> windows = shards.firstWindows("train", 16 * 400);
     for (int i = 0; i + 16 <= windows.size(); i += 16) {
