@@ -87,7 +87,7 @@ public final class PretrainBenchmark {
     ShardSet shards = ShardSet.open(reader, work.resolve("shards").toString());
     GptConfig model = GptConfig.from(base.with("model.arch", "baseline"), shards.vocabSize(), shards.context());
     // Enough minibatches that the loops do not learn them by heart: in a throwaway run a model trained a few thousand
-    // steps on 30 minibatches (loss 0.1) ran 5-10% slower than one on 400, which flattered the stage against it.
+    // steps on 30 minibatches (loss 0.1) ran about 5% slower than one on 400, which flattered the stage against it.
     List<DataSet> loopBatches = new java.util.ArrayList<>();
     List<int[]> windows = shards.firstWindows("train", 16 * 400);
     for (int i = 0; i + 16 <= windows.size(); i += 16) {
