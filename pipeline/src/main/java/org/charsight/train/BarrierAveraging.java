@@ -385,10 +385,29 @@ final class BarrierAveraging {
       Path dir = new Path(exchange, "attempt-" + ctx.stageAttemptNumber());
       FileAverage average = new FileAverage(FileAverage.Store.open(dir, hadoop.value()), dir, me, s.workers());
       if (s.workers() > 1) average.hello(ctx, HELLO_LIMIT_NANOS);
+      Rounds done = trainRounds(ctx, net, byRound, average, initialState);
+      long taskMs = (System.nanoTime() - t0) / 1_000_000;
+      Report report = new Report(me, me == 0 && s.workers() == 1 ? vector(net, true) : null,
+          me == 0 && done.lastMean() != null ? done.lastMean().toString() : null, done.length(), done.score(),
+          done.rounds(), done.fitMs(), done.exchangeMs(), average.waitedNanos / 1_000_000, buildMs, inputMs, taskMs,
+          taken.built(), Arrays.stream(average.partNanos).map(ns -> ns / 1_000_000).toArray());
+      WarmNetworks.keep(s.run(), s.arm(), taken);
+      return JavaConverters.asScalaIterator(List.of(report).iterator());
+    }
+
+    /**
+     * What a worker's rounds came to: those averaged, the last loss, where the last mean is ({@code length}
+     * floats: parameters then, when averaged, Adam state; null if no round was averaged among several workers),
+     * and the time in {@code fit} and in the exchange.
+     */
+    private record Rounds(int rounds, double score, Path lastMean, long length, long fitMs, long exchangeMs) {}
+
+    /** Fits every round of the chunk and averages each with the other workers. */
+    private Rounds trainRounds(TaskContext ctx, ComputationGraph net, List<List<MultiDataSet>> byRound, FileAverage average,
+        INDArray initialState) {
       long fitMs = 0, exchangeMs = 0;
       int rounds = 0;
       double score = 0;
-      // The last averaged round's files hold the chunk's outcome, parameters then (when averaged) Adam state.
       Path lastMean = null;
       long length = 0;
       for (int r = 0; r < splits; r++) {
@@ -418,13 +437,7 @@ final class BarrierAveraging {
         }
         exchangeMs += (System.nanoTime() - e0) / 1_000_000;
       }
-      long taskMs = (System.nanoTime() - t0) / 1_000_000;
-      Report report = new Report(me, me == 0 && s.workers() == 1 ? vector(net, true) : null,
-          me == 0 && lastMean != null ? lastMean.toString() : null, length, score, rounds, fitMs, exchangeMs,
-          average.waitedNanos / 1_000_000, buildMs, inputMs, taskMs, taken.built(),
-          Arrays.stream(average.partNanos).map(ns -> ns / 1_000_000).toArray());
-      WarmNetworks.keep(s.run(), s.arm(), taken);
-      return JavaConverters.asScalaIterator(List.of(report).iterator());
+      return new Rounds(rounds, score, lastMean, length, fitMs, exchangeMs);
     }
 
     /** Each round's minibatches in the order this worker fits them (their keys' order). */
