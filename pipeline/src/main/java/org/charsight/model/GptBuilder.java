@@ -1,5 +1,7 @@
 package org.charsight.model;
 
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.GradientNormalization;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -7,6 +9,9 @@ import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
 import org.deeplearning4j.nn.conf.distribution.NormalDistribution;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.weights.WeightInitDistribution;
 import org.nd4j.linalg.learning.config.Adam;
@@ -90,7 +95,23 @@ public final class GptBuilder {
     }
     g.addLayer(FINAL_NORM, kernels(c, new FinalLayerNorm(c.dModel(), t)), stream);
     g.addLayer(OUTPUT, new SparseSoftmaxLoss(c.dModel(), c.vocab(), t, c.initStd(), c.kernels()), FINAL_NORM);
-    return g.setOutputs(OUTPUT).build();
+    ComputationGraphConfiguration conf = g.setOutputs(OUTPUT).build();
+    if (!c.embeddingDecayTwice()) decayOnce(conf);
+    return conf;
+  }
+
+  /**
+   * DL4J M2.1 copies the global weight decay into each of its own layers and then appends it again
+   * (LayerValidation removes repeats of L1 and L2 only), so the token tables would decay at twice
+   * the rate of every other weight: AdamW as configured wants each entry once.
+   */
+  private static void decayOnce(ComputationGraphConfiguration conf) {
+    for (GraphVertex v : conf.getVertices().values()) {
+      if (v instanceof LayerVertex lv && lv.getLayerConf().getLayer() instanceof BaseLayer b) {
+        b.setRegularization(new ArrayList<>(new LinkedHashSet<>(b.getRegularization())));
+        b.setRegularizationBias(new ArrayList<>(new LinkedHashSet<>(b.getRegularizationBias())));
+      }
+    }
   }
 
   /** The layer, set to run its elementwise work on the kernels model.kernels chose. */

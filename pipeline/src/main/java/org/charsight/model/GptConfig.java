@@ -17,6 +17,8 @@ import org.nd4j.linalg.api.buffer.DataType;
  * @param charHidden LSTM width of the char encoder
  * @param clipNorm per-layer gradient L2 norm limit (DL4J has no global-norm clipping); 0 = off
  * @param kernels what computes the elementwise work (ND4J's ops, or the JDK's vector API; {@link Kernels})
+ * @param embeddingDecayTwice the token tables decay at twice {@code weightDecay}, as DL4J M2.1 has it on its own
+ *     (see {@link GptBuilder}); only to reproduce runs made before charsight undid that
  */
 public record GptConfig(
     Arch arch,
@@ -40,11 +42,24 @@ public record GptConfig(
     double clipNorm,
     long seed,
     DataType dataType,
-    Kernels kernels) {
+    Kernels kernels,
+    Boolean embeddingDecayTwice) {
 
   public GptConfig {
-    // Models saved before model.kernels existed were trained with ND4J's.
+    // Models saved before model.kernels existed were trained with ND4J's; those saved before
+    // model.optim.embedding_decay_twice existed, with DL4J's doubled decay.
     if (kernels == null) kernels = Kernels.ND4J;
+    if (embeddingDecayTwice == null) embeddingDecayTwice = true;
+  }
+
+  /** A configuration whose every weight decays at {@code weightDecay}. */
+  public GptConfig(Arch arch, int vocab, int context, int dModel, int layers, int heads, double dropout, double initStd,
+      int maxTokenBytes, int byteEmbedding, int charHidden, double learningRate, double minLearningRate, int warmupSteps,
+      int totalSteps, double weightDecay, double beta1, double beta2, double clipNorm, long seed, DataType dataType,
+      Kernels kernels) {
+    this(arch, vocab, context, dModel, layers, heads, dropout, initStd, maxTokenBytes, byteEmbedding, charHidden,
+        learningRate, minLearningRate, warmupSteps, totalSteps, weightDecay, beta1, beta2, clipNorm, seed, dataType,
+        kernels, false);
   }
 
   /** A configuration on ND4J's kernels. */
@@ -76,7 +91,7 @@ public record GptConfig(
         c.intAtLeast("model.optim.total_steps", 1), atLeastZero(c, "model.optim.weight_decay"), beta(c, "model.optim.beta1"),
         beta(c, "model.optim.beta2"), atLeastZero(c, "model.optim.clip_norm"), c.longAtLeast("seed", Long.MIN_VALUE),
         DataType.FLOAT, Kernels.parseFor("model.kernels", c.string("model.kernels"), Kernels.vectorApiPresent(),
-            Kernels.cpuBackend()));
+            Kernels.cpuBackend()), c.bool("model.optim.embedding_decay_twice"));
   }
 
   /**
@@ -108,7 +123,7 @@ public record GptConfig(
   public GptConfig withArch(Arch a) {
     return new GptConfig(a, vocab, context, dModel, layers, heads, dropout, initStd, maxTokenBytes, byteEmbedding,
         charHidden, learningRate, minLearningRate, warmupSteps, totalSteps, weightDecay, beta1, beta2, clipNorm, seed,
-        dataType, kernels);
+        dataType, kernels, embeddingDecayTwice);
   }
 
   // ---- parameter counts in closed form (tests check them against the built network) ----
