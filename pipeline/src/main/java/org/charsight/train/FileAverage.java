@@ -62,7 +62,7 @@ final class FileAverage {
     SLICES,
     /** Writing the mean of this task's slice. */
     MEAN,
-    /** Reading every task's mean slice back, and removing this task's files of two rounds back. */
+    /** Reading every task's mean slice back, and retiring this task's files of two rounds back. */
     GATHER
   }
 
@@ -79,8 +79,9 @@ final class FileAverage {
   /**
    * Replaces the vector held by {@code parts} (float bytes in native order, one after another: the
    * parameters, then the Adam state) by the contributors' mean; left as it is when no task
-   * contributed. Every round has its own directory; a task removes its files of two rounds back,
-   * which every task has read by the time it has this round's means.
+   * contributed. Every round has its own directory; a task retires its files of two rounds back,
+   * which every task has read by the time it has this round's means: the local store writes the task's
+   * next files into them, others remove them.
    */
   Mean average(TaskContext ctx, int round, ByteBuffer[] parts, boolean contributes, double score) {
     Path here = new Path(dir, "round-" + round);
@@ -97,7 +98,10 @@ final class FileAverage {
     t = System.nanoTime();
 
     long lo = bound(me, tasks, n), hi = bound(me + 1, tasks, n);
-    float[] sum = new float[(int) (hi - lo)];
+    if (sum == null) {
+      sum = new float[(int) (hi - lo)];
+      slice = ByteBuffer.allocate(Float.BYTES * sum.length).order(ORDER);
+    }
     int count = 0;
     double scores = 0;
     for (int k = 0; k < tasks; k++) {
@@ -114,8 +118,7 @@ final class FileAverage {
       return new Mean(0, 0);
     }
     for (int i = 0; i < sum.length; i++) sum[i] /= count;
-    ByteBuffer slice = ByteBuffer.allocate(Float.BYTES * sum.length).order(ORDER);
-    slice.asFloatBuffer().put(sum);
+    slice.clear().asFloatBuffer().put(sum);
     t = lap(Part.SLICES, t);
     publish(here, "mean-", slice.clear());
     lap(Part.MEAN, t);
@@ -125,8 +128,8 @@ final class FileAverage {
     readMean(store, here, tasks, parts);
     if (round >= 2) {
       Path old = new Path(dir, "round-" + (round - 2));
-      store.delete(new Path(old, "full-" + me));
-      store.delete(new Path(old, "mean-" + me));
+      store.retire(new Path(old, "full-" + me), spare("full-"));
+      store.retire(new Path(old, "mean-" + me), spare("mean-"));
     }
     lap(Part.GATHER, t);
     return new Mean(count, scores / count);
@@ -150,6 +153,10 @@ final class FileAverage {
       at[0] += m;
     });
   }
+
+  /** This task's slice of the sum, and its mean as bytes: the same length every round, so allocated once. */
+  private float[] sum;
+  private ByteBuffer slice;
 
   /** Bytes read at a time when summing slices: with their floats, well inside a core's L2 cache. */
   private static final int CHUNK_BYTES = 128 << 10;
@@ -216,7 +223,7 @@ final class FileAverage {
    */
   void hello(TaskContext ctx, long limitNanos) {
     Path here = new Path(dir, "hello");
-    publish(here, "task-", ByteBuffer.allocate(0));
+    store.publish(new Path(here, "task-" + me), new Path(here, ".task-" + me + ".tmp"), null, ByteBuffer.allocate(0));
     awaitFiles(ctx, here, "task-", System.nanoTime(), limitNanos, "; the executors do not share " + dir
         + " (pretrain --out must be on a file system every executor reaches: HDFS, S3, a shared volume;"
         + " or set pretrain.averaging = dl4j)");
@@ -253,7 +260,12 @@ final class FileAverage {
   }
 
   private void publish(Path here, String prefix, ByteBuffer... bytes) {
-    store.publish(new Path(here, prefix + me), new Path(here, "." + prefix + me + ".tmp"), bytes);
+    store.publish(new Path(here, prefix + me), new Path(here, "." + prefix + me + ".tmp"), spare(prefix), bytes);
+  }
+
+  /** Where this task keeps a file of this kind that no task reads any more, to write the next one into. */
+  private Path spare(String prefix) {
+    return new Path(dir, ".spare-" + prefix + me);
   }
 
   /**
@@ -265,8 +277,14 @@ final class FileAverage {
     /** The longest pause between two looks for a file: a look costs a system call here, a request to a server there. */
     abstract long pollMs();
 
-    /** Writes {@code file} under the temporary name {@code tmp} and renames it: whoever sees the file sees all of it. */
-    abstract void publish(Path file, Path tmp, ByteBuffer[] bytes);
+    /**
+     * Writes {@code file} under the temporary name {@code tmp} and renames it: whoever sees the file sees all of it.
+     * Where the store keeps retired files, it writes into {@code spare} (null: none) when there is one.
+     */
+    abstract void publish(Path file, Path tmp, Path spare, ByteBuffer... bytes);
+
+    /** Done with {@code file}: no task reads it any more. Removed, or kept as {@code spare} for a later publish. */
+    abstract void retire(Path file, Path spare);
 
     abstract boolean exists(Path file);
 
@@ -278,8 +296,6 @@ final class FileAverage {
      * once: {@code each} gets the chunk filled (from 0, whole chunks but the last), in order.
      */
     abstract void scan(Path file, long position, long length, ByteBuffer chunk, java.util.function.Consumer<ByteBuffer> each);
-
-    abstract void delete(Path file);
 
     static Store open(Path dir, Configuration hadoop) {
       try {
@@ -305,19 +321,34 @@ final class FileAverage {
       return java.nio.file.Path.of(p.toUri().getPath());
     }
 
+    /**
+     * Writing into a spare file reuses its pages: on tmpfs a new file's pages are allocated and zeroed as it
+     * is written, and freed when it is removed, every round.
+     */
     @Override
-    void publish(Path file, Path tmp, ByteBuffer[] bytes) {
+    void publish(Path file, Path tmp, Path spare, ByteBuffer... bytes) {
       try {
         Files.createDirectories(local(file).getParent());
-        try (FileChannel ch = FileChannel.open(local(tmp), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-            StandardOpenOption.TRUNCATE_EXISTING)) {
-          long left = 0;
-          for (ByteBuffer b : bytes) left += b.remaining();
-          while (left > 0) left -= ch.write(bytes);
+        if (spare != null && Files.exists(local(spare))) Files.move(local(spare), local(tmp), StandardCopyOption.ATOMIC_MOVE);
+        try (FileChannel ch = FileChannel.open(local(tmp), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+          long length = 0;
+          for (ByteBuffer b : bytes) length += b.remaining();
+          for (long left = length; left > 0; ) left -= ch.write(bytes);
+          ch.truncate(length);
         }
         Files.move(local(tmp), local(file), StandardCopyOption.ATOMIC_MOVE);
       } catch (IOException e) {
         throw failed("write", file, e);
+      }
+    }
+
+    /** A round without contributors wrote no mean: its file is not there to retire. */
+    @Override
+    void retire(Path file, Path spare) {
+      try {
+        if (Files.exists(local(file))) Files.move(local(file), local(spare), StandardCopyOption.ATOMIC_MOVE);
+      } catch (IOException e) {
+        throw failed("retire", file, e);
       }
     }
 
@@ -358,14 +389,6 @@ final class FileAverage {
       }
     }
 
-    @Override
-    void delete(Path file) {
-      try {
-        Files.deleteIfExists(local(file));
-      } catch (IOException e) {
-        throw failed("delete", file, e);
-      }
-    }
   }
 
   static final class Hadoop extends Store {
@@ -381,7 +404,7 @@ final class FileAverage {
     }
 
     @Override
-    void publish(Path file, Path tmp, ByteBuffer[] bytes) {
+    void publish(Path file, Path tmp, Path spare, ByteBuffer... bytes) {
       try {
         try (OutputStream os = fs.create(tmp, true)) {
           byte[] chunk = new byte[1 << 20];
@@ -435,8 +458,9 @@ final class FileAverage {
       }
     }
 
+    /** A rename is a copy on object stores: a retired file is removed. */
     @Override
-    void delete(Path file) {
+    void retire(Path file, Path spare) {
       try {
         fs.delete(file, false);
       } catch (IOException e) {

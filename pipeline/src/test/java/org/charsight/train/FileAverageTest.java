@@ -120,6 +120,60 @@ class FileAverageTest {
     }
   }
 
+  /**
+   * Many rounds with new vectors each: every round's mean is that round's, although local files are written
+   * into those of two rounds back; a round's files are gone two rounds later, and what is left is the last two
+   * rounds' files and, on the local store, one spare of each kind per task.
+   */
+  @Test
+  void everyRoundAveragesItsOwnVectorsWhileFilesAreReused(@TempDir Path dir) throws Exception {
+    int tasks = 2, rounds = 7, n = 40_003;
+    for (boolean hadoop : new boolean[] {false, true}) {
+      Path here = dir.resolve("hadoop-" + hadoop);
+      org.apache.hadoop.fs.Path d = new org.apache.hadoop.fs.Path(here.toUri());
+      ExecutorService pool = Executors.newFixedThreadPool(tasks);
+      try {
+        List<Future<Void>> done = new ArrayList<>();
+        for (int t = 0; t < tasks; t++) {
+          int me = t;
+          done.add(pool.submit(() -> {
+            INDArray p = Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, 1, n);
+            var v = new BarrierAveraging.Vector(new INDArray[] {p}, true);
+            FileAverage.Store store = hadoop
+                ? new FileAverage.Hadoop(d.getFileSystem(new Configuration())) : FileAverage.Store.open(d, new Configuration());
+            FileAverage a = new FileAverage(store, d, me, tasks);
+            for (int round = 0; round < rounds; round++) {
+              // Task t holds (t + 1) x (round + 1) x (i mod 97): the mean is 1.5 x (round + 1) x (i mod 97).
+              float[] mine = new float[n], mean = new float[n];
+              for (int i = 0; i < n; i++) {
+                mine[i] = (me + 1) * (round + 1) * (i % 97);
+                mean[i] = 1.5f * (round + 1) * (i % 97);
+              }
+              p.assign(Nd4j.createFromArray(mine).reshape(1, n));
+              assertEquals(tasks, a.average(notKilled(), round, v.parts, true, 0).contributors());
+              v.written();
+              assertArrayEquals(mean, p.toFloatVector(), "task " + me + ", round " + round + ", hadoop store " + hadoop);
+            }
+            return null;
+          }));
+        }
+        for (Future<Void> f : done) f.get();
+      } finally {
+        pool.shutdownNow();
+      }
+      for (int round = 0; round < rounds; round++) {
+        for (String kind : new String[] {"full-", "mean-"}) {
+          for (int t = 0; t < tasks; t++) {
+            boolean kept = round >= rounds - 2;
+            assertEquals(kept, java.nio.file.Files.exists(here.resolve("round-" + round).resolve(kind + t)),
+                kind + t + " of round " + round + ", hadoop store " + hadoop);
+            assertEquals(!hadoop, java.nio.file.Files.exists(here.resolve(".spare-" + kind + t)), "spare " + kind + t);
+          }
+        }
+      }
+    }
+  }
+
   /** Two executors each writing to a disk of their own: the first hello that never comes says so, quickly. */
   @Test
   void tasksThatDoNotShareTheDirectoryStopWithTheReason(@TempDir Path dir) {
