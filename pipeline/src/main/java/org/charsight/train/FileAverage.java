@@ -92,7 +92,7 @@ final class FileAverage {
     full[0] = head;
     for (int i = 0; i < parts.length; i++) full[i + 1] = parts[i].duplicate().rewind();
     long t = System.nanoTime();
-    publish(here, "full-", full);
+    publish(here, "full-", spare("full-"), full);
     t = lap(Part.WRITE, t);
     await(ctx, here, "full-");
     t = System.nanoTime();
@@ -120,7 +120,7 @@ final class FileAverage {
     for (int i = 0; i < sum.length; i++) sum[i] /= count;
     slice.clear().asFloatBuffer().put(sum);
     t = lap(Part.SLICES, t);
-    publish(here, "mean-", slice.clear());
+    publish(here, "mean-", spare("mean-"), slice.clear());
     lap(Part.MEAN, t);
     await(ctx, here, "mean-");
 
@@ -223,7 +223,7 @@ final class FileAverage {
    */
   void hello(TaskContext ctx, long limitNanos) {
     Path here = new Path(dir, "hello");
-    store.publish(new Path(here, "task-" + me), new Path(here, ".task-" + me + ".tmp"), null, ByteBuffer.allocate(0));
+    publish(here, "task-", null, ByteBuffer.allocate(0));
     awaitFiles(ctx, here, "task-", System.nanoTime(), limitNanos, "; the executors do not share " + dir
         + " (pretrain --out must be on a file system every executor reaches: HDFS, S3, a shared volume;"
         + " or set pretrain.averaging = dl4j)");
@@ -259,8 +259,9 @@ final class FileAverage {
     return length * t / tasks;
   }
 
-  private void publish(Path here, String prefix, ByteBuffer... bytes) {
-    store.publish(new Path(here, prefix + me), new Path(here, "." + prefix + me + ".tmp"), spare(prefix), bytes);
+  /** Publishes this task's file of this kind in {@code here}, written into {@code spare} where the store keeps one. */
+  private void publish(Path here, String prefix, Path spare, ByteBuffer... bytes) {
+    store.publish(new Path(here, prefix + me), new Path(here, "." + prefix + me + ".tmp"), spare, bytes);
   }
 
   /** Where this task keeps a file of this kind that no task reads any more, to write the next one into. */
