@@ -50,6 +50,20 @@ public final class TrainingFixtures {
    * 4 rounds of larger minibatches with seed 2 ({@code ft2}), so that evaluation pools two runs.
    */
   public static Finetuned finetuned(SparkSession spark, Path dir) throws IOException {
+    Path shards = pretrainedWithTasks(spark, dir);
+    CharsightConfig c = finetuneConf();
+    Finetune.run(spark, Finetune.Options.from(c, dir.resolve("pre").toString(), dir.resolve("tasks").toString(),
+        dir.resolve("ft").toString(), false));
+    Finetune.run(spark, Finetune.Options.from(c.with("seed", 2).with("finetune.rounds", 4).with("finetune.batch_per_worker", 16),
+        dir.resolve("pre").toString(), dir.resolve("tasks").toString(), dir.resolve("ft2").toString(), false));
+    return new Finetuned(shards, dir.resolve("pre"), dir.resolve("tasks"), List.of(dir.resolve("ft"), dir.resolve("ft2")));
+  }
+
+  /**
+   * What fine-tuning starts from: shards, a baseline and a char arm pretrained 2 rounds ({@code pre}) and
+   * {@code reverse} tasks for 20 words ({@code tasks}). Returns the shards.
+   */
+  public static Path pretrainedWithTasks(SparkSession spark, Path dir) throws IOException {
     Path shards = shards(spark, dir, 64); // questions and answers need more than 32 tokens
     pretrain(spark, shards, dir.resolve("pre"), false, "pretrain.rounds=2", "pretrain.arms=[baseline, char]");
     Path words = Files.writeString(dir.resolve("words.txt"),
@@ -57,12 +71,7 @@ public final class TrainingFixtures {
             "kettle", "lemon", "mango", "nectar", "ocean", "pepper", "quiet", "river", "sugar", "tiger"));
     CharsightConfig tc = CharsightConfig.load(null, List.of("tasks.families=[reverse]", "tasks.examples_per_word=4"));
     Tasks.run(spark, Tasks.Options.from(tc, shards.toString(), dir.resolve("tasks").toString(), false, words.toString()));
-    CharsightConfig c = finetuneConf();
-    Finetune.run(spark, Finetune.Options.from(c, dir.resolve("pre").toString(), dir.resolve("tasks").toString(),
-        dir.resolve("ft").toString(), false));
-    Finetune.run(spark, Finetune.Options.from(c.with("seed", 2).with("finetune.rounds", 4).with("finetune.batch_per_worker", 16),
-        dir.resolve("pre").toString(), dir.resolve("tasks").toString(), dir.resolve("ft2").toString(), false));
-    return new Finetuned(shards, dir.resolve("pre"), dir.resolve("tasks"), List.of(dir.resolve("ft"), dir.resolve("ft2")));
+    return shards;
   }
 
   /** Fine-tuning of {@link #finetuned}'s first run: 8 rounds, validation every 4. */

@@ -11,6 +11,7 @@ import java.util.List;
 import org.apache.spark.sql.SparkSession;
 import org.charsight.common.CharsightConfig;
 import org.charsight.eval.Evaluate;
+import org.charsight.model.LanguageModel;
 import org.charsight.tasks.Tasks;
 import org.charsight.testing.SparkTestSession;
 import org.charsight.testing.TrainingFixtures;
@@ -140,6 +141,51 @@ class FinetuneTest {
     var master = Finetune.trainingMaster(o, 7);
     assertEquals(4, master.getAggregationDepth());
     assertEquals(3, master.getAveragingFrequency());
+  }
+
+  /**
+   * A run whose checkpoint of round 12 was lost (a kill while its files were written leaves them so) resumes
+   * from round 8's and ends as the run that was not stopped: parameters and Adam state of both arms the same
+   * bits, the same metrics rows but their wall time, and no row twice.
+   */
+  @Test
+  void aResumedFineTuningEndsAsTheUninterruptedOne(@TempDir Path dir) throws Exception {
+    SparkSession spark = SparkTestSession.get("local[2]");
+    TrainingFixtures.pretrainedWithTasks(spark, dir);
+    CharsightConfig c = TrainingFixtures.finetuneConf().with("finetune.rounds", 12).with("finetune.checkpoint_every", 4);
+    String pre = dir.resolve("pre").toString();
+    String tasks = dir.resolve("tasks").toString();
+    Finetune.run(spark, Finetune.Options.from(c, pre, tasks, dir.resolve("straight").toString(), false));
+
+    Path stopped = dir.resolve("stopped");
+    Finetune.run(spark, Finetune.Options.from(c, pre, tasks, stopped.toString(), false));
+    Files.delete(stopped.resolve("manifest.json")); // the run had not finished
+    for (String arm : new String[] {"baseline", "char"}) {
+      Files.delete(stopped.resolve(arm + "/model.zip"));
+      Files.delete(stopped.resolve(arm + "/checkpoint-12.zip"));
+      List<String> rows = Files.readAllLines(stopped.resolve(arm + "/metrics.csv"));
+      assertEquals(4, rows.size(), arm + ": a row per 4 rounds: " + rows);
+    }
+    Finetune.run(spark, Finetune.Options.from(c, pre, tasks, stopped.toString(), false, true));
+
+    for (String arm : new String[] {"baseline", "char"}) {
+      LanguageModel a = LanguageModel.load(dir.resolve("straight/" + arm + "/model.zip").toFile());
+      LanguageModel b = LanguageModel.load(stopped.resolve(arm + "/model.zip").toFile());
+      assertEquals(a.graph().getIterationCount(), b.graph().getIterationCount(), arm);
+      assertArrayEquals(a.graph().params().toFloatVector(), b.graph().params().toFloatVector(), arm + ": parameters");
+      assertArrayEquals(a.graph().getUpdater().getStateViewArray().toFloatVector(),
+          b.graph().getUpdater().getStateViewArray().toFloatVector(), arm + ": Adam state");
+      List<String> ra = Files.readAllLines(dir.resolve("straight/" + arm + "/metrics.csv"));
+      List<String> rb = Files.readAllLines(stopped.resolve(arm + "/metrics.csv"));
+      assertEquals(ra.size(), rb.size(), arm + ": no row twice: " + rb);
+      for (int i = 0; i < ra.size(); i++) {
+        assertEquals(withoutWallTime(ra.get(i)), withoutWallTime(rb.get(i)), arm + " metrics row " + i);
+      }
+    }
+  }
+
+  private static String withoutWallTime(String row) {
+    return row.substring(0, row.lastIndexOf(','));
   }
 
   @Test
