@@ -21,6 +21,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.charsight.common.Manifest;
+import org.charsight.common.ReachableOps;
 import org.charsight.model.LanguageModel;
 import org.charsight.shards.Prepare;
 import org.charsight.testing.TrainTokenizerRunner;
@@ -140,6 +141,24 @@ class LocalClusterTest {
     assertEquals(4, rows.size(), "all 3 chunks of 2 rounds completed: " + rows);
     assertTrue(Files.exists(dir.resolve("run/baseline/model.zip")));
     SparkTestSession.awaitExecutors(spark, 2); // the worker starts a replacement
+    Map<Long, Boolean> wrapped = executorsWrapNd4j(spark);
+    assertFalse(wrapped.containsKey(killed.get(0)), "tasks ran on the replacement: " + wrapped);
+    assertEquals(2, wrapped.size(), "on two executors: " + wrapped);
+    assertFalse(wrapped.containsValue(false), "the replacement wraps ND4J's executioner as it starts: " + wrapped);
+  }
+
+  /** Each executor JVM that runs one of eight short tasks: its pid, and whether ND4J's executioner is wrapped there. */
+  static Map<Long, Boolean> executorsWrapNd4j(SparkSession spark) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Map<Long, Boolean> seen = new HashMap<>();
+    for (String s : jsc.parallelize(List.of(1, 2, 3, 4, 5, 6, 7, 8), 8).map(x -> {
+      Thread.sleep(200);
+      return ProcessHandle.current().pid() + " " + ReachableOps.installed();
+    }).distinct().collect()) {
+      String[] f = s.split(" ");
+      seen.put(Long.parseLong(f[0]), Boolean.parseBoolean(f[1]));
+    }
+    return seen;
   }
 
   @Test
@@ -218,14 +237,12 @@ class LocalClusterTest {
   @Order(2)
   void shardsFromTwoExecutorJvmsMatchASingleProcessEncode(@TempDir Path dir) throws IOException {
     SparkSession spark = SparkTestSession.get(CLUSTER);
-    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    List<Long> pids = jsc.parallelize(List.of(1, 2, 3, 4, 5, 6, 7, 8), 8)
-        .map(x -> {
-          Thread.sleep(200);
-          return ProcessHandle.current().pid();
-        }).distinct().collect();
+    Map<Long, Boolean> wrapped = executorsWrapNd4j(spark);
+    List<Long> pids = new ArrayList<>(wrapped.keySet());
     assertEquals(2, pids.size(), "two executor processes: " + pids);
     assertFalse(pids.contains(ProcessHandle.current().pid()), "executors are not the driver JVM");
+    assertEquals(Map.of(pids.get(0), true, pids.get(1), true), wrapped, "each executor wraps ND4J's executioner");
+    assertTrue(ReachableOps.installed(), "so does the driver");
 
     List<String> docs = writeCorpus(dir.resolve("in"));
     Path out = dir.resolve("cluster");

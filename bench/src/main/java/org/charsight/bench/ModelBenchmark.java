@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.charsight.common.CharsightConfig;
+import org.charsight.common.ReachableOps;
 import org.charsight.model.Arch;
 import org.charsight.model.Batch;
 import org.charsight.model.GptConfig;
@@ -41,6 +42,8 @@ public final class ModelBenchmark {
     Path text = Path.of(args.length > 3 ? args[3] : "data/corpus/moby-dick/moby-dick.txt");
     int context = Integer.parseInt(System.getenv().getOrDefault("BENCH_CONTEXT", "128"));
     int batch = Integer.parseInt(System.getenv().getOrDefault("BENCH_BATCH", "16"));
+    // As every Spark JVM of a run (ReachableOps.Plugin); BENCH_EXECUTIONER=plain measures ND4J's own.
+    if (!System.getenv().getOrDefault("BENCH_EXECUTIONER", "wrapped").equals("plain")) ReachableOps.install();
     Tokenizer tok = Tokenizers.parse("tokenizer", tokenizer).open();
     int vocab = tok.vocabSize();
     // conf/defaults.conf's model (d=128, 4 layers, 4 heads; char encoder as configured there), or BENCH_MODEL's.

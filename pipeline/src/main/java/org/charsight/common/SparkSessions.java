@@ -30,6 +30,7 @@ public final class SparkSessions {
    * its arrays through its own deallocator, and JavaCPP's own byte count still triggers collection.
    */
   static final String JAVACPP_MAX_PHYSICAL = "org.bytedeco.javacpp.maxPhysicalBytes";
+  static final String PLUGINS = "spark.plugins";
   /** The JDK's vector API (model.kernels = vector); not a dependency of common, only a JVM option to pass on. */
   static final String VECTOR_MODULE = "jdk.incubator.vector";
 
@@ -72,11 +73,16 @@ public final class SparkSessions {
       }
     }
     String executorOpts = "";
+    String plugins = "";
     for (Map.Entry<String, Object> e : extra.entrySet()) {
       if (e.getKey().equals("spark.executor.extraJavaOptions")) executorOpts = String.valueOf(e.getValue());
+      else if (e.getKey().equals(PLUGINS)) plugins = String.valueOf(e.getValue());
       else b.config(e.getKey(), String.valueOf(e.getValue()));
     }
     b.config("spark.executor.extraJavaOptions", withSystemProperties(executorOpts));
+    // Every JVM of the application wraps ND4J's executioner before its first task (ReachableOps).
+    String ours = ReachableOps.Plugin.class.getName();
+    b.config(PLUGINS, plugins.isBlank() ? ours : plugins.contains(ours) ? plugins : plugins + "," + ours);
     SparkSession spark;
     try {
       spark = b.getOrCreate();

@@ -5,13 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import org.charsight.testing.ChildJvm;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -74,13 +73,7 @@ class FlatGradientUpdaterTest {
   @Test
   void theOnePassSumsTheClippingNormAsLibnd4jDoesWithThreads() throws Exception {
     for (int threads : new int[] {3, 8}) {
-      List<String> cmd = new ArrayList<>();
-      cmd.add(ProcessHandle.current().info().command().orElseThrow());
-      for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-        if (!arg.startsWith("-agentlib") && !arg.startsWith("-javaagent")) cmd.add(arg);
-      }
-      cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Threaded.class.getName()));
-      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+      ProcessBuilder pb = new ProcessBuilder(ChildJvm.command(false, Threaded.class)).redirectErrorStream(true);
       pb.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
       Process p = pb.start();
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

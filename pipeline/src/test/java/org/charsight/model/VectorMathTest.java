@@ -3,7 +3,6 @@ package org.charsight.model;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,6 +10,7 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
+import org.charsight.testing.ChildJvm;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -80,15 +80,7 @@ class VectorMathTest {
    */
   @Test
   void aModelsGradientsAreTheSameBitsBeforeAndAfterTheJitCompilesTheKernels() throws Exception {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(ProcessHandle.current().info().command().orElseThrow());
-    for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      if (!arg.startsWith("-XX:TieredStopAtLevel") && !arg.startsWith("-agentlib") && !arg.startsWith("-javaagent")) {
-        cmd.add(arg);
-      }
-    }
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Probe.class.getName(), "3000"));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    Process p = new ProcessBuilder(ChildJvm.command(true, Probe.class, "3000")).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(300, TimeUnit.SECONDS), "the probe finished");
     assertEquals(0, p.exitValue(), out);

@@ -1,0 +1,72 @@
+package org.charsight.common;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import org.charsight.testing.ChildJvm;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.executioner.OpExecutioner;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastAddOp;
+import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
+import org.nd4j.linalg.api.ops.impl.reduce.floating.Norm2;
+import org.nd4j.linalg.api.ops.impl.indexaccum.custom.ArgMax;
+import org.nd4j.linalg.api.ops.random.impl.GaussianDistribution;
+import org.nd4j.linalg.factory.Nd4j;
+
+class ReachableOpsTest {
+
+  /** Each kind of op through the wrapper gives ND4J's own result, and a failing op ND4J's own exception. */
+  @Test
+  void theWrappedExecutionerComputesWhatNd4jsComputes() {
+    ReachableOps.install();
+    ReachableOps.install();
+    assertTrue(ReachableOps.installed());
+    OpExecutioner raw = ReachableOps.unwrapped();
+    assertNotSame(raw, Nd4j.getExecutioner());
+    Nd4j.getRandom().setSeed(11);
+    INDArray x = Nd4j.rand(DataType.FLOAT, 6, 5);
+    INDArray row = Nd4j.rand(DataType.FLOAT, 1, 5);
+    INDArray w = Nd4j.rand(DataType.FLOAT, 5, 3);
+
+    INDArray viaRaw = x.dup();
+    raw.exec(new BroadcastAddOp(viaRaw, row, viaRaw, 1));
+    assertEquals(viaRaw, x.addRowVector(row));
+    assertEquals(raw.exec(new Norm2(x, 1)), x.norm2(1));
+    assertEquals(raw.exec(new Mmul(x, w))[0], x.mmul(w));
+    assertEquals(raw.exec(new ArgMax(x, false, new int[] {1}))[0], Nd4j.argMax(x, 1));
+    INDArray a = Nd4j.create(DataType.FLOAT, 4, 4);
+    INDArray b = Nd4j.create(DataType.FLOAT, 4, 4);
+    Nd4j.getRandom().setSeed(5);
+    raw.exec(new GaussianDistribution(a, 0, 1), Nd4j.getRandom());
+    Nd4j.getRandom().setSeed(5);
+    Nd4j.getExecutioner().exec(new GaussianDistribution(b, 0, 1), Nd4j.getRandom());
+    assertEquals(a, b);
+    assertTrue(a.sumNumber().doubleValue() != 0, "the distribution filled the array");
+
+    RuntimeException mine = assertThrows(RuntimeException.class, () -> Nd4j.getExecutioner().exec(new Mmul(x, x)));
+    RuntimeException theirs = assertThrows(RuntimeException.class, () -> raw.exec(new Mmul(x, x)));
+    assertEquals(theirs.getClass(), mine.getClass());
+    assertEquals(theirs.getMessage(), mine.getMessage());
+  }
+
+  /**
+   * Threads run the position embedding's broadcast while another collects garbage without pause, in a JVM of
+   * its own with both JIT compilers: ND4J's executioner unwrapped took it down in about two minutes on
+   * three threads on a 2-vCPU machine (bench/README.md, "op-race"); wrapped it must live.
+   */
+  @Test
+  void aJvmRacingTheCollectorLivesWhenWrapped() throws Exception {
+    Process p = new ProcessBuilder(ChildJvm.command(true, OpRace.class, "wrapped", "45", "3")).redirectErrorStream(true)
+        .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(180, TimeUnit.SECONDS), "the race finished");
+    assertEquals(0, p.exitValue(), out);
+    assertTrue(out.contains("no crash"), out);
+  }
+}
