@@ -28,9 +28,9 @@ class FlatGradientUpdaterTest {
     // Weight decay and a clipping threshold the gradients exceed: every part of the update runs.
     GptConfig config = config(40, 16, 0.05);
     List<byte[]> vocab = TinyModels.vocab(40, 3);
-    ComputationGraph ours = network(config, vocab);
+    ComputationGraph ours = TinyModels.dl4jNetwork(config, vocab);
     FlatGradientUpdater.install(ours, ours.getUpdater().getStateViewArray(), false);
-    ComputationGraph dl4j = network(config, vocab);
+    ComputationGraph dl4j = TinyModels.dl4jNetwork(config, vocab);
     assertFalse(dl4j.getUpdater() instanceof FlatGradientUpdater);
     assertArrayEquals(floats(dl4j.params()), floats(ours.params()), "the same initial parameters");
 
@@ -49,7 +49,7 @@ class FlatGradientUpdaterTest {
     }
     assertFalse(((FlatGradientUpdater) ours.getUpdater()).onePass(), "the standard path was the one compared");
     assertSame(dl4j, ours, "after 4 steps");
-    assertFalse(Arrays.equals(floats(dl4j.params()), floats(network(config, vocab).params())),
+    assertFalse(Arrays.equals(floats(dl4j.params()), floats(TinyModels.dl4jNetwork(config, vocab).params())),
         "training moved the parameters");
   }
 
@@ -95,9 +95,9 @@ class FlatGradientUpdaterTest {
     GptConfig config = new GptConfig(arch, 200, 12, 32, 2, 2, 0.0, 0.3, 4, 4, 6, 3e-3, 3e-4, 3, 24, 0.1, 0.9, 0.95,
         clip, 42, DataType.FLOAT, Kernels.VECTOR);
     List<byte[]> vocab = TinyModels.vocab(200, 3);
-    ComputationGraph ours = network(config, vocab);
+    ComputationGraph ours = TinyModels.dl4jNetwork(config, vocab);
     FlatGradientUpdater.install(ours, ours.getUpdater().getStateViewArray(), true);
-    ComputationGraph dl4j = network(config, vocab);
+    ComputationGraph dl4j = TinyModels.dl4jNetwork(config, vocab);
     Random rnd = new Random(7);
     for (int step = 0; step < 16; step++) {
       DataSet batch = Batch.of(TinyModels.randomWindows(rnd, 3, 13, 200), 12, DataType.FLOAT);
@@ -112,8 +112,8 @@ class FlatGradientUpdaterTest {
   void installedMidRunItGoesOnFromTheStateDl4jsUpdaterHad() {
     GptConfig config = config(40, 16, 0.05);
     List<byte[]> vocab = TinyModels.vocab(40, 3);
-    ComputationGraph ours = network(config, vocab);
-    ComputationGraph dl4j = network(config, vocab);
+    ComputationGraph ours = TinyModels.dl4jNetwork(config, vocab);
+    ComputationGraph dl4j = TinyModels.dl4jNetwork(config, vocab);
     DataSet batch = Batch.of(TinyModels.randomWindows(new Random(5), 3, 13, 40), 12, DataType.FLOAT);
     for (int step = 0; step < 3; step++) {
       dl4j.fit(batch);
@@ -143,12 +143,6 @@ class FlatGradientUpdaterTest {
   }
 
   /** A plain DL4J network of this configuration, with DL4J's own updater. */
-  private static ComputationGraph network(GptConfig config, List<byte[]> vocab) {
-    ComputationGraph net = new ComputationGraph(GptBuilder.build(config, ByteTable.of(vocab, config.maxTokenBytes())));
-    net.init();
-    return net;
-  }
-
   private static void assertSame(ComputationGraph dl4j, ComputationGraph ours, String when) {
     assertArrayEquals(floats(dl4j.params()), floats(ours.params()), "parameters, " + when);
     assertArrayEquals(floats(dl4j.getUpdater().getStateViewArray()), floats(ours.getUpdater().getStateViewArray()),

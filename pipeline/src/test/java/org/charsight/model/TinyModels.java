@@ -3,6 +3,7 @@ package org.charsight.model;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /** Small configurations and vocabularies for model tests. */
@@ -12,6 +13,13 @@ final class TinyModels {
   static GptConfig config(Arch arch, int vocab, int context, int d, int layers, int heads, DataType type) {
     return new GptConfig(arch, vocab, context, d, layers, heads, 0.0, 0.02, 4, 4, 6, 3e-3, 3e-4, 20, 2000, 0.0, 0.9,
         0.95, 0.0, 42, type);
+  }
+
+  /** The network as DL4J builds it from charsight's configuration: DL4J's own updater, not the one-pass one. */
+  static ComputationGraph dl4jNetwork(GptConfig config, List<byte[]> vocab) {
+    ComputationGraph net = new ComputationGraph(GptBuilder.build(config, ByteTable.of(vocab, config.maxTokenBytes())));
+    net.init();
+    return net;
   }
 
   /** Id 0 is a special token (no bytes); others get 1..6 random lowercase bytes. */

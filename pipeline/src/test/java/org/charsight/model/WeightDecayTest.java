@@ -111,9 +111,7 @@ class WeightDecayTest {
 
   private static ComputationGraph network(GptConfig config, boolean onePass) {
     if (onePass) return LanguageModel.create(config, TinyModels.vocab(V, 5)).graph();
-    ComputationGraph net = new ComputationGraph(GptBuilder.build(config, table()));
-    net.init();
-    return net;
+    return TinyModels.dl4jNetwork(config, TinyModels.vocab(V, 5));
   }
 
   private static ByteTable table() {
