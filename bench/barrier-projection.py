@@ -2,19 +2,21 @@
 """Barrier averaging past this machine: the share of a pretraining round outside `fit` at E executors.
 
 A projection, not a measurement (bench/README.md, "Past this machine"). Its inputs are the measured
-per-round parts of `bench/run pretrain` on local-cluster[2,1,2048] at frequency 5 (the constants below,
-2026-12-04), and stated assumptions about a cluster. Prints the README's table and, first, its check
+per-round parts of `bench/run pretrain --chunk 20` on local-cluster[2,1,2048] at frequency 5 (the constants
+below, 2026-12-04), and stated assumptions about a cluster. Prints the README's table and, first, its check
 against the same benchmark's frequency-20 run.
 """
 import math
 
-# Measured here: the default model (d=128, 4 layers, V=4,096), two executor JVMs, frequency 5, 8-round chunks.
+# Measured here: the default model (d=128, 4 layers, V=4,096), two executor JVMs, frequency 5, 20-round chunks
+# (2026-12-04 22:21-22:35, 5ff4cd4's code, 2 vCPU AMD EPYC with AVX-512: bench/README.md, "Past this machine").
 MB = 22.3            # parameters and both Adam moments, per worker
-FILES_MS = 182       # the exchange's files per round (three copies of the vector, the sum), CPU and memory
-WAIT_MS = 103        # per round, waiting for the other worker
-CHUNK_MS = (52 + 76) * 8   # per chunk: the chunk's input and network set-up, Spark and the driver around the tasks
-STEP_MS = 404        # the single-process loop's step on one core (16 x 128 tokens), same run
-F0, K0 = 5, 8
+FILES_MS = 24        # the exchange's files per round (three copies of the vector, the sum), CPU and memory
+WAIT_MS = 27         # per round, waiting for the other worker
+CHUNK_MS = (0 + 27) * 20   # per chunk: the chunk's input and network set-up, Spark and the driver around the tasks
+STEP_MS = 150        # the single-process loop's step on one core (16 x 128 tokens), same run
+FIT_MS = 888         # a worker's fit per round (F0 steps), same run
+F0, K0 = 5, 20
 
 # Assumed for a cluster: 10 Gb/s per executor; a shared file system (HDFS) answering an operation in 1 ms
 # per client and 50,000 a second in all; each worker's step time varying independently from step to step
@@ -73,12 +75,13 @@ def frequency_for(mb, step_ms, e, chunk_rounds, target=0.15):
 
 
 if __name__ == "__main__":
-  # The check: frequency 20 on the same two JVMs (2-round chunks), predicted from the frequency-5 parts.
-  f, k = 20, 2
+  # The check: frequency 20 on the same two JVMs (chunks of as many rounds), predicted from the frequency-5 parts.
+  f, k = 20, K0
   o = outside_ms(MB, STEP_MS, 2, f, k, local=True)
-  fit = 2106 / F0 * f   # the workers' measured fit per step at frequency 5, times 20
-  print(f"check, local-cluster[2,1,2048] at frequency {f}: predicted outside fit {o:.0f} ms a round, "
-        f"{100 * o / (o + fit):.1f}% of it")
+  files, wait, chunk = parts_ms(MB, STEP_MS, 2, f, k, local=True)
+  fit = FIT_MS / F0 * f   # the workers' measured fit per step at frequency 5, times 20
+  print(f"check, local-cluster[2,1,2048] at frequency {f}: predicted outside fit {o:.0f} ms a round "
+        f"(files {files:.0f}, waiting {wait:.0f}, the chunk's share {chunk:.0f}), {100 * o / (o + fit):.1f}% of it")
   print()
   print("| model | E | files: bytes + operations, ms | waiting for the slowest, ms | chunk's share, ms "
         "| outside fit per round | share at frequency 5 | frequency for <= 15% |")

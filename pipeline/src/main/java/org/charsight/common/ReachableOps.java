@@ -24,8 +24,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * runs, and ND4J frees a buffer from its own thread once the collector finds its Java object unreachable:
  * a collection at that moment deletes a buffer that native code is about to read, and the JVM dies in
  * {@code sd::DataBuffer::primary()}. The same holds for temporary views (a reshape of a parameter view
- * has a native buffer of its own). A study's run died so once in 53 minutes (docs/findings.md,
- * 2026-12-04 night); {@code bench/run op-race} reproduces it in minutes, and not with this wrapper.
+ * has a native buffer of its own). A study's 53-minute run died so once (docs/findings.md, 2026-12-04 late
+ * night); {@code bench/run op-race} reproduces it in minutes, and not with this wrapper.
  *
  * <p>A proxy over the {@link OpExecutioner} interface rather than a subclass of the CPU executioner: the
  * backend (nd4j-native or nd4j-cuda) is chosen at build time, and ND4J's own code reaches the executioner

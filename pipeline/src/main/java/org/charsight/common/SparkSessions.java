@@ -73,7 +73,8 @@ public final class SparkSessions {
       }
     }
     String executorOpts = "";
-    String plugins = "";
+    // spark-submit's --conf spark.plugins=... arrives as a system property; a setting here would replace it.
+    String plugins = System.getProperty(PLUGINS, "");
     for (Map.Entry<String, Object> e : extra.entrySet()) {
       if (e.getKey().equals("spark.executor.extraJavaOptions")) executorOpts = String.valueOf(e.getValue());
       else if (e.getKey().equals(PLUGINS)) plugins = String.valueOf(e.getValue());

@@ -6,8 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.spark.SparkContext;
+import org.apache.spark.api.plugin.DriverPlugin;
+import org.apache.spark.api.plugin.ExecutorPlugin;
+import org.apache.spark.api.plugin.PluginContext;
+import org.apache.spark.api.plugin.SparkPlugin;
+import org.apache.spark.sql.SparkSession;
 import org.charsight.testing.ChildJvm;
+import org.charsight.testing.SparkTestSession;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -53,6 +62,38 @@ class ReachableOpsTest {
     RuntimeException theirs = assertThrows(RuntimeException.class, () -> raw.exec(new Mmul(x, x)));
     assertEquals(theirs.getClass(), mine.getClass());
     assertEquals(theirs.getMessage(), mine.getMessage());
+  }
+
+  /** A plugin of the user's, set in the conf: Spark runs it, and charsight's after it. */
+  @Test
+  void sessionsWrapTheExecutionerBesideTheConfsOwnPlugins() {
+    SparkSession spark = SparkTestSession.get("local[1]", "spark.plugins=" + Recording.class.getName());
+    assertEquals(Recording.class.getName() + "," + ReachableOps.Plugin.class.getName(),
+        spark.sparkContext().getConf().get("spark.plugins"));
+    assertTrue(Recording.STARTED.get(), "the conf's plugin ran");
+    assertTrue(ReachableOps.installed());
+    SparkTestSession.stop();
+  }
+
+  /** Says that Spark started it. */
+  public static final class Recording implements SparkPlugin {
+    static final AtomicBoolean STARTED = new AtomicBoolean();
+
+    @Override
+    public DriverPlugin driverPlugin() {
+      return new DriverPlugin() {
+        @Override
+        public Map<String, String> init(SparkContext sc, PluginContext ctx) {
+          STARTED.set(true);
+          return Map.of();
+        }
+      };
+    }
+
+    @Override
+    public ExecutorPlugin executorPlugin() {
+      return null;
+    }
   }
 
   /**
