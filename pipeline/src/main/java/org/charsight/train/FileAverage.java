@@ -105,13 +105,9 @@ final class FileAverage {
     int count = 0;
     double scores = 0;
     for (int k = 0; k < tasks; k++) {
-      Path file = new Path(here, "full-" + k);
-      ByteBuffer h = ByteBuffer.allocate(HEADER).order(ORDER);
-      store.read(file, 0, h);
-      h.flip();
-      if (h.getInt() == 0) continue;
-      scores += h.getDouble();
-      add(file, lo, sum, count++ == 0);
+      if (!add(new Path(here, "full-" + k), lo, sum, count == 0)) continue;
+      scores += header.getDouble(Integer.BYTES);
+      count++;
     }
     if (count == 0) {
       lap(Part.SLICES, t);
@@ -137,22 +133,29 @@ final class FileAverage {
 
   /**
    * Adds floats [lo, lo + sum.length) of a task's vector file into {@code sum} ({@code first}: copies them),
-   * a chunk at a time, so that what is read is still in the cache when it is added.
+   * a chunk at a time, so that what is read is still in the cache when it is added; false, and nothing
+   * added, when the file's header (left in {@link #header}) says the task did not contribute. One open a
+   * file: on a cluster's file system each open is a request.
    */
-  private void add(Path file, long lo, float[] sum, boolean first) {
+  private boolean add(Path file, long lo, float[] sum, boolean first) {
     int[] at = {0};
-    store.scan(file, HEADER + Float.BYTES * lo, Float.BYTES * (long) sum.length, chunk(), c -> {
-      FloatBuffer theirs = c.asFloatBuffer();
-      int m = theirs.remaining(), from = at[0];
-      if (first) {
-        theirs.get(sum, from, m);
-      } else {
-        theirs.get(scratch, 0, m);
-        for (int i = 0; i < m; i++) sum[from + i] += scratch[i];
-      }
-      at[0] += m;
-    });
+    return store.scan(file, header.clear(), h -> h.getInt(0) != 0, HEADER + Float.BYTES * lo,
+        Float.BYTES * (long) sum.length, chunk(), c -> {
+          FloatBuffer theirs = c.asFloatBuffer();
+          int m = theirs.remaining(), from = at[0];
+          if (first) {
+            theirs.get(sum, from, m);
+          } else {
+            theirs.get(scratch, 0, m);
+            for (int i = 0; i < m; i++) sum[from + i] += scratch[i];
+          }
+          at[0] += m;
+        });
   }
+
+
+  /** The header of the file being summed. */
+  private final ByteBuffer header = ByteBuffer.allocate(HEADER).order(ORDER);
 
   /** This task's slice of the sum, and its mean as bytes: the same length every round, so allocated once. */
   private float[] sum;
@@ -293,10 +296,12 @@ final class FileAverage {
     abstract void read(Path file, long position, ByteBuffer into);
 
     /**
-     * Reads the file's {@code length} bytes from {@code position} through {@code chunk}, with the file open
-     * once: {@code each} gets the chunk filled (from 0, whole chunks but the last), in order.
+     * Reads the file's first bytes into {@code header} (filled to its limit, then flipped) and, if {@code wanted}
+     * accepts them, its {@code length} bytes from {@code position} through {@code chunk}, with the file open
+     * once: {@code each} gets the chunk filled (from 0, whole chunks but the last), in order. Whether it read them.
      */
-    abstract void scan(Path file, long position, long length, ByteBuffer chunk, java.util.function.Consumer<ByteBuffer> each);
+    abstract boolean scan(Path file, ByteBuffer header, java.util.function.Predicate<ByteBuffer> wanted, long position,
+        long length, ByteBuffer chunk, java.util.function.Consumer<ByteBuffer> each);
 
     static Store open(Path dir, Configuration hadoop) {
       try {
@@ -373,8 +378,15 @@ final class FileAverage {
     }
 
     @Override
-    void scan(Path file, long position, long length, ByteBuffer chunk, java.util.function.Consumer<ByteBuffer> each) {
+    boolean scan(Path file, ByteBuffer header, java.util.function.Predicate<ByteBuffer> wanted, long position, long length,
+        ByteBuffer chunk, java.util.function.Consumer<ByteBuffer> each) {
       try (FileChannel ch = FileChannel.open(local(file), StandardOpenOption.READ)) {
+        for (long h = 0; header.hasRemaining(); ) {
+          int got = ch.read(header, h);
+          if (got < 0) throw new EOFException("short file");
+          h += got;
+        }
+        if (!wanted.test(header.flip())) return false;
         long at = position, end = position + length;
         while (at < end) {
           chunk.clear().limit((int) Math.min(chunk.capacity(), end - at));
@@ -385,11 +397,11 @@ final class FileAverage {
           }
           each.accept(chunk.flip());
         }
+        return true;
       } catch (IOException e) {
         throw failed("read", file, e);
       }
     }
-
   }
 
   static final class Hadoop extends Store {
@@ -445,15 +457,20 @@ final class FileAverage {
     }
 
     @Override
-    void scan(Path file, long position, long length, ByteBuffer chunk, java.util.function.Consumer<ByteBuffer> each) {
-      byte[] bytes = new byte[chunk.capacity()];
+    boolean scan(Path file, ByteBuffer header, java.util.function.Predicate<ByteBuffer> wanted, long position, long length,
+        ByteBuffer chunk, java.util.function.Consumer<ByteBuffer> each) {
+      byte[] bytes = new byte[Math.max(chunk.capacity(), header.remaining())];
       try (FSDataInputStream in = fs.open(file)) {
+        int h = header.remaining();
+        in.readFully(0, bytes, 0, h);
+        if (!wanted.test(header.put(bytes, 0, h).flip())) return false;
         for (long at = position, end = position + length; at < end; ) {
-          int k = (int) Math.min(bytes.length, end - at);
+          int k = (int) Math.min(chunk.capacity(), end - at);
           in.readFully(at, bytes, 0, k);
           at += k;
           each.accept(chunk.clear().put(bytes, 0, k).flip());
         }
+        return true;
       } catch (IOException e) {
         throw failed("read", file, e);
       }

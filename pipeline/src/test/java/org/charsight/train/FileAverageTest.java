@@ -52,6 +52,9 @@ class FileAverageTest {
             long took = System.nanoTime() - t0;
             v.written();
             assertEquals(contributes.length - countFalse(contributes), m.contributors());
+            double meanOfContributors = 0;
+            for (int k = 0; k < tasks; k++) meanOfContributors += contributes[k] ? k : 0;
+            assertEquals(meanOfContributors / m.contributors(), m.score(), 0.0, "the contributors' mean loss (task k's is k)");
             // Every part of a round with contributors is timed, apart from the waits and within the call.
             for (FileAverage.Part part : FileAverage.Part.values()) {
               assertTrue(a.partNanos[part.ordinal()] > 0, part + " timed in round " + round);
