@@ -153,7 +153,6 @@ final class FileAverage {
         });
   }
 
-
   /** The header of the file being summed. */
   private final ByteBuffer header = ByteBuffer.allocate(HEADER).order(ORDER);
 
