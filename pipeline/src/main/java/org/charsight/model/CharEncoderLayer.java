@@ -1,6 +1,5 @@
 package org.charsight.model;
 
-import java.lang.ref.Reference;
 import java.util.HashMap;
 import java.util.Map;
 import org.deeplearning4j.nn.api.Layer;
@@ -384,11 +383,7 @@ public class CharEncoderLayer extends SameDiffLayerFix {
       try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
         // Positions back to distinct ids: each id's gradient is the sum over the positions holding it, in
         // position order, read straight from [b, d, T].
-        INDArray eps = epsilon.ordering() == 'c' ? epsilon : epsilon.dup('c');
-        double[] e = Layouts.doubles(eps, dOutValues);
-        // Layouts reads the array through a byte buffer, which does not keep it alive; a copy made outside any
-        // workspace is freed once unreachable (docs/findings.md, 2026-12-04 late night).
-        Reference.reachabilityFence(eps);
+        double[] e = Layouts.doubles(epsilon.ordering() == 'c' ? epsilon : epsilon.dup('c'), dOutValues);
         dOutValues = e;
         int d = (int) c.d;
         int context = c.seqLen;

@@ -1,5 +1,6 @@
 package org.charsight.model;
 
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -53,12 +54,14 @@ final class Layouts {
   static float[] readFloats(INDArray a, float[] into, int n) {
     float[] r = grow(into, n);
     bytes(a).asFloatBuffer().get(0, r, 0, n);
+    Reference.reachabilityFence(a);
     return r;
   }
 
   /** The first n floats of {@code from} into a contiguous float array, in one bulk copy. */
   static void writeFloats(float[] from, INDArray a, int n) {
     bytes(a).asFloatBuffer().put(0, from, 0, n);
+    Reference.reachabilityFence(a);
   }
 
   /** {@code a} when it holds n floats, else a new array that does. */
@@ -66,7 +69,12 @@ final class Layouts {
     return a.length >= n ? a : new float[n];
   }
 
-  /** The array's memory, as a buffer whose byte 0 is element 0 of the array. */
+  /**
+   * The array's memory, as a buffer whose byte 0 is element 0 of the array. The buffer does not keep the array
+   * alive, and ND4J frees an array made outside any workspace once it is unreachable: a caller that reads or
+   * writes through it keeps the array reachable until done ({@code Reference.reachabilityFence}; docs/findings.md,
+   * 2026-12-04 late night).
+   */
   static ByteBuffer bytes(INDArray a) {
     // A duplicate: positioning ND4J's own buffer object would move it for everyone else holding it.
     ByteBuffer b = a.data().asNio().duplicate();
@@ -97,6 +105,8 @@ final class Layouts {
       }
       dst.put(base, t, 0, p * q);
     }
+    Reference.reachabilityFence(in);
+    Reference.reachabilityFence(out);
   }
 
   /**
@@ -125,5 +135,7 @@ final class Layouts {
         }
       }
     }
+    Reference.reachabilityFence(rows);
+    Reference.reachabilityFence(heads);
   }
 }
