@@ -365,12 +365,7 @@ final class FileAverage {
     @Override
     void read(Path file, long position, ByteBuffer into) {
       try (FileChannel ch = FileChannel.open(local(file), StandardOpenOption.READ)) {
-        long at = position;
-        while (into.hasRemaining()) {
-          int got = ch.read(into, at);
-          if (got < 0) throw new EOFException("short file");
-          at += got;
-        }
+        fill(ch, into, position);
       } catch (IOException e) {
         throw failed("read", file, e);
       }
@@ -380,26 +375,28 @@ final class FileAverage {
     boolean scan(Path file, ByteBuffer header, java.util.function.Predicate<ByteBuffer> wanted, long position, long length,
         ByteBuffer chunk, java.util.function.Consumer<ByteBuffer> each) {
       try (FileChannel ch = FileChannel.open(local(file), StandardOpenOption.READ)) {
-        for (long h = 0; header.hasRemaining(); ) {
-          int got = ch.read(header, h);
-          if (got < 0) throw new EOFException("short file");
-          h += got;
-        }
+        fill(ch, header, 0);
         if (!wanted.test(header.flip())) return false;
-        long at = position, end = position + length;
-        while (at < end) {
+        for (long at = position, end = position + length; at < end; ) {
           chunk.clear().limit((int) Math.min(chunk.capacity(), end - at));
-          while (chunk.hasRemaining()) {
-            int got = ch.read(chunk, at);
-            if (got < 0) throw new EOFException("short file");
-            at += got;
-          }
+          at += fill(ch, chunk, at);
           each.accept(chunk.flip());
         }
         return true;
       } catch (IOException e) {
         throw failed("read", file, e);
       }
+    }
+
+    /** Fills {@code into} to its limit with the channel's bytes from {@code position}; returns how many. */
+    private static int fill(FileChannel ch, ByteBuffer into, long position) throws IOException {
+      int n = 0;
+      while (into.hasRemaining()) {
+        int got = ch.read(into, position + n);
+        if (got < 0) throw new EOFException("short file");
+        n += got;
+      }
+      return n;
     }
   }
 
