@@ -72,18 +72,7 @@ public final class SparkSessions {
         b.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1");
       }
     }
-    String executorOpts = "";
-    // spark-submit's --conf spark.plugins=... arrives as a system property; a setting here would replace it.
-    String plugins = System.getProperty(PLUGINS, "");
-    for (Map.Entry<String, Object> e : extra.entrySet()) {
-      if (e.getKey().equals("spark.executor.extraJavaOptions")) executorOpts = String.valueOf(e.getValue());
-      else if (e.getKey().equals(PLUGINS)) plugins = String.valueOf(e.getValue());
-      else b.config(e.getKey(), String.valueOf(e.getValue()));
-    }
-    b.config("spark.executor.extraJavaOptions", withSystemProperties(executorOpts));
-    // Every JVM of the application wraps ND4J's executioner before its first task (ReachableOps).
-    String ours = ReachableOps.Plugin.class.getName();
-    b.config(PLUGINS, plugins.isBlank() ? ours : plugins.contains(ours) ? plugins : plugins + "," + ours);
+    applySparkConf(b, extra);
     SparkSession spark;
     try {
       spark = b.getOrCreate();
@@ -100,6 +89,25 @@ public final class SparkSessions {
           conf.longAtLeast("progress.interval_ms", 100));
     }
     return spark;
+  }
+
+  /**
+   * The conf's {@code spark.conf} settings, with what every charsight application adds: the executors' Java
+   * options ({@link #withSystemProperties}) and, after the plugins set here or by spark-submit, the one that
+   * makes every JVM wrap ND4J's executioner before its first task ({@link ReachableOps}).
+   */
+  private static void applySparkConf(SparkSession.Builder b, Map<String, Object> extra) {
+    String executorOpts = "";
+    // spark-submit's --conf spark.plugins=... arrives as a system property; a setting here would replace it.
+    String plugins = System.getProperty(PLUGINS, "");
+    for (Map.Entry<String, Object> e : extra.entrySet()) {
+      if (e.getKey().equals("spark.executor.extraJavaOptions")) executorOpts = String.valueOf(e.getValue());
+      else if (e.getKey().equals(PLUGINS)) plugins = String.valueOf(e.getValue());
+      else b.config(e.getKey(), String.valueOf(e.getValue()));
+    }
+    b.config("spark.executor.extraJavaOptions", withSystemProperties(executorOpts));
+    String ours = ReachableOps.Plugin.class.getName();
+    b.config(PLUGINS, plugins.isBlank() ? ours : plugins.contains(ours) ? plugins : plugins + "," + ours);
   }
 
   /**
