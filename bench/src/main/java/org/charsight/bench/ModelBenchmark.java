@@ -32,7 +32,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * also writes the model's settings, the windows and the byte table there, for the PyTorch peer
  * ({@code bench/peers/torch_peer.py}) to train the same model on the same minibatches.
  * {@code BENCH_PROFILE=1} prints ND4J's op profiler over the timed steps, {@code BENCH_OP_SITES=1} the ND4J
- * calls per step other than products, by op and the line that made them.
+ * calls per step other than products, by op and the line that made them. {@code BENCH_EXECUTIONER=plain} runs
+ * ND4J's op executioner as it comes instead of wrapped as in every run ({@code ReachableOps}).
  */
 public final class ModelBenchmark {
   public static void main(String[] args) throws Exception {
@@ -42,7 +43,6 @@ public final class ModelBenchmark {
     Path text = Path.of(args.length > 3 ? args[3] : "data/corpus/moby-dick/moby-dick.txt");
     int context = Integer.parseInt(System.getenv().getOrDefault("BENCH_CONTEXT", "128"));
     int batch = Integer.parseInt(System.getenv().getOrDefault("BENCH_BATCH", "16"));
-    // As every Spark JVM of a run (ReachableOps.Plugin); BENCH_EXECUTIONER=plain measures ND4J's own.
     if (!System.getenv().getOrDefault("BENCH_EXECUTIONER", "wrapped").equals("plain")) ReachableOps.install();
     Tokenizer tok = Tokenizers.parse("tokenizer", tokenizer).open();
     int vocab = tok.vocabSize();
